@@ -1,0 +1,115 @@
+"""A trained model as a self-contained folder, loadable without the training data.
+
+Layout::
+
+    bundle/config.json            model name and arguments, ncf version, sizes
+    bundle/weights.safetensors    the state dict (no pickle: loading runs no code)
+    bundle/users.parquet          raw user ids in index order
+    bundle/items.parquet          raw item ids in index order (+ title, genres when known)
+    bundle/interactions.parquet   known (user, item) index pairs, excluded from recommendations
+
+    >>> save_bundle("runs/x/bundle", model, known, items)
+    >>> recommender = ncf.load("runs/x")        # a run folder or the bundle folder itself
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from safetensors.torch import load_file, save_file
+
+from ncf.data.interactions import Interactions, Vocabulary
+from ncf.errors import DataError
+from ncf.models import MODELS, Model
+
+FORMAT = 1
+
+
+def save_bundle(folder: str | Path, model: Model, known: Interactions) -> Path:
+    """Writes the bundle atomically (a temporary folder renamed into place).
+
+    Args:
+        folder: target folder (replaced if it exists).
+        model: the trained model.
+        known: interactions whose items are excluded from a user's recommendations; also
+            the history of models that score users by it (EASE). Carries the vocabularies
+            and item metadata.
+    """
+    from ncf import __version__
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(tmp / "weights.safetensors"))
+        args = {k: v for k, v in model.hparams.items() if k not in ("n_users", "n_items")}
+        config = {"format": FORMAT, "ncf_version": __version__, "model": model.name, "args": args,
+                  "n_users": model.n_users, "n_items": model.n_items}
+        (tmp / "config.json").write_text(json.dumps(config, indent=2))
+        pd.DataFrame({"user": known.user_vocab.ids}).to_parquet(tmp / "users.parquet", index=False)
+        items = pd.DataFrame({"item": known.item_vocab.ids})
+        if known.items is not None:
+            for column in known.items.columns:
+                items[column] = known.items[column].to_numpy()
+        items.to_parquet(tmp / "items.parquet", index=False)
+        pd.DataFrame({"user": known.user_ids, "item": known.item_ids}).to_parquet(
+            tmp / "interactions.parquet", index=False)
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return folder
+
+
+def _bundle_folder(path: str | Path) -> Path:
+    path = Path(path)
+    if (path / "bundle" / "config.json").exists():
+        return path / "bundle"
+    if (path / "config.json").exists():
+        return path
+    raise DataError("not a bundle or a run folder with a bundle (no config.json)", path)
+
+
+def load_parts(path: str | Path) -> tuple[Model, Interactions, dict[str, Any]]:
+    """Reads a bundle: the model (eval mode, CPU), the known interactions, the config."""
+    folder = _bundle_folder(path)
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        name = config["model"]
+    except (json.JSONDecodeError, KeyError) as err:
+        raise DataError(f"bad bundle config ({err})", folder / "config.json") from None
+    if name not in MODELS:
+        raise DataError(f"unknown model {name!r} in bundle", folder / "config.json")
+    model = MODELS[name](config["n_users"], config["n_items"], **config["args"])
+    try:
+        state = load_file(str(folder / "weights.safetensors"))
+        users = pd.read_parquet(folder / "users.parquet")
+        items = pd.read_parquet(folder / "items.parquet")
+        pairs = pd.read_parquet(folder / "interactions.parquet")
+    except Exception as err:  # truncated or corrupted files
+        raise DataError(f"cannot read bundle ({type(err).__name__}: {err})", folder) from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise DataError(f"weights do not match the model config ({err})", folder) from None
+    meta = items.drop(columns=["item"]) if len(items.columns) > 1 else None
+    known = Interactions(
+        user_ids=pairs["user"].to_numpy(np.int64),
+        item_ids=pairs["item"].to_numpy(np.int64),
+        user_vocab=Vocabulary(users["user"].to_numpy()),
+        item_vocab=Vocabulary(items["item"].to_numpy()),
+        items=meta,
+    )
+    if getattr(model, "needs_history", False):
+        model.set_history(known.csr())  # type: ignore[attr-defined]
+    model.eval()
+    return model, known, config

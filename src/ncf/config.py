@@ -1,0 +1,212 @@
+"""Frozen, validated configs for a training run.
+
+A run is described by a `RunConfig`: what data and split, which model with which
+arguments, how to train (`TrainConfig`) and how to evaluate. Values come from the
+model's own ``train_defaults``, then a TOML file, then command-line options and
+``--set key=value`` pairs; `RunConfig.with_overrides` applies the pairs, routing each
+key to the component that owns it and failing on unknown keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from ncf.data.preprocess import PrepareConfig
+from ncf.errors import UsageError
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+SCHEDULES = ("none", "cosine", "step")
+SAMPLERS = ("exact", "approximate")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained.
+
+    Attributes:
+        epochs: maximum number of epochs.
+        batch_size: examples per step: scored rows (positives and negatives) for
+            pointwise models, (user, positive, negative) triples for pairwise ones.
+        lr: learning rate.
+        optimizer: one of adam, adamw, sgd, rmsprop, adagrad.
+        momentum: momentum for sgd and rmsprop.
+        weight_decay: the optimiser's weight decay (L2 on every parameter, every step).
+        reg: L2 weight on the embeddings each batch touches (per-batch regularisation).
+        n_negatives: negatives per positive, drawn afresh every epoch.
+        sampler: ``exact`` (never an item the user has) or ``approximate`` (unchecked).
+        schedule: learning-rate schedule, stepped per epoch: none, cosine or step.
+        step_size: epochs between decays of the ``step`` schedule.
+        gamma: decay factor of the ``step`` schedule.
+        patience: stop after this many epochs without a better validation metric.
+        monitor: the validation metric that selects the epoch (e.g. ``ndcg@10``).
+        eval_every: evaluate on validation every this many epochs.
+    """
+
+    epochs: int = 20
+    batch_size: int = 4096
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    reg: float = 0.0
+    n_negatives: int = 4
+    sampler: str = "exact"
+    schedule: str = "none"
+    step_size: int = 5
+    gamma: float = 0.5
+    patience: int = 3
+    monitor: str = "ndcg@10"
+    eval_every: int = 1
+
+    def __post_init__(self) -> None:
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("schedule", self.schedule, SCHEDULES)
+        _choice("sampler", self.sampler, SAMPLERS)
+        for name in ("epochs", "batch_size", "n_negatives", "eval_every", "step_size"):
+            if getattr(self, name) < (0 if name == "epochs" else 1):
+                raise UsageError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise UsageError(f"lr must be > 0, got {self.lr}")
+        if self.patience < 1:
+            raise UsageError(f"patience must be >= 1, got {self.patience}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything needed to rerun a training run.
+
+    Attributes:
+        model: registry name.
+        data: data spec (registry name, file or folder).
+        split: split spec; empty = the data's own split when it has one, else ``loo``.
+        protocol: ``full`` or ``sampled:N``; empty = ``sampled:N`` for data with given
+            test negatives (N = their number), else ``full``.
+        ks: cut-offs of the reported metrics.
+        seed: seeds the split, the negatives, the weights and the batch order.
+        device: auto, cpu or cuda.
+        model_args: keyword arguments of the model class.
+        train: the `TrainConfig`.
+        prepare: the `PrepareConfig` (implicit threshold, filters, subsample).
+        columns: ``user:COL,item:COL,...`` mapping for table files.
+        gmf_run, mlp_run: run folders of a GMF and an MLP to initialise a NeuMF from.
+        refit: for ``fit`` models (popularity, EASE), refit on train + validation before
+            the test evaluation (the validation part only serves model selection).
+    """
+
+    model: str = "neumf"
+    data: str = "synthetic"
+    split: str = ""
+    protocol: str = ""
+    ks: tuple[int, ...] = (10,)
+    seed: int = 0
+    device: str = "auto"
+    model_args: dict[str, Any] = field(default_factory=dict)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    prepare: PrepareConfig = field(default_factory=PrepareConfig)
+    columns: str = ""
+    gmf_run: str = ""
+    mlp_run: str = ""
+    refit: bool = True
+
+    def __post_init__(self) -> None:
+        _choice("device", self.device, ("auto", "cpu", "cuda"))
+        if not self.ks or min(self.ks) < 1:
+            raise UsageError(f"ks must be positive cut-offs, got {self.ks}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["ks"] = list(self.ks)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        values = dict(values)
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise UsageError(f"unknown config keys {sorted(unknown)}; allowed: {[f.name for f in fields(cls)]}")
+        train = TrainConfig(**_known(TrainConfig, values.pop("train", {}), "train"))
+        prepare = PrepareConfig(**_known(PrepareConfig, values.pop("prepare", {}), "prepare"))
+        if "ks" in values:
+            values["ks"] = tuple(values["ks"])
+        return cls(train=train, prepare=prepare, **values)
+
+    def with_overrides(self, pairs: dict[str, Any], model_params: set[str]) -> RunConfig:
+        """Applies ``key=value`` pairs: run fields, then train / prepare fields, then model
+        arguments (``model_params`` = the model constructor's parameter names)."""
+        run_keys = {f.name for f in fields(self)} - {"train", "prepare", "model_args"}
+        train_keys = {f.name for f in fields(TrainConfig)}
+        prepare_keys = {f.name for f in fields(PrepareConfig)}
+        run, train, prepare, model = {}, {}, {}, dict(self.model_args)
+        for key, value in pairs.items():
+            if key in run_keys:
+                run[key] = value
+            elif key in train_keys:
+                train[key] = value
+            elif key in prepare_keys:
+                prepare[key] = value
+            elif key in model_params:
+                model[key] = value
+            else:
+                allowed = sorted(run_keys | train_keys | prepare_keys | model_params)
+                raise UsageError(f"unknown setting {key!r} for model {self.model!r}; allowed: {', '.join(allowed)}")
+        if "ks" in run and not isinstance(run["ks"], tuple):
+            run["ks"] = tuple(run["ks"]) if isinstance(run["ks"], list) else (int(run["ks"]),)
+        return replace(
+            self,
+            **run,
+            train=replace(self.train, **_coerce(TrainConfig, train)),
+            prepare=replace(self.prepare, **_coerce(PrepareConfig, prepare)),
+            model_args=model,
+        )
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise UsageError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _known(cls: type, values: dict[str, Any], section: str) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise UsageError(f"unknown keys {sorted(unknown)} in [{section}]; allowed: {sorted(names)}")
+    return values
+
+
+def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Casts values (often strings from ``--set``) to the field types of ``cls``."""
+    types = {f.name: f.type for f in fields(cls)}
+    out = {}
+    for key, value in values.items():
+        kind = str(types[key])
+        try:
+            if value is None or (isinstance(value, str) and value.lower() == "none"):
+                out[key] = None
+            elif kind.startswith("int"):
+                out[key] = int(value)
+            elif kind.startswith("float"):
+                out[key] = float(value)
+            elif kind.startswith("bool"):
+                out[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+            else:
+                out[key] = value
+        except (TypeError, ValueError):
+            raise UsageError(f"setting {key}={value!r}: expected {kind}") from None
+    return out
+
+
+def parse_value(text: str) -> Any:
+    """``--set`` value text -> int, float, bool, list or string."""
+    import ast
+
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        if "," in text:
+            return [parse_value(part) for part in text.split(",")]
+        return text

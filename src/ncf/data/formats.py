@@ -1,0 +1,476 @@
+"""Readers for the interaction formats of the field.
+
+Each reader returns a `Source`: all interactions, and for formats that fix the split
+(the NCF benchmark files, ``train.txt`` / ``test.txt`` lists, a saved split) which rows
+are train / valid / test plus any given test negatives.
+
+    >>> source = read_path("data/ml-1m/ncf")        # NCF benchmark folder
+    >>> source.data.n_users, source.test_negatives.shape
+    (6040, (6040, 99))
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ncf.data.interactions import Interactions, Vocabulary, from_raw
+from ncf.errors import DataError
+
+TRAIN, VALID, TEST = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Source:
+    """Interactions as read from disk.
+
+    Attributes:
+        data: every interaction read (all parts of a given split together).
+        name: where it came from, for labels.
+        part: (n,) int8 per row, TRAIN / VALID / TEST, when the files fix the split.
+        test_negatives: (n_test, N) item indices, aligned with the TEST rows in row order.
+        dropped: rows dropped by the reader, per reason.
+    """
+
+    data: Interactions
+    name: str
+    part: np.ndarray | None = None
+    test_negatives: np.ndarray | None = None
+    dropped: dict[str, int] | None = None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _read_csv(path: Path, **kwargs: object) -> pd.DataFrame:
+    """`pandas.read_csv` whose errors name the file and line."""
+    try:
+        return pd.read_csv(path, **kwargs)  # type: ignore[call-overload]
+    except pd.errors.EmptyDataError:
+        raise DataError("file is empty", path) from None
+    except pd.errors.ParserError as err:
+        match = re.search(r"line (\d+)", str(err))
+        line = int(match.group(1)) if match else None
+        raise DataError(f"malformed line ({str(err).splitlines()[-1].strip()})", path, line) from None
+    except UnicodeDecodeError as err:
+        raise DataError(f"cannot decode text ({err.reason}); is the encoding right?", path) from None
+
+
+def _numeric(
+    frame: pd.DataFrame, column: object, path: Path, first_line: int, integer: bool = False
+) -> np.ndarray:
+    """A numeric column; a bad value fails with its file line (``first_line`` = row 0's line)."""
+    values = frame[column]
+    if values.dtype.kind in "iuf" and not (integer and values.dtype.kind == "f"):
+        out = values.to_numpy()
+        bad = np.flatnonzero(np.isnan(out)) if out.dtype.kind == "f" else np.array([], int)
+    else:
+        coerced = pd.to_numeric(values, errors="coerce")
+        out = coerced.to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(np.isnan(out))
+        if integer and not len(bad):
+            bad = np.flatnonzero(out != np.round(out))
+    if len(bad):
+        row = int(bad[0])
+        raise DataError(
+            f"column {column!r}: expected a number, got {values.iloc[row]!r}", path, first_line + row
+        )
+    if integer:
+        out = out.astype(np.int64)
+    return out
+
+
+def _check_ids(ids: np.ndarray, what: str, path: Path, first_line: int) -> None:
+    if ids.dtype.kind in "iuf":
+        bad = np.flatnonzero(ids < 0)
+        if len(bad):
+            row = int(bad[0])
+            raise DataError(f"negative {what} id {ids[row]}", path, first_line + row)
+
+
+def _decode_bytes(path: Path, encoding: str) -> str:
+    try:
+        return path.read_bytes().decode(encoding)
+    except UnicodeDecodeError as err:
+        raise DataError(f"cannot decode text as {encoding} ({err.reason})", path) from None
+
+
+def _genres_from_flags(flags: np.ndarray, names: list[str]) -> np.ndarray:
+    """(n, g) 0/1 flags -> (n,) ``|``-joined genre names."""
+    out = np.full(len(flags), "", dtype=object)
+    for j, name in enumerate(names):  # a loop over genres, not rows
+        out = out + np.where(flags[:, j] > 0, name + "|", "")
+    return np.array([s[:-1] for s in out], dtype=object) if len(out) else out
+
+
+# --------------------------------------------------------------------------- MovieLens
+
+
+def read_ml100k(folder: Path) -> Source:
+    """MovieLens 100K: ``u.data`` (tab: user item rating time), ``u.item`` (ISO-8859-1)."""
+    path = folder / "u.data"
+    frame = _read_csv(path, sep="\t", header=None, names=["user", "item", "rating", "time"])
+    users = _numeric(frame, "user", path, 1, integer=True)
+    items = _numeric(frame, "item", path, 1, integer=True)
+    meta = None
+    item_path = folder / "u.item"
+    if item_path.exists():
+        text = _decode_bytes(item_path, "latin-1")
+        names = [f"g{j}" for j in range(19)]
+        genre_path = folder / "u.genre"
+        if genre_path.exists():
+            genre_frame = pd.read_csv(genre_path, sep="|", header=None, encoding="latin-1")
+            names = [str(name) for name in genre_frame[0].tolist()][:19]
+        table = _read_csv(io.StringIO(text), sep="|", header=None)  # type: ignore[arg-type]
+        flags = table.iloc[:, 5:24].to_numpy()
+        meta = pd.DataFrame(
+            {"title": table[1].astype(str).to_numpy(), "genres": _genres_from_flags(flags, names)},
+            index=table[0].to_numpy(),
+        )
+    data = from_raw(
+        users,
+        items,
+        ratings=_numeric(frame, "rating", path, 1),
+        times=_numeric(frame, "time", path, 1, integer=True),
+        items_frame=meta,
+    )
+    return Source(data, name=str(folder))
+
+
+def _read_double_colon(path: Path, names: list[str], encoding: str) -> pd.DataFrame:
+    """Reads a ``::``-separated file fast: ``::`` becomes a tab, then the C parser runs."""
+    text = _decode_bytes(path, encoding).replace("::", "\t")
+    return _read_csv(io.StringIO(text), sep="\t", header=None, names=names, quoting=csv.QUOTE_NONE)
+
+
+def _movies_dat(path: Path, encoding: str) -> pd.DataFrame:
+    movies = _read_double_colon(path, ["item", "title", "genres"], encoding)
+    return movies.set_index("item")[["title", "genres"]]
+
+
+def read_ml_dat(folder: Path) -> Source:
+    """MovieLens 1M / 10M: ``ratings.dat`` (``user::item::rating::time``), ``movies.dat``.
+
+    Also reads the ``interactions.tsv`` layout (``user_id movie_id seq_pos rating
+    timestamp``) where ratings and timestamps may be missing: rows are ordered by
+    ``seq_pos`` and, when any rating or timestamp is missing, that column is dropped.
+    """
+    encoding = "latin-1"
+    if (folder / "ratings.dat").exists():
+        path = folder / "ratings.dat"
+        frame = _read_double_colon(path, ["user", "item", "rating", "time"], encoding)
+        ratings = _numeric(frame, "rating", path, 1)
+        times: np.ndarray | None = _numeric(frame, "time", path, 1, integer=True)
+        order = None
+    elif (folder / "interactions.tsv").exists():
+        path = folder / "interactions.tsv"
+        frame = _read_csv(path, sep="\t")
+        frame = frame.rename(columns={"user_id": "user", "movie_id": "item", "timestamp": "time"})
+        frame = frame.sort_values(["user", "seq_pos"], kind="stable").reset_index(drop=True)
+        ratings = None if frame["rating"].isna().any() else frame["rating"].to_numpy(np.float32)
+        times = None if frame["time"].isna().any() else frame["time"].to_numpy(np.int64)
+        order = np.arange(len(frame), dtype=np.int64)
+    else:
+        raise DataError("no ratings.dat or interactions.tsv", folder)
+    users = _numeric(frame, "user", path, 1, integer=True)
+    items = _numeric(frame, "item", path, 1, integer=True)
+    meta = None
+    if (folder / "movies.dat").exists():
+        meta = _movies_dat(folder / "movies.dat", encoding if "1m" in folder.name else "utf-8")
+    data = from_raw(users, items, ratings=ratings, times=times, items_frame=meta)
+    if order is not None:
+        data = Interactions(**{**data.__dict__, "order": order})
+    return Source(data, name=str(folder))
+
+
+def read_ml_csv(folder: Path) -> Source:
+    """MovieLens 20M / 25M / 32M / latest: ``ratings.csv`` and ``movies.csv``."""
+    path = folder / "ratings.csv"
+    frame = _read_csv(path)
+    meta = None
+    if (folder / "movies.csv").exists():
+        movies = _read_csv(folder / "movies.csv", encoding="utf-8")
+        meta = movies.set_index("movieId")[["title", "genres"]]
+    data = from_raw(
+        _numeric(frame, "userId", path, 2, integer=True),
+        _numeric(frame, "movieId", path, 2, integer=True),
+        ratings=_numeric(frame, "rating", path, 2),
+        times=_numeric(frame, "timestamp", path, 2, integer=True),
+        items_frame=meta,
+    )
+    return Source(data, name=str(folder))
+
+
+# --------------------------------------------------------------------------- generic tables
+
+_GUESSES = {
+    "user": ["user", "user_id", "userid", "uid", "u", "customer_id", "reviewer_id"],
+    "item": ["item", "item_id", "itemid", "iid", "i", "movie_id", "movieid", "book_id", "product_id"],
+    "rating": ["rating", "ratings", "score", "r", "stars"],
+    "time": ["timestamp", "time", "ts", "date", "datetime", "unix_time"],
+}
+
+
+def parse_columns(text: str) -> dict[str, str]:
+    """``"user:uid,item:iid"`` -> ``{"user": "uid", "item": "iid"}``."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        role, sep, column = part.partition(":")
+        if not sep or role not in _GUESSES:
+            raise DataError(f"bad column mapping {part!r}; expected ROLE:COLUMN with ROLE in user,item,rating,time")
+        out[role] = column
+    return out
+
+
+def read_table(path: Path, columns: dict[str, str] | None = None) -> Source:
+    """A csv / tsv / txt / dat / parquet table of interactions.
+
+    The delimiter and header are detected; columns are found by common names
+    (``user_id``, ``movieId``, ``rating``, ``timestamp`` ...) or given by ``columns``
+    (role -> column name, or 0-based position for headerless files). A headerless file's
+    columns are taken as user, item[, rating[, time]].
+    """
+    columns = dict(columns or {})
+    if path.suffix == ".parquet":
+        frame = pd.read_parquet(path)
+        first_line = 0
+    else:
+        raw = path.read_bytes()[:65536]
+        if not raw.strip():
+            raise DataError("file is empty", path)
+        head = raw.decode("utf-8", errors="replace").splitlines()
+        sample = "\n".join(head[:20])
+        if "::" in sample:
+            frame = _read_double_colon(path, None, "utf-8")  # type: ignore[arg-type]
+            has_header = False
+        else:
+            try:
+                delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;| ").delimiter
+            except csv.Error:
+                delimiter = "\t" if "\t" in head[0] else ","
+            first = head[0].split(delimiter)
+            has_header = any(not _is_number(field) for field in first[:2])
+            frame = _read_csv(
+                path, sep=delimiter, header=0 if has_header else None, skipinitialspace=True
+            )
+        first_line = 2 if has_header else 1
+        if not has_header:
+            roles = ["user", "item", "rating", "time"][: frame.shape[1]]
+            frame.columns = [*roles, *range(len(roles), frame.shape[1])]
+    found: dict[str, object] = {}
+    lower = {str(c).lower(): c for c in frame.columns}
+    for role, guesses in _GUESSES.items():
+        if role in columns:
+            name = columns[role]
+            key = int(name) if name.isdigit() and name not in frame.columns else name
+            if key not in frame.columns and not isinstance(key, int):
+                raise DataError(
+                    f"no column {name!r} for {role}; columns are {[str(c) for c in frame.columns]}", path
+                )
+            found[role] = frame.columns[key] if isinstance(key, int) else key
+        else:
+            hit = next((lower[g] for g in guesses if g in lower), None)
+            if hit is not None:
+                found[role] = hit
+    for role in ("user", "item"):
+        if role not in found:
+            raise DataError(
+                f"no {role} column among {[str(c) for c in frame.columns]}; "
+                f"name it with --set columns={role}:COLUMN",
+                path,
+            )
+    users = frame[found["user"]].to_numpy()
+    items = frame[found["item"]].to_numpy()
+    for ids, role in ((users, "user"), (items, "item")):
+        missing = pd.isna(ids)
+        if missing.any():
+            raise DataError(f"missing {role} id", path, first_line + int(np.flatnonzero(missing)[0]))
+        _check_ids(ids, role, path, first_line)
+    ratings = _numeric(frame, found["rating"], path, first_line) if "rating" in found else None
+    times = None
+    if "time" in found:
+        column = frame[found["time"]]
+        if column.dtype.kind in "OMm" and not pd.api.types.is_numeric_dtype(column):
+            parsed = pd.to_datetime(column, errors="coerce", utc=True)
+            if parsed.isna().any():
+                row = int(np.flatnonzero(parsed.isna())[0])
+                raise DataError(f"bad time {column.iloc[row]!r}", path, first_line + row)
+            times = parsed.astype("int64").to_numpy() // 10**9
+        else:
+            times = _numeric(frame, found["time"], path, first_line, integer=True)
+    return Source(from_raw(users, items, ratings=ratings, times=times), name=str(path))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- given splits
+
+
+def _ncf_file(folder: Path, suffix: str) -> Path | None:
+    hits = sorted(folder.glob(f"*{suffix}"))
+    return hits[0] if hits else None
+
+
+def is_ncf_folder(folder: Path) -> bool:
+    return _ncf_file(folder, ".train.rating") is not None
+
+
+def read_ncf(folder: Path) -> Source:
+    """The NCF benchmark files (He et al. 2017).
+
+    ``*.train.rating`` (``user item [rating [time]]``, tab-separated, ids 0-based),
+    ``*.test.rating`` (one held-out item per user) and ``*.test.negative`` (``(user,item)``
+    then the sampled negatives, one line per test line). Row order is the time order.
+    Item titles are attached when ``ncf_item_map.tsv`` and ``../movies.dat`` exist.
+    """
+    train_path = _ncf_file(folder, ".train.rating")
+    test_path = _ncf_file(folder, ".test.rating")
+    if train_path is None or test_path is None:
+        raise DataError("expected *.train.rating and *.test.rating", folder)
+    parts = []
+    for path in (train_path, test_path):
+        frame = _read_csv(path, sep="\t", header=None, quoting=csv.QUOTE_NONE)
+        if not 2 <= frame.shape[1] <= 4:
+            raise DataError(f"expected 2 to 4 tab-separated columns, found {frame.shape[1]}", path, 1)
+        users = _numeric(frame, 0, path, 1, integer=True)
+        items = _numeric(frame, 1, path, 1, integer=True)
+        _check_ids(users, "user", path, 1)
+        _check_ids(items, "item", path, 1)
+        ratings = _numeric(frame, 2, path, 1) if frame.shape[1] > 2 else None
+        times = _numeric(frame, 3, path, 1, integer=True) if frame.shape[1] > 3 else None
+        parts.append((users, items, ratings, times))
+    (tr_u, tr_i, tr_r, tr_t), (te_u, te_i, te_r, te_t) = parts
+    negatives = None
+    neg_path = _ncf_file(folder, ".test.negative")
+    if neg_path is not None:
+        negatives = _read_ncf_negatives(neg_path, te_u, te_i)
+    n_users = int(max(tr_u.max(), te_u.max())) + 1
+    n_items = int(max(tr_i.max(), te_i.max(), -1 if negatives is None else negatives.max())) + 1
+    ratings = None if tr_r is None or te_r is None else np.concatenate([tr_r, te_r]).astype(np.float32)
+    times = None if tr_t is None or te_t is None else np.concatenate([tr_t, te_t])
+    data = Interactions(
+        user_ids=np.concatenate([tr_u, te_u]),
+        item_ids=np.concatenate([tr_i, te_i]),
+        user_vocab=Vocabulary.identity(n_users),
+        item_vocab=Vocabulary.identity(n_items),
+        ratings=ratings,
+        times=times,
+        items=_ncf_titles(folder, n_items),
+    )
+    part = np.r_[np.full(len(tr_u), TRAIN, np.int8), np.full(len(te_u), TEST, np.int8)]
+    return Source(data, name=str(folder), part=part, test_negatives=negatives)
+
+
+def _read_ncf_negatives(path: Path, test_users: np.ndarray, test_items: np.ndarray) -> np.ndarray:
+    frame = _read_csv(path, sep="\t", header=None, quoting=csv.QUOTE_NONE)
+    if len(frame) != len(test_users):
+        raise DataError(f"{len(frame)} lines, but the test file has {len(test_users)}", path)
+    pair = frame[0].astype(str).str.extract(r"^\((\d+),(\d+)\)$")
+    if pair.isna().any(axis=None):
+        row = int(np.flatnonzero(pair.isna().any(axis=1).to_numpy())[0])
+        raise DataError(f"expected '(user,item)' first, got {frame.iat[row, 0]!r}", path, row + 1)
+    users = pair[0].astype(np.int64).to_numpy()
+    items = pair[1].astype(np.int64).to_numpy()
+    wrong = np.flatnonzero((users != test_users) | (items != test_items))
+    if len(wrong):
+        row = int(wrong[0])
+        raise DataError(
+            f"pair ({users[row]},{items[row]}) disagrees with the test file's "
+            f"({test_users[row]},{test_items[row]})",
+            path,
+            row + 1,
+        )
+    negatives = frame.iloc[:, 1:]
+    if negatives.isna().any(axis=None):
+        row = int(np.flatnonzero(negatives.isna().any(axis=1).to_numpy())[0])
+        raise DataError("fewer negatives than on the first line", path, row + 1)
+    out = np.column_stack([_numeric(negatives, c, path, 1, integer=True) for c in negatives.columns])
+    _check_ids(out.ravel(), "item", path, 1)
+    return out
+
+
+def _ncf_titles(folder: Path, n_items: int) -> pd.DataFrame | None:
+    """Titles for the NCF ML-1M items via ``ncf_item_map.tsv`` and ``../movies.dat``."""
+    map_path, movies_path = folder / "ncf_item_map.tsv", folder.parent / "movies.dat"
+    if not (map_path.exists() and movies_path.exists()):
+        return None
+    item_map = pd.read_csv(map_path, sep="\t")
+    movies = _movies_dat(movies_path, "latin-1")
+    meta = movies.reindex(item_map["movie_id"].to_numpy())
+    meta.index = item_map["ncf_item"].to_numpy()
+    return meta.reindex(np.arange(n_items)).reset_index(drop=True)
+
+
+def _read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """"user item item ..." lines -> (users, items), vectorised over the whole file."""
+    raw = path.read_bytes()
+    buffer = np.frombuffer(raw, dtype=np.uint8)
+    blank = (buffer == 32) | (buffer == 9) | (buffer == 13) | (buffer == 10)
+    starts = np.flatnonzero(~blank & np.r_[True, blank[:-1]])
+    line_of = np.cumsum(buffer == 10)[starts]
+    try:
+        tokens = np.array(raw.split(), dtype=np.int64)
+    except ValueError:
+        bad = next(t for t in raw.split() if not t.isdigit())
+        line = int(line_of[raw.split().index(bad)]) + 1
+        raise DataError(f"expected an integer id, got {bad.decode(errors='replace')!r}", path, line) from None
+    if not len(tokens):
+        raise DataError("file is empty", path)
+    first = np.r_[True, line_of[1:] != line_of[:-1]]
+    users = np.repeat(tokens[first], np.diff(np.r_[np.flatnonzero(first), len(tokens)]))
+    keep = ~first  # the first token of a line is the user
+    return users[keep], tokens[keep]
+
+
+def read_lists(folder: Path) -> Source:
+    """``train.txt`` / ``test.txt`` with lines ``user item item ...`` (NGCF / LightGCN)."""
+    train_u, train_i = _read_lists(folder / "train.txt")
+    test_u, test_i = _read_lists(folder / "test.txt")
+    users = np.concatenate([train_u, test_u])
+    items = np.concatenate([train_i, test_i])
+    n_users, n_items = int(users.max()) + 1, int(items.max()) + 1
+    data = Interactions(
+        users, items, Vocabulary.identity(n_users), Vocabulary.identity(n_items)
+    )
+    part = np.r_[np.full(len(train_u), TRAIN, np.int8), np.full(len(test_u), TEST, np.int8)]
+    return Source(data, name=str(folder), part=part)
+
+
+def read_path(path: str | Path, columns: dict[str, str] | None = None) -> Source:
+    """Reads whatever ``path`` holds: a folder of a known layout or a table file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("no such file or folder", path)
+    if path.is_file():
+        return read_table(path, columns)
+    if is_ncf_folder(path):
+        return read_ncf(path)
+    if (path / "split.json").exists():
+        from ncf.data.splits import read_split_source
+
+        return read_split_source(path)
+    if (path / "train.txt").exists() and (path / "test.txt").exists():
+        return read_lists(path)
+    if (path / "u.data").exists():
+        return read_ml100k(path)
+    if (path / "ratings.dat").exists() or (path / "interactions.tsv").exists():
+        return read_ml_dat(path)
+    if (path / "ratings.csv").exists():
+        return read_ml_csv(path)
+    raise DataError(
+        "unrecognised folder: expected MovieLens files, NCF *.train.rating files, "
+        "train.txt/test.txt lists or a saved split",
+        path,
+    )

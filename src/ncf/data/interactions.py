@@ -1,0 +1,243 @@
+"""Interactions between users and items, held as contiguous int64 index arrays.
+
+Raw ids (ints or strings, as the source writes them) become contiguous indices at the
+boundary through a `Vocabulary`; everything past the readers works on indices only.
+
+    >>> vocab = Vocabulary.from_raw(np.array(["b", "a", "b"]))
+    >>> vocab.index(np.array(["a", "b"]))
+    array([0, 1])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ncf.errors import DataError
+
+
+class Vocabulary:
+    """A bijection between raw ids and contiguous indices ``0 .. len - 1``.
+
+    Args:
+        ids: (n,) raw ids in index order, unique.
+    """
+
+    def __init__(self, ids: np.ndarray):
+        self.ids = np.asarray(ids)
+        self._index = pd.Index(self.ids)
+        if not self._index.is_unique:
+            raise DataError("vocabulary ids must be unique")
+
+    @classmethod
+    def from_raw(cls, raw: np.ndarray) -> Vocabulary:
+        """Builds a vocabulary of the distinct values of ``raw``, sorted."""
+        return cls(np.unique(np.asarray(raw)))
+
+    @classmethod
+    def identity(cls, n: int) -> Vocabulary:
+        """Raw ids that already are indices ``0 .. n - 1`` (as in the NCF benchmark files)."""
+        return cls(np.arange(n, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocabulary) and np.array_equal(self.ids, other.ids)
+
+    def index(self, raw: np.ndarray | list, missing: str = "raise") -> np.ndarray:
+        """Maps raw ids to indices.
+
+        Args:
+            raw: (n,) raw ids.
+            missing: ``"raise"`` to fail on an unknown id, ``"mask"`` to return -1 for it.
+
+        Returns:
+            (n,) int64 indices.
+        """
+        raw = np.asarray(raw)
+        if raw.dtype.kind in "iu" and self.ids.dtype.kind in "OUS":
+            raw = raw.astype(str)
+        elif raw.dtype.kind in "OUS" and self.ids.dtype.kind in "iu":
+            as_int = pd.to_numeric(pd.Series(raw), errors="coerce")
+            raw = as_int.fillna(-(2**62)).to_numpy(np.int64)
+        out = self._index.get_indexer(raw).astype(np.int64)
+        if missing == "raise" and (out < 0).any():
+            bad = raw[out < 0][0]
+            raise DataError(f"unknown id {bad!r}")
+        return out
+
+    def raw(self, index: np.ndarray) -> np.ndarray:
+        """Maps indices back to raw ids."""
+        return self.ids[np.asarray(index, dtype=np.int64)]
+
+    def parse(self, text: str) -> int:
+        """The index of one raw id given as text (from a command line or a URL)."""
+        out = self.index(np.array([text]), missing="mask")
+        if out[0] < 0:
+            raise DataError(f"unknown id {text!r}")
+        return int(out[0])
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """A set of (user, item) interactions over fixed user and item vocabularies.
+
+    Attributes:
+        user_ids: (n,) int64 user indices.
+        item_ids: (n,) int64 item indices.
+        ratings: (n,) float32 ratings, or None for implicit data.
+        times: (n,) int64 timestamps (or any order key), or None when the source has none.
+        order: (n,) int64 position of the row in the source, used to break time ties and
+            as the time order when there are no timestamps.
+        user_vocab: raw user id <-> index.
+        item_vocab: raw item id <-> index.
+        items: item metadata indexed by item index (``title``, ``genres`` as a
+            ``|``-joined string), or None.
+    """
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    user_vocab: Vocabulary
+    item_vocab: Vocabulary
+    ratings: np.ndarray | None = None
+    times: np.ndarray | None = None
+    order: np.ndarray | None = None
+    items: pd.DataFrame | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.user_ids)
+        for name in ("item_ids", "ratings", "times", "order"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise DataError(f"{name} has {len(value)} rows, user_ids has {n}")
+        if self.order is None:
+            object.__setattr__(self, "order", np.arange(n, dtype=np.int64))
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_vocab)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_vocab)
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+    def subset(self, mask_or_index: np.ndarray) -> Interactions:
+        """The rows selected by a boolean mask or an index array, same vocabularies."""
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[mask_or_index]
+
+        return replace(
+            self,
+            user_ids=self.user_ids[mask_or_index],
+            item_ids=self.item_ids[mask_or_index],
+            ratings=pick(self.ratings),
+            times=pick(self.times),
+            order=pick(self.order),
+        )
+
+    def concat(self, other: Interactions) -> Interactions:
+        """Rows of ``self`` followed by rows of ``other`` (same vocabularies)."""
+
+        def join(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None or b is None else np.concatenate([a, b])
+
+        return replace(
+            self,
+            user_ids=np.concatenate([self.user_ids, other.user_ids]),
+            item_ids=np.concatenate([self.item_ids, other.item_ids]),
+            ratings=join(self.ratings, other.ratings),
+            times=join(self.times, other.times),
+            order=join(self.order, other.order),
+        )
+
+    def chronological(self) -> np.ndarray:
+        """(n,) row indices sorted by user, then time (if any), then source order."""
+        keys = [self.order]
+        if self.times is not None:
+            keys.append(self.times)
+        keys.append(self.user_ids)
+        return np.lexsort(keys)
+
+    def csr(self, values: np.ndarray | None = None) -> sp.csr_matrix:
+        """(n_users, n_items) sparse matrix of ones (or ``values``); duplicates are summed."""
+        data = np.ones(len(self), dtype=np.float32) if values is None else values
+        return sp.csr_matrix(
+            (data, (self.user_ids, self.item_ids)), shape=(self.n_users, self.n_items)
+        )
+
+    def user_counts(self) -> np.ndarray:
+        return np.bincount(self.user_ids, minlength=self.n_users)
+
+    def item_counts(self) -> np.ndarray:
+        return np.bincount(self.item_ids, minlength=self.n_items)
+
+    def to_frame(self, raw_ids: bool = True) -> pd.DataFrame:
+        """A data frame with columns user, item and, when present, rating and time."""
+        if raw_ids:
+            frame = pd.DataFrame(
+                {"user": self.user_vocab.raw(self.user_ids), "item": self.item_vocab.raw(self.item_ids)}
+            )
+        else:
+            frame = pd.DataFrame({"user": self.user_ids, "item": self.item_ids})
+        if self.ratings is not None:
+            frame["rating"] = self.ratings
+        if self.times is not None:
+            frame["time"] = self.times
+        return frame
+
+    def describe(self) -> dict[str, object]:
+        """Counts and density, for ``ncf data info``."""
+        users = np.unique(self.user_ids).size
+        items = np.unique(self.item_ids).size
+        out: dict[str, object] = {
+            "interactions": len(self),
+            "users": users,
+            "items": items,
+            "density": len(self) / max(users * items, 1),
+        }
+        if self.ratings is not None and len(self):
+            out["rating_range"] = (float(self.ratings.min()), float(self.ratings.max()))
+        out["timestamps"] = self.times is not None
+        return out
+
+
+def from_raw(
+    users: np.ndarray,
+    items: np.ndarray,
+    ratings: np.ndarray | None = None,
+    times: np.ndarray | None = None,
+    items_frame: pd.DataFrame | None = None,
+    user_vocab: Vocabulary | None = None,
+    item_vocab: Vocabulary | None = None,
+) -> Interactions:
+    """Builds `Interactions` from raw id arrays, creating the vocabularies if not given.
+
+    Args:
+        users, items: (n,) raw ids.
+        ratings: (n,) ratings or None.
+        times: (n,) timestamps or None.
+        items_frame: metadata keyed by raw item id (index), columns ``title`` / ``genres``.
+    """
+    user_vocab = user_vocab or Vocabulary.from_raw(users)
+    item_vocab = item_vocab or Vocabulary.from_raw(items)
+    meta = None
+    if items_frame is not None:
+        meta = items_frame.reindex(item_vocab.ids)
+        meta.index = pd.RangeIndex(len(item_vocab))
+    return Interactions(
+        user_ids=user_vocab.index(users),
+        item_ids=item_vocab.index(items),
+        user_vocab=user_vocab,
+        item_vocab=item_vocab,
+        ratings=None if ratings is None else np.asarray(ratings, dtype=np.float32),
+        times=None if times is None else np.asarray(times, dtype=np.int64),
+        items=meta,
+    )

@@ -1,0 +1,234 @@
+"""Train / validation / test splits, seeded and vectorised.
+
+Every split yields a validation part cut from the training data the same way the test
+part is cut from all data, so that model selection never sees the test set.
+
+Split specs (``--split``):
+
+- ``loo``: leave-last-out by time (row order when there is no time): each user's last
+  interaction is test, the one before it validation. A user keeps at least one
+  training interaction: users with one interaction give no test row, with two no
+  validation row.
+- ``loo-random``: the same with a random interaction instead of the last.
+- ``time:V,T``: global time cut-off at the V and T quantiles of all timestamps
+  (``time:0.8,0.9``): no future interaction of anyone is in training.
+- ``user-ratio:TR,V,T`` / ``user-time-ratio:TR,V,T``: per user, random or
+  chronological shares. The chronological variant leaks the future across users.
+- ``ratio:TR,V,T``: random shares of all interactions (``ratio:0.7,0.1,0.2``).
+- ``given``: the split fixed by the files (NCF benchmark files, train.txt/test.txt, a
+  saved split); validation = each user's last training interaction.
+
+Validation and test rows whose user or item never occurs in training are dropped (and
+counted in `Split.dropped`) for every split but ``given``.
+
+    >>> split = make_split(source, "loo", np.random.default_rng(0))
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ncf.data.formats import TEST, TRAIN, VALID, Source
+from ncf.data.interactions import Interactions, from_raw
+from ncf.errors import DataError
+
+SPLITS = ("loo", "loo-random", "time", "user-ratio", "user-time-ratio", "ratio", "given")
+
+
+@dataclass(frozen=True)
+class Split:
+    """The three parts over one vocabulary, and the test negatives when given."""
+
+    train: Interactions
+    valid: Interactions
+    test: Interactions
+    spec: str
+    test_negatives: np.ndarray | None = None
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {"train": len(self.train), "valid": len(self.valid), "test": len(self.test)}
+
+
+def _positions(data: Interactions, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorts rows by (user, key); returns the sort order, each row's position within its
+    user in that order, and its user's count (both aligned with the sorted rows)."""
+    order = np.lexsort([keys, data.user_ids])
+    users = data.user_ids[order]
+    counts = np.bincount(users, minlength=data.n_users)
+    starts = np.cumsum(counts) - counts
+    position = np.arange(len(order)) - starts[users]
+    return order, position, counts[users]
+
+
+def _leave_out_last(data: Interactions, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row masks (held-out, kept): the row with the largest key of every user with >= 2 rows."""
+    order, position, count = _positions(data, keys)
+    held = np.zeros(len(data), dtype=bool)
+    held[order[(position == count - 1) & (count >= 2)]] = True
+    return held, ~held
+
+
+def _time_keys(data: Interactions) -> np.ndarray:
+    """One key giving the chronological order: time, ties broken by source order."""
+    rank = np.empty(len(data), dtype=np.int64)
+    rank[data.chronological()] = np.arange(len(data))
+    return rank
+
+
+def _cut_last(data: Interactions, keys: np.ndarray) -> tuple[Interactions, Interactions, Interactions]:
+    test_mask, rest = _leave_out_last(data, keys)
+    rest_idx = np.flatnonzero(rest)
+    valid_sub, train_sub = _leave_out_last(data.subset(rest_idx), keys[rest_idx])
+    return data.subset(rest_idx[train_sub]), data.subset(rest_idx[valid_sub]), data.subset(test_mask)
+
+
+def _per_user_shares(
+    data: Interactions, keys: np.ndarray, shares: tuple[float, float, float]
+) -> np.ndarray:
+    """Part per row: the last ``test`` share of each user's rows (in key order) is test,
+    the ``valid`` share before it validation; every user keeps >= 1 training row."""
+    _, valid_share, test_share = shares
+    order, position, count = _positions(data, keys)
+    n_test = np.floor(count * test_share + 0.5).astype(np.int64)
+    n_valid = np.floor(count * valid_share + 0.5).astype(np.int64)
+    n_test = np.minimum(n_test, count - 1)
+    n_valid = np.minimum(n_valid, count - 1 - n_test)
+    from_end = count - 1 - position
+    part = np.full(len(data), TRAIN, np.int8)
+    part[order[from_end < n_test]] = TEST
+    part[order[(from_end >= n_test) & (from_end < n_test + n_valid)]] = VALID
+    return part
+
+
+def _drop_cold(
+    train: Interactions, part: Interactions, name: str, dropped: dict[str, int]
+) -> Interactions:
+    known_users = np.bincount(train.user_ids, minlength=train.n_users) > 0
+    known_items = np.bincount(train.item_ids, minlength=train.n_items) > 0
+    keep = known_users[part.user_ids] & known_items[part.item_ids]
+    if (~keep).any():
+        dropped[f"{name}: user or item not in training"] = int((~keep).sum())
+    return part.subset(keep)
+
+
+def _shares(args: str, spec: str) -> tuple[float, float, float]:
+    values = tuple(float(x) for x in args.split(","))
+    if len(values) != 3 or min(values) < 0 or abs(sum(values) - 1) > 1e-6:
+        raise DataError(f"split {spec!r}: expected three shares summing to 1, e.g. 0.8,0.1,0.1")
+    return values  # type: ignore[return-value]
+
+
+def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
+    """Splits ``source`` by ``spec`` (see the module docstring)."""
+    data = source.data
+    kind, _, args = spec.partition(":")
+    if kind not in SPLITS:
+        raise DataError(f"unknown split {spec!r}; expected one of {', '.join(SPLITS)}")
+    dropped: dict[str, int] = {}
+    negatives = None
+    if kind == "given":
+        if source.part is None:
+            raise DataError(f"split 'given' needs files that fix the split; {source.name} does not")
+        negatives = source.test_negatives
+        test = data.subset(source.part == TEST)
+        if (source.part == VALID).any():
+            train, valid = data.subset(source.part == TRAIN), data.subset(source.part == VALID)
+        else:
+            rest = np.flatnonzero(source.part == TRAIN)
+            rest_data = data.subset(rest)
+            valid_mask, train_mask = _leave_out_last(rest_data, _time_keys(rest_data))
+            train, valid = rest_data.subset(train_mask), rest_data.subset(valid_mask)
+        return Split(train, valid, test, spec, negatives, dropped)
+    if source.part is not None:
+        warnings.warn(f"{source.name} fixes its split; re-splitting all its rows with {spec!r}",
+                      stacklevel=2)
+    if kind == "loo":
+        train, valid, test = _cut_last(data, _time_keys(data))
+    elif kind == "loo-random":
+        train, valid, test = _cut_last(data, rng.permutation(len(data)))
+    elif kind == "time":
+        if data.times is None:
+            raise DataError(f"split {spec!r} needs timestamps and {source.name} has none")
+        cuts = [float(x) for x in (args or "0.8,0.9").split(",")]
+        if len(cuts) != 2 or not 0 < cuts[0] <= cuts[1] < 1:
+            raise DataError(f"split {spec!r}: expected time:V,T with 0 < V <= T < 1")
+        valid_from, test_from = np.quantile(data.times, cuts)
+        part = np.where(data.times >= test_from, TEST, np.where(data.times >= valid_from, VALID, TRAIN))
+        train, valid, test = (data.subset(part == p) for p in (TRAIN, VALID, TEST))
+    else:
+        shares = _shares(args or "0.8,0.1,0.1", spec)
+        if kind == "ratio":
+            draw = rng.random(len(data))
+            part = np.where(draw < shares[0], TRAIN, np.where(draw < shares[0] + shares[1], VALID, TEST))
+        elif kind == "user-ratio":
+            part = _per_user_shares(data, rng.permutation(len(data)), shares)
+        else:
+            warnings.warn("a per-user chronological split leaks the future across users; "
+                          "prefer 'time' for a leak-free chronological split", stacklevel=2)
+            part = _per_user_shares(data, _time_keys(data), shares)
+        train, valid, test = (data.subset(part == p) for p in (TRAIN, VALID, TEST))
+    valid = _drop_cold(train, valid, "valid", dropped)
+    test = _drop_cold(train, test, "test", dropped)
+    return Split(train, valid, test, spec, negatives, dropped)
+
+
+def default_split(source: Source) -> str:
+    return "given" if source.part is not None else "loo"
+
+
+# --------------------------------------------------------------------------- on disk
+
+
+def save_split(split: Split, folder: str | Path, seed: int | None = None) -> Path:
+    """Writes ``train/valid/test.parquet`` (raw ids), test negatives and ``split.json``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("train", "valid", "test"):
+        getattr(split, name).to_frame().to_parquet(folder / f"{name}.parquet", index=False)
+    if split.test_negatives is not None:
+        raw = split.train.item_vocab.raw(split.test_negatives)
+        pd.DataFrame(raw, columns=[f"neg{j}" for j in range(raw.shape[1])]).to_parquet(
+            folder / "test_negatives.parquet", index=False
+        )
+    if split.train.items is not None:
+        items = split.train.items.copy()
+        items.insert(0, "item", split.train.item_vocab.ids)
+        items.to_parquet(folder / "items.parquet", index=False)
+    meta = {"spec": split.spec, "seed": seed, "counts": split.counts(), "dropped": split.dropped}
+    (folder / "split.json").write_text(json.dumps(meta, indent=2))
+    return folder
+
+
+def read_split_source(folder: Path) -> Source:
+    """A saved split as a `Source` whose parts are given (``--split given``)."""
+    frames = []
+    for part, name in ((TRAIN, "train"), (VALID, "valid"), (TEST, "test")):
+        path = folder / f"{name}.parquet"
+        if not path.exists():
+            raise DataError(f"missing {name}.parquet", folder)
+        frame = pd.read_parquet(path)
+        frame["part"] = part
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
+    items_frame = None
+    if (folder / "items.parquet").exists():
+        items_frame = pd.read_parquet(folder / "items.parquet").set_index("item")
+    data = from_raw(
+        frame["user"].to_numpy(),
+        frame["item"].to_numpy(),
+        ratings=frame["rating"].to_numpy() if "rating" in frame else None,
+        times=frame["time"].to_numpy() if "time" in frame else None,
+        items_frame=items_frame,
+    )
+    negatives = None
+    if (folder / "test_negatives.parquet").exists():
+        raw = pd.read_parquet(folder / "test_negatives.parquet").to_numpy()
+        negatives = data.item_vocab.index(raw.ravel()).reshape(raw.shape)
+    return Source(data, name=str(folder), part=frame["part"].to_numpy(np.int8), test_negatives=negatives)

@@ -1,0 +1,130 @@
+"""Ranking metrics as pure functions of the ranks of the relevant items.
+
+Every metric here takes ``ranks``: a (n_queries, m) float array of the 0-based positions
+of each query's relevant items in its ranked candidate list, padded with ``inf`` where a
+query has fewer than m relevant items. Ranks are *pessimistic*: an irrelevant item with
+the same score as a relevant one is placed before it, so a tie never favours the
+positive. `pessimistic_ranks` computes them from scores.
+
+Each function returns a (n_queries,) float64 array; average it for the reported figure.
+
+    >>> ranks = np.array([[0.0], [3.0], [12.0]])
+    >>> hit_rate(ranks, 10)
+    array([1., 1., 0.])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def pessimistic_ranks(
+    scores: torch.Tensor, relevant: torch.Tensor, valid: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Ranks of the relevant candidates, ties counted against them.
+
+    Args:
+        scores: (B, C) candidate scores; excluded candidates hold ``-inf``.
+        relevant: (B, m) column indices of the relevant candidates, -1 for padding.
+        valid: (B, m) bool mask of real entries in ``relevant`` (default: ``relevant >= 0``).
+
+    Returns:
+        (B, m) float64 ranks (0 = first), ``inf`` at padding; sorted ascending per row.
+    """
+    if valid is None:
+        valid = relevant >= 0
+    rel = relevant.clamp(min=0)
+    rel_scores = scores.gather(1, rel)  # (B, m)
+    rel_scores = torch.where(valid, rel_scores, torch.full_like(rel_scores, float("inf")))
+    sorted_scores, _ = scores.sort(dim=1)
+    n = scores.shape[1]
+    # candidates scoring >= each relevant score, relevant ones included
+    at_least = n - torch.searchsorted(sorted_scores, rel_scores.contiguous(), right=False)
+    a = rel_scores.unsqueeze(2)  # (B, m, 1)
+    b = rel_scores.unsqueeze(1)  # (B, 1, m)
+    both = valid.unsqueeze(2) & valid.unsqueeze(1)
+    rel_at_least = ((b >= a) & both).sum(2)  # relevant items scoring >= this one (self too)
+    rel_above = ((b > a) & both).sum(2)
+    # irrelevant items >= s, plus relevant items strictly above s (ties among relevant
+    # items are broken by their column order, which does not favour any of them)
+    idx = torch.arange(rel.shape[1], device=scores.device)
+    earlier_tie = ((b == a) & both & (idx.view(1, 1, -1) < idx.view(1, -1, 1))).sum(2)
+    ranks = (at_least - rel_at_least + rel_above + earlier_tie).double()
+    ranks = torch.where(valid, ranks, torch.full_like(ranks, float("inf")))
+    return ranks.sort(dim=1).values
+
+
+def _hits(ranks: np.ndarray, k: int) -> np.ndarray:
+    return ranks < k
+
+
+def n_relevant(ranks: np.ndarray) -> np.ndarray:
+    return np.isfinite(ranks).sum(1)
+
+
+def hit_rate(ranks: np.ndarray, k: int) -> np.ndarray:
+    """1 if any relevant item is in the top k."""
+    return _hits(ranks, k).any(1).astype(np.float64)
+
+
+def recall(ranks: np.ndarray, k: int) -> np.ndarray:
+    """Relevant items in the top k / relevant items (0 for a query with none)."""
+    n = n_relevant(ranks)
+    return np.divide(_hits(ranks, k).sum(1), n, out=np.zeros(len(ranks)), where=n > 0)
+
+
+def precision(ranks: np.ndarray, k: int) -> np.ndarray:
+    """Relevant items in the top k / k."""
+    return _hits(ranks, k).sum(1) / k
+
+
+def ndcg(ranks: np.ndarray, k: int) -> np.ndarray:
+    """DCG of the top k with binary gains over the ideal DCG."""
+    gains = np.where(_hits(ranks, k), 1.0 / np.log2(np.where(np.isfinite(ranks), ranks, 0) + 2), 0.0)
+    discounts = 1.0 / np.log2(np.arange(k) + 2)
+    ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_relevant(ranks), k)]
+    return np.divide(gains.sum(1), ideal, out=np.zeros(len(ranks)), where=ideal > 0)
+
+
+def average_precision(ranks: np.ndarray, k: int) -> np.ndarray:
+    """Mean of precision@rank over the relevant items in the top k, over min(relevant, k)."""
+    position = np.arange(1, ranks.shape[1] + 1)[None, :]  # j-th relevant item (1-based)
+    terms = np.where(_hits(ranks, k), position / (np.where(np.isfinite(ranks), ranks, 0) + 1), 0.0)
+    denom = np.minimum(n_relevant(ranks), k)
+    return np.divide(terms.sum(1), denom, out=np.zeros(len(ranks)), where=denom > 0)
+
+
+def reciprocal_rank(ranks: np.ndarray) -> np.ndarray:
+    """1 / (rank of the first relevant item + 1), over the whole list (0 if none)."""
+    first = ranks[:, 0] if ranks.shape[1] else np.full(len(ranks), np.inf)
+    return np.where(np.isfinite(first), 1.0 / (first + 1), 0.0)
+
+
+def auc(ranks: np.ndarray, n_candidates: np.ndarray | int) -> np.ndarray:
+    """Share of (relevant, irrelevant) pairs ordered correctly; ties count as errors.
+
+    Args:
+        ranks: (Q, m) pessimistic ranks.
+        n_candidates: (Q,) or scalar number of rankable candidates per query.
+    """
+    n_rel = n_relevant(ranks)
+    n_irr = np.asarray(n_candidates) - n_rel
+    # irrelevant items above the j-th relevant one (0-based j) = rank_j - j
+    above = np.where(np.isfinite(ranks), ranks - np.arange(ranks.shape[1])[None, :], 0.0).sum(1)
+    pairs = n_rel * n_irr
+    return np.divide(pairs - above, pairs, out=np.zeros(len(ranks)), where=pairs > 0)
+
+
+def compute(ranks: np.ndarray, ks: list[int], n_candidates: np.ndarray | int) -> dict[str, np.ndarray]:
+    """Every metric at every k, per query: ``{"hr@10": (Q,), ..., "mrr": (Q,), "auc": (Q,)}``."""
+    out: dict[str, np.ndarray] = {}
+    for k in ks:
+        out[f"hr@{k}"] = hit_rate(ranks, k)
+        out[f"ndcg@{k}"] = ndcg(ranks, k)
+        out[f"recall@{k}"] = recall(ranks, k)
+        out[f"precision@{k}"] = precision(ranks, k)
+        out[f"map@{k}"] = average_precision(ranks, k)
+    out["mrr"] = reciprocal_rank(ranks)
+    out["auc"] = auc(ranks, n_candidates)
+    return out

@@ -1,0 +1,168 @@
+"""Evaluation protocols: full ranking and sampled candidates, labelled and batched.
+
+- ``full``: every item is scored for each user, in chunks of users; the user's known
+  items (training, and validation items when testing) are excluded; all the user's
+  held-out items are relevant. Metrics are averaged over users.
+- ``sampled:N``: each held-out (user, item) row is ranked among itself and N negatives,
+  given by the data (the NCF files) or drawn once per seed, never an item of the user
+  in any split, no duplicates. Metrics are averaged over held-out rows.
+
+Results do not depend on the batch size: every query is computed on its own and the
+means are taken at the end in float64.
+
+    >>> evaluator = Evaluator.build(queries=split.test, exclude=[split.train, split.valid],
+    ...                             protocol=Protocol.parse("sampled:99"), negatives=negs)
+    >>> evaluator(model)                     # {"hr@10": 0.7, "ndcg@10": 0.43, ...}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ncf.data.interactions import Interactions
+from ncf.errors import UsageError
+from ncf.evaluation import metrics
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """``full`` or ``sampled`` with ``n_negatives`` per held-out row."""
+
+    kind: str = "full"
+    n_negatives: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Protocol:
+        kind, _, n = text.partition(":")
+        if kind == "full" and not n:
+            return cls("full")
+        if kind == "sampled":
+            try:
+                count = int(n or 99)
+            except ValueError:
+                count = -1
+            if count >= 1:
+                return cls("sampled", count)
+        raise UsageError(f"bad protocol {text!r}; expected 'full' or 'sampled:N' (e.g. sampled:99)")
+
+    @property
+    def label(self) -> str:
+        return "full" if self.kind == "full" else f"sampled:{self.n_negatives}"
+
+
+def _padded_lists(users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Groups items by user: (distinct users (Q,), items (Q, m) padded with -1)."""
+    order = np.lexsort([items, users])
+    users, items = users[order], items[order]
+    distinct, starts, counts = np.unique(users, return_index=True, return_counts=True)
+    padded = np.full((len(distinct), int(counts.max(initial=1))), -1, dtype=np.int64)
+    row = np.repeat(np.arange(len(distinct)), counts)
+    col = np.arange(len(users)) - np.repeat(starts, counts)
+    padded[row, col] = items
+    return distinct, padded
+
+
+@dataclass
+class Evaluator:
+    """Precomputed queries for one protocol; call it with a model to get mean metrics.
+
+    Attributes:
+        protocol: the protocol.
+        users: (Q,) query users.
+        relevant: (Q, m) relevant items (full) or (Q, 1 + N) candidates with the held-out
+            item first (sampled).
+        exclude: (n_users, n_items) CSR of items never ranked (full protocol).
+        ks: cut-offs.
+        batch_size: users per chunk (full) or rows per chunk (sampled).
+    """
+
+    protocol: Protocol
+    users: np.ndarray
+    relevant: np.ndarray
+    exclude: sp.csr_matrix | None
+    ks: tuple[int, ...] = (10,)
+    batch_size: int = 1024
+
+    @classmethod
+    def build(
+        cls,
+        queries: Interactions,
+        protocol: Protocol,
+        exclude: list[Interactions] | None = None,
+        negatives: np.ndarray | None = None,
+        ks: tuple[int, ...] = (10,),
+        batch_size: int = 1024,
+    ) -> Evaluator:
+        """Builds the evaluator.
+
+        Args:
+            queries: the held-out interactions.
+            protocol: full or sampled.
+            exclude: interactions whose items are not ranked for their user (full only).
+            negatives: (len(queries), N) negatives aligned with ``queries`` (sampled only).
+        """
+        if protocol.kind == "sampled":
+            if negatives is None or negatives.shape != (len(queries), protocol.n_negatives):
+                shape = None if negatives is None else negatives.shape
+                raise UsageError(
+                    f"{protocol.label} needs ({len(queries)}, {protocol.n_negatives}) negatives, got {shape}"
+                )
+            candidates = np.concatenate([queries.item_ids[:, None], negatives], axis=1)
+            return cls(protocol, queries.user_ids.copy(), candidates, None, ks, batch_size)
+        users, relevant = _padded_lists(queries.user_ids, queries.item_ids)
+        excluded = None
+        if exclude:
+            rows = np.concatenate([p.user_ids for p in exclude])
+            cols = np.concatenate([p.item_ids for p in exclude])
+            excluded = sp.csr_matrix(
+                (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(queries.n_users, queries.n_items)
+            )
+            excluded.sum_duplicates()
+        return cls(protocol, users, relevant, excluded, ks, batch_size)
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    @torch.no_grad()
+    def per_query(self, model: torch.nn.Module) -> dict[str, np.ndarray]:
+        """Metrics per query (user for full, held-out row for sampled)."""
+        was_training = model.training
+        model.eval()
+        device = next(iter(model.buffers()), next(iter(model.parameters()), torch.empty(0))).device
+        ranks, n_candidates = [], []
+        for start in range(0, len(self.users), self.batch_size):
+            stop = min(start + self.batch_size, len(self.users))
+            users = torch.from_numpy(self.users[start:stop]).to(device)
+            if self.protocol.kind == "sampled":
+                candidates = torch.from_numpy(self.relevant[start:stop]).to(device)
+                n_cand = candidates.shape[1]
+                flat_users = users.repeat_interleave(n_cand)
+                scores = model(flat_users, candidates.reshape(-1)).view(-1, n_cand).float()
+                relevant = torch.zeros(len(users), 1, dtype=torch.long, device=device)
+                n_candidates.append(np.full(len(users), n_cand))
+            else:
+                scores = model.score_all(users).float()  # (B, n_items)
+                if self.exclude is not None:
+                    block = self.exclude[self.users[start:stop]]
+                    rows = np.repeat(np.arange(stop - start), np.diff(block.indptr))
+                    scores[torch.from_numpy(rows).to(device), torch.from_numpy(block.indices).to(device)] = -torch.inf
+                    n_candidates.append(scores.shape[1] - np.diff(block.indptr))
+                else:
+                    n_candidates.append(np.full(len(users), scores.shape[1]))
+                relevant = torch.from_numpy(self.relevant[start:stop]).to(device)
+            ranks.append(metrics.pessimistic_ranks(scores, relevant).cpu().numpy())
+        model.train(was_training)
+        width = max(r.shape[1] for r in ranks) if ranks else 1
+        all_ranks = np.concatenate(
+            [np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=np.inf) for r in ranks]
+        ) if ranks else np.empty((0, 1))
+        return metrics.compute(all_ranks, list(self.ks), np.concatenate(n_candidates) if n_candidates else 0)
+
+    def __call__(self, model: torch.nn.Module) -> dict[str, float]:
+        """Mean metrics over queries."""
+        return {name: float(np.mean(values)) if len(values) else 0.0
+                for name, values in self.per_query(model).items()}

@@ -1,0 +1,124 @@
+"""The small contract every `ncf` model follows.
+
+A model is an ``nn.Module`` built from plain numbers (``n_users``, ``n_items``, sizes);
+never from a config or a dataset object. It provides:
+
+- ``forward(users, items) -> (B,)`` scores (logits for pointwise models);
+- ``score_all(users) -> (B, n_items)`` scores of every item;
+- ``objective``: ``"pointwise"`` (BCE with logits on sampled negatives), ``"pairwise"``
+  (BPR), or ``"fit"`` (closed form or counting, via ``fit(train)``);
+- ``train_defaults``: the training settings found best for it on validation data;
+- ``hparams``: the constructor arguments, saved in bundles and checkpoints.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+
+class Model(nn.Module):
+    """Base class: stores hyper-parameters and implements the shared helpers."""
+
+    name: ClassVar[str] = ""
+    objective: ClassVar[str] = "pointwise"
+    personalised: ClassVar[bool] = True
+    train_defaults: ClassVar[dict[str, Any]] = {}
+    #: elements of the largest intermediate tensor ``score_all`` may build at once
+    score_budget: ClassVar[int] = 1 << 25
+
+    def __init__(self, n_users: int, n_items: int, **hparams: Any):
+        super().__init__()
+        self.n_users = n_users
+        self.n_items = n_items
+        self.hparams: dict[str, Any] = {"n_users": n_users, "n_items": n_items, **hparams}
+
+    @property
+    def device(self) -> torch.device:
+        for tensor in (*self.parameters(), *self.buffers()):
+            return tensor.device
+        return torch.device("cpu")
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        """(B,) users -> (B, n_items) scores; default: ``forward`` over every pair, chunked."""
+        items = torch.arange(self.n_items, device=users.device)
+        chunk = max(1, self.score_budget // max(self.n_items, 1))
+        out = []
+        for start in range(0, len(users), chunk):
+            block = users[start : start + chunk]
+            pairs_u = block.repeat_interleave(self.n_items)
+            pairs_i = items.repeat(len(block))
+            out.append(self(pairs_u, pairs_i).view(len(block), self.n_items))
+        return torch.cat(out) if out else torch.empty(0, self.n_items, device=users.device)
+
+    def item_embeddings(self) -> torch.Tensor | None:
+        """(n_items, d) vectors whose cosine says how alike two items are, or None."""
+        return None
+
+    def fit(self, train: sp.csr_matrix) -> None:
+        """Closed-form or counting models learn here from the (n_users, n_items) matrix."""
+        raise NotImplementedError(f"{self.name} is trained by gradient descent")
+
+    def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
+        """Tensors touched by a batch, for per-batch L2 (``reg`` option); default none."""
+        return []
+
+
+def init_embedding(embedding: nn.Embedding, std: float) -> nn.Embedding:
+    nn.init.normal_(embedding.weight, std=std)
+    return embedding
+
+
+def tower(sizes: list[int], dropout: float = 0.0, batch_norm: bool = False) -> nn.Sequential:
+    """Linear -> (BatchNorm) -> ReLU -> (Dropout) per step of ``sizes`` (Xavier init)."""
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        linear = nn.Linear(n_in, n_out)
+        nn.init.xavier_uniform_(linear.weight)
+        nn.init.zeros_(linear.bias)
+        layers.append(linear)
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(n_out))
+        layers.append(nn.ReLU())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+def run_tower_on_grid(
+    seq: nn.Sequential, user_part: torch.Tensor, item_part: torch.Tensor
+) -> torch.Tensor:
+    """Applies a tower whose first Linear reads ``cat(user_vec, item_vec)`` to every
+    (user, item) pair without building the concatenation.
+
+    The first layer splits as ``W_u u + W_i i + b``: both halves are projected once,
+    then broadcast to (B, n_items, h).
+
+    Args:
+        user_part: (B, d_u) user vectors; item_part: (n_items, d_i) item vectors.
+
+    Returns:
+        (B, n_items, h_last) tower outputs.
+    """
+    first = seq[0]
+    assert isinstance(first, nn.Linear)
+    d_u = user_part.shape[1]
+    proj_u = user_part @ first.weight[:, :d_u].T + first.bias  # (B, h)
+    proj_i = item_part @ first.weight[:, d_u:].T  # (I, h)
+    hidden = proj_u[:, None, :] + proj_i[None, :, :]  # (B, I, h)
+    shape = hidden.shape
+    flat = hidden.reshape(-1, shape[-1])
+    for layer in list(seq)[1:]:
+        flat = layer(flat)
+    return flat.view(shape[0], shape[1], -1)
+
+
+def grid_chunk(model: Model, width: int) -> int:
+    """Users per chunk so that a (chunk, n_items, width) tensor stays within budget."""
+    return max(1, model.score_budget // max(model.n_items * width, 1))

@@ -1,0 +1,77 @@
+"""EASE: embarrassingly shallow autoencoder (Steck, WWW 2019).
+
+Closed form: P = (X^T X + lambda I)^-1, B = -P / diag(P), diag(B) = 0; scores = X_u B.
+The model keeps the training matrix X to score users by their history.
+
+    >>> model = EASE(n_users, n_items, l2=1000.0); model.fit(train_matrix)
+    >>> model.score_all(torch.tensor([0, 1]))                             # (2, n_items)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ncf.models.base import Model
+
+
+class EASE(Model):
+    """Args:
+    n_users, n_items: index ranges.
+    l2: the L2 weight lambda on the item-item matrix.
+    """
+
+    name = "ease"
+    objective = "fit"
+    needs_history = True
+
+    def __init__(self, n_users: int, n_items: int, l2: float = 1000.0):
+        super().__init__(n_users, n_items, l2=l2)
+        self.register_buffer("weights", torch.zeros(n_items, n_items))
+        self.history: torch.Tensor | None = None  # (n_users, n_items) sparse CSR
+
+    def set_history(self, train: sp.csr_matrix) -> None:
+        """Stores the binary user-item matrix used to score users."""
+        x = (train > 0).astype(np.float32).tocsr()
+        self.history = torch.sparse_csr_tensor(
+            torch.from_numpy(x.indptr.astype(np.int64)),
+            torch.from_numpy(x.indices.astype(np.int64)),
+            torch.from_numpy(x.data),
+            size=x.shape,
+        )
+
+    def fit(self, train: sp.csr_matrix) -> None:
+        self.set_history(train)
+        x = (train > 0).astype(np.float64)
+        gram = (x.T @ x).toarray()
+        gram[np.diag_indices_from(gram)] += self.hparams["l2"]
+        inverse = np.linalg.inv(gram)
+        weights = -inverse / np.diag(inverse)[None, :]
+        np.fill_diagonal(weights, 0.0)
+        self.weights.copy_(torch.from_numpy(weights.astype(np.float32)))
+
+    def _rows(self, users: torch.Tensor) -> torch.Tensor:
+        if self.history is None:
+            raise RuntimeError("EASE needs the training history: call fit() or set_history()")
+        index = users.cpu().numpy()
+        crow, col, val = (t.numpy() for t in (self.history.crow_indices(),
+                                              self.history.col_indices(), self.history.values()))
+        counts = crow[index + 1] - crow[index]
+        starts = np.repeat(crow[index], counts)
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        rows = np.repeat(np.arange(len(index)), counts)
+        dense = torch.zeros(len(index), self.n_items)
+        dense[torch.from_numpy(rows), torch.from_numpy(col[starts + offsets])] = torch.from_numpy(
+            val[starts + offsets])
+        return dense.to(self.weights.device)  # (B, I)
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        return self._rows(users) @ self.weights  # (B, I)
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        distinct, inverse = torch.unique(users, return_inverse=True)
+        return self.score_all(distinct)[inverse, items]
+
+    def item_embeddings(self) -> torch.Tensor:
+        return self.weights

@@ -1,0 +1,72 @@
+"""MLP recommender (He et al., "Neural Collaborative Filtering", WWW 2017).
+
+User and item embeddings of ``layers[0] / 2`` each are concatenated and sent through a
+ReLU tower ``layers``, then a linear layer gives the logit.
+
+    >>> model = MLP(n_users=6040, n_items=3706, layers=(64, 32, 16, 8), dropout=0.0)
+    >>> logits = model(torch.tensor([0]), torch.tensor([3]))              # (1,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ncf.models.base import Model, grid_chunk, init_embedding, run_tower_on_grid, tower
+
+
+class MLP(Model):
+    """Args:
+    n_users, n_items: index ranges.
+    layers: tower sizes; ``layers[0]`` is the concatenated embedding width (even).
+    dropout: dropout after each hidden layer.
+    batch_norm: batch normalisation after each hidden linear layer.
+    init_std: std of the N(0, std) embedding init.
+    """
+
+    name = "mlp"
+    objective = "pointwise"
+    train_defaults = {"epochs": 20, "lr": 0.002, "batch_size": 4096, "n_negatives": 4}
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        layers: Sequence[int] = (64, 32, 16, 8),
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        init_std: float = 0.01,
+    ):
+        layers = [int(x) for x in layers]
+        if len(layers) < 2 or layers[0] % 2:
+            raise ValueError(f"layers must have >= 2 sizes and an even first size, got {layers}")
+        super().__init__(n_users, n_items, layers=layers, dropout=dropout,
+                         batch_norm=batch_norm, init_std=init_std)
+        half = layers[0] // 2
+        self.user_emb = init_embedding(nn.Embedding(n_users, half), init_std)
+        self.item_emb = init_embedding(nn.Embedding(n_items, half), init_std)
+        self.tower = tower(layers, dropout, batch_norm)
+        self.out = nn.Linear(layers[-1], 1)
+        nn.init.xavier_uniform_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def features(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        return self.tower(torch.cat([self.user_emb(users), self.item_emb(items)], dim=1))
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        return self.out(self.features(users, items)).squeeze(1)
+
+    def grid_features(self, users: torch.Tensor) -> torch.Tensor:
+        """(B,) -> (B, n_items, layers[-1]) tower outputs for every item."""
+        return run_tower_on_grid(self.tower, self.user_emb(users), self.item_emb.weight)
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        chunk = grid_chunk(self, max(self.hparams["layers"]))
+        parts = [self.out(self.grid_features(users[s : s + chunk])).squeeze(2)
+                 for s in range(0, len(users), chunk)]
+        return torch.cat(parts) if parts else torch.empty(0, self.n_items)
+
+    def item_embeddings(self) -> torch.Tensor:
+        return self.item_emb.weight

@@ -1,0 +1,102 @@
+"""NeuMF: GMF and MLP side by side (He et al., "Neural Collaborative Filtering", WWW 2017).
+
+Separate GMF and MLP embeddings; the GMF product and the MLP tower output are
+concatenated and one linear layer gives the logit. `load_pretrained` copies a trained
+GMF and MLP into a NeuMF as in the paper (output layer = alpha * [w_gmf, w_mlp]).
+
+    >>> model = NeuMF(n_users=6040, n_items=3706, dim=32, layers=(64, 32, 16))
+    >>> load_pretrained(model, gmf, mlp, alpha=0.5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ncf.models.base import Model, grid_chunk, init_embedding, run_tower_on_grid, tower
+from ncf.models.gmf import GMF
+from ncf.models.mlp import MLP
+
+
+class NeuMF(Model):
+    """Args:
+    n_users, n_items: index ranges.
+    dim: GMF embedding size.
+    layers: MLP tower sizes; ``layers[0]`` is the concatenated MLP embedding width.
+    dropout: dropout after each hidden MLP layer.
+    init_std: std of the N(0, std) embedding init.
+    """
+
+    name = "neumf"
+    objective = "pointwise"
+    train_defaults = {"epochs": 20, "lr": 0.001, "batch_size": 4096, "n_negatives": 4}
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        dim: int = 32,
+        layers: Sequence[int] = (64, 32, 16),
+        dropout: float = 0.0,
+        init_std: float = 0.01,
+    ):
+        layers = [int(x) for x in layers]
+        if len(layers) < 2 or layers[0] % 2:
+            raise ValueError(f"layers must have >= 2 sizes and an even first size, got {layers}")
+        super().__init__(n_users, n_items, dim=dim, layers=layers, dropout=dropout, init_std=init_std)
+        half = layers[0] // 2
+        self.gmf_user = init_embedding(nn.Embedding(n_users, dim), init_std)
+        self.gmf_item = init_embedding(nn.Embedding(n_items, dim), init_std)
+        self.mlp_user = init_embedding(nn.Embedding(n_users, half), init_std)
+        self.mlp_item = init_embedding(nn.Embedding(n_items, half), init_std)
+        self.tower = tower(layers, dropout)
+        self.out = nn.Linear(dim + layers[-1], 1)
+        nn.init.xavier_uniform_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        gmf = self.gmf_user(users) * self.gmf_item(items)  # (B, dim)
+        mlp = self.tower(torch.cat([self.mlp_user(users), self.mlp_item(items)], dim=1))  # (B, h)
+        return self.out(torch.cat([gmf, mlp], dim=1)).squeeze(1)  # (B,)
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        dim = self.hparams["dim"]
+        w_gmf, w_mlp = self.out.weight[0, :dim], self.out.weight[0, dim:]
+        chunk = grid_chunk(self, max(self.hparams["layers"]))
+        parts = []
+        for start in range(0, len(users), chunk):
+            block = users[start : start + chunk]
+            gmf = (self.gmf_user(block) * w_gmf) @ self.gmf_item.weight.T  # (B, I)
+            mlp = run_tower_on_grid(self.tower, self.mlp_user(block), self.mlp_item.weight)
+            parts.append(gmf + mlp @ w_mlp + self.out.bias)  # (B, I)
+        return torch.cat(parts) if parts else torch.empty(0, self.n_items)
+
+    def item_embeddings(self) -> torch.Tensor:
+        return torch.cat([self.gmf_item.weight, self.mlp_item.weight], dim=1)
+
+
+@torch.no_grad()
+def load_pretrained(model: NeuMF, gmf: GMF, mlp: MLP, alpha: float = 0.5) -> NeuMF:
+    """Copies a trained GMF and MLP into ``model`` (He et al. 2017, section 3.4.1).
+
+    Embeddings and tower weights are copied; the output layer becomes
+    ``[alpha * w_gmf, (1 - alpha) * w_mlp]`` with bias ``alpha * b_gmf + (1 - alpha) * b_mlp``.
+    """
+    dim, layers = model.hparams["dim"], model.hparams["layers"]
+    if gmf.hparams["dim"] != dim:
+        raise ValueError(f"GMF dim {gmf.hparams['dim']} != NeuMF dim {dim}")
+    if list(mlp.hparams["layers"]) != list(layers):
+        raise ValueError(f"MLP layers {mlp.hparams['layers']} != NeuMF layers {layers}")
+    if (gmf.n_users, gmf.n_items) != (model.n_users, model.n_items) or (
+        mlp.n_users, mlp.n_items) != (model.n_users, model.n_items):
+        raise ValueError("pre-trained models were trained on other users or items")
+    model.gmf_user.weight.copy_(gmf.user_emb.weight)
+    model.gmf_item.weight.copy_(gmf.item_emb.weight)
+    model.mlp_user.weight.copy_(mlp.user_emb.weight)
+    model.mlp_item.weight.copy_(mlp.item_emb.weight)
+    model.tower.load_state_dict(mlp.tower.state_dict())
+    model.out.weight.copy_(torch.cat([alpha * gmf.out.weight, (1 - alpha) * mlp.out.weight], dim=1))
+    model.out.bias.copy_(alpha * gmf.out.bias + (1 - alpha) * mlp.out.bias)
+    return model

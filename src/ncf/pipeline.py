@@ -1,0 +1,269 @@
+"""A whole run: data -> split -> sample -> train -> evaluate -> bundle -> run folder.
+
+The command line's ``ncf train`` is a thin layer over `train_run`.
+
+    >>> config = resolve_config({"model": "gmf", "data": "ml-100k", "epochs": 5})
+    >>> result = train_run(config, Path("runs/gmf"))
+    >>> result.metrics["test"]["hr@10"]
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import tomli_w
+
+from ncf.config import RunConfig
+from ncf.data.formats import Source, parse_columns, read_path
+from ncf.data.interactions import Interactions
+from ncf.data.preprocess import DropLog, PrepareConfig, prepare
+from ncf.data.registry import DATASETS, resolve
+from ncf.data.sampling import SeenSet, sample_distinct_negatives
+from ncf.data.splits import Split, default_split, make_split
+from ncf.data.synthetic import make_synthetic
+from ncf.errors import UsageError
+from ncf.evaluation.protocols import Evaluator, Protocol
+from ncf.models import MODELS, Model, load_pretrained
+from ncf.random import Generators, seed_torch
+
+
+def model_params(name: str) -> set[str]:
+    """Constructor argument names of a registered model."""
+    if name not in MODELS:
+        raise UsageError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    params = inspect.signature(MODELS[name].__init__).parameters
+    return set(params) - {"self", "n_users", "n_items"}
+
+
+def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> RunConfig:
+    """Builds a `RunConfig` from flat ``key -> value`` settings layered over the model's
+    ``train_defaults`` (and over ``base`` when given)."""
+    base = base or RunConfig()
+    name = str(values.get("model", base.model))
+    pairs = {**MODELS[name].train_defaults, **values} if name in MODELS else dict(values)
+    return replace(base, model=name).with_overrides(pairs, model_params(name))
+
+
+def flatten_toml(values: dict[str, Any]) -> dict[str, Any]:
+    """A config.toml's sections ([train], [prepare], [model_args]) as flat settings."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in ("train", "prepare", "model_args") and isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def load_source(spec: str, columns: str = "") -> Source:
+    """A data spec (registry name, file, folder, ``synthetic``) -> `Source`."""
+    if spec == "synthetic":
+        return make_synthetic()
+    if spec in DATASETS:
+        return read_path(resolve(spec))
+    return read_path(spec, parse_columns(columns) if columns else None)
+
+
+def prepare_source(source: Source, config: PrepareConfig) -> tuple[Source, DropLog]:
+    """Applies filters; a source with a given split only accepts the default settings,
+    since dropping rows would break the files' split and negatives."""
+    if source.part is not None:
+        if replace(config, dedupe=True, seed=0) != PrepareConfig():
+            raise UsageError(f"{source.name} fixes its split: filters and implicit_threshold "
+                             "cannot be applied to it; filter before splitting")
+        return source, DropLog(read=len(source.data))
+    data, log = prepare(source.data, config)
+    return replace(source, data=data), log
+
+
+@dataclass
+class Prepared:
+    """The data side of a run: split and evaluators."""
+
+    source: Source
+    split: Split
+    protocol: Protocol
+    valid: Evaluator
+    test: Evaluator
+    log: DropLog
+
+
+def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
+    """Loads, filters and splits the data and builds the validation and test evaluators."""
+    source, log = prepare_source(load_source(config.data, config.columns), config.prepare)
+    split = make_split(source, config.split or default_split(source), generators.split)
+    given = split.test_negatives
+    default = f"sampled:{given.shape[1]}" if given is not None else "full"
+    protocol = Protocol.parse(config.protocol or default)
+    valid_neg = test_neg = None
+    if protocol.kind == "sampled":
+        everything = SeenSet.from_interactions(split.train, split.valid, split.test)
+        valid_neg = sample_distinct_negatives(
+            split.valid.user_ids, protocol.n_negatives, everything, generators.eval_negatives)
+        if given is not None and given.shape[1] == protocol.n_negatives:
+            test_neg = given
+        else:
+            test_neg = sample_distinct_negatives(
+                split.test.user_ids, protocol.n_negatives, everything, generators.eval_negatives)
+    ks = tuple(config.ks)
+    valid = Evaluator.build(split.valid, protocol, [split.train], valid_neg, ks)
+    test = Evaluator.build(split.test, protocol, [split.train, split.valid], test_neg, ks)
+    return Prepared(source, split, protocol, valid, test, log)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda, but no CUDA device is available")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def build_model(config: RunConfig, split: Split) -> Model:
+    cls = MODELS[config.model]
+    try:
+        return cls(split.train.n_users, split.train.n_items, **config.model_args)
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"model {config.model!r}: {err}") from None
+
+
+def pretrain_neumf(model: Model, config: RunConfig) -> None:
+    """Initialises a NeuMF from a GMF run and an MLP run (``gmf_run`` / ``mlp_run``)."""
+    from ncf.bundle import load_parts
+
+    if not (config.gmf_run and config.mlp_run):
+        raise UsageError("NeuMF pre-training needs both gmf_run=DIR and mlp_run=DIR")
+    gmf, _, _ = load_parts(config.gmf_run)
+    mlp, _, _ = load_parts(config.mlp_run)
+    if gmf.name != "gmf" or mlp.name != "mlp":
+        raise UsageError(f"gmf_run holds {gmf.name!r} and mlp_run {mlp.name!r}; expected gmf and mlp")
+    try:
+        load_pretrained(model, gmf, mlp)  # type: ignore[arg-type]
+    except ValueError as err:
+        raise UsageError(f"cannot pre-train NeuMF: {err}") from None
+
+
+@dataclass
+class RunResult:
+    metrics: dict[str, Any]
+    model: Model
+    prepared: Prepared
+    out: Path
+
+
+def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool = True) -> RunResult:
+    """Trains, selects on validation, tests once, and writes the run folder."""
+    from ncf.bundle import save_bundle
+    from ncf.training.logs import TensorBoardLogger, plot_history, write_history
+    from ncf.training.loop import Trainer
+
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.toml").write_text(tomli_w.dumps(_toml_ready(config.to_dict())))
+    generators = Generators.from_seed(config.seed)
+    seed_torch(config.seed)
+    prepared = prepare_run(config, generators)
+    split = prepared.split
+    load_s = time.perf_counter() - started
+
+    device = pick_device(config.device)
+    model = build_model(config, split).to(device)
+    fit_started = time.perf_counter()
+    history: list[dict[str, Any]] = []
+    if model.objective == "fit":
+        model.fit(split.train.csr())
+        valid = prepared.valid(model)
+        history = [{"epoch": 1, **{f"valid_{k}": v for k, v in valid.items()}}]
+        best_epoch = epochs_run = 1
+        if config.refit and len(split.valid):
+            model.fit(split.train.concat(split.valid).csr())
+    else:
+        if config.model == "neumf" and (config.gmf_run or config.mlp_run):
+            pretrain_neumf(model, config)
+        tensorboard = TensorBoardLogger(out / "tensorboard")
+        trainer = Trainer(model, split.train, config.train, prepared.valid, generators,
+                          checkpoint=out / "checkpoint.pt", callbacks=[tensorboard],
+                          progress=progress, amp=device.type == "cuda")
+        if resume:
+            trainer.resume(out / "checkpoint.pt")
+        history = trainer.fit()
+        tensorboard.close()
+        best_epoch, epochs_run = trainer.best_epoch, trainer.epoch
+        valid = {k.removeprefix("valid_"): v for k, v in history[best_epoch - 1].items()
+                 if k.startswith("valid_")} if history else {}
+    fit_s = time.perf_counter() - fit_started
+
+    eval_started = time.perf_counter()
+    test = prepared.test(model)
+    eval_s = time.perf_counter() - eval_started
+
+    known = split.train.concat(split.valid)
+    save_bundle(out / "bundle", model.cpu(), known)
+    frame = write_history(history, out / "history.csv")
+    if model.objective != "fit":
+        plot_history(frame, out / "plots" / "learning_curve.png", f"{config.model} on {config.data}")
+    metrics = {
+        "model": config.model,
+        "data": config.data,
+        "protocol": prepared.protocol.label,
+        "split": split.spec,
+        "valid": valid,
+        "test": test,
+        "best_epoch": best_epoch,
+        "epochs_run": epochs_run,
+        "n_users": split.train.n_users,
+        "n_items": split.train.n_items,
+        "n_train": len(split.train),
+        "n_valid": len(split.valid),
+        "n_test": len(split.test),
+        "seed": config.seed,
+        "device": str(device),
+        "timing": {"load_s": round(load_s, 3), "fit_s": round(fit_s, 3), "eval_s": round(eval_s, 3),
+                   "total_s": round(time.perf_counter() - started, 3)},
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return RunResult(metrics, model, prepared, out)
+
+
+def evaluate_run(run_dir: Path, protocol: str | None, ks: tuple[int, ...] | None) -> dict[str, Any]:
+    """Re-evaluates a run's bundle on its test split, with another protocol or cut-offs."""
+    import tomllib
+
+    from ncf.bundle import load_parts
+
+    values = flatten_toml(tomllib.loads((run_dir / "config.toml").read_text()))
+    if protocol:
+        values["protocol"] = protocol
+    if ks:
+        values["ks"] = list(ks)
+    config = resolve_config(values)
+    prepared = prepare_run(config, Generators.from_seed(config.seed))
+    model, _, _ = load_parts(run_dir)
+    return {"protocol": prepared.protocol.label, "valid": prepared.valid(model),
+            "test": prepared.test(model)}
+
+
+def _toml_ready(values: dict[str, Any]) -> dict[str, Any]:
+    """Drops None values (TOML has no null); they mean 'default' when read back."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out[key] = _toml_ready(value)
+        elif isinstance(value, tuple):
+            out[key] = list(value)
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def user_history(data: Interactions, user_index: int) -> np.ndarray:
+    """Item indices of one user, in time order."""
+    order = data.chronological()
+    return data.item_ids[order][data.user_ids[order] == user_index]

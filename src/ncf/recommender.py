@@ -1,0 +1,105 @@
+"""Using a trained model: top-k recommendations and similar items, by raw ids.
+
+    >>> rec = ncf.load("runs/neumf")
+    >>> rec.recommend(["196"], k=10)            # data frame: user, rank, item, score, title
+    >>> rec.similar("50", k=10)                 # cosine of item embeddings
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from ncf.bundle import load_parts
+from ncf.data.interactions import Interactions
+from ncf.errors import DataError
+from ncf.models import Model
+
+
+class Recommender:
+    """A model with its vocabularies and each user's known items.
+
+    Args:
+        model: a trained model.
+        known: interactions excluded from recommendations (with vocabularies, metadata).
+        batch_size: users scored at once.
+    """
+
+    def __init__(self, model: Model, known: Interactions, batch_size: int = 1024):
+        self.model = model.eval()
+        self.known = known
+        self.seen = known.csr().tocsr()
+        self.batch_size = batch_size
+
+    @property
+    def items(self) -> pd.DataFrame | None:
+        return self.known.items
+
+    def _frame(self, item_index: np.ndarray) -> pd.DataFrame:
+        frame = pd.DataFrame({"item": self.known.item_vocab.raw(item_index)})
+        if self.items is not None:
+            for column in self.items.columns:
+                frame[column] = self.items[column].to_numpy()[item_index]
+        return frame
+
+    @torch.no_grad()
+    def top_k(self, user_index: np.ndarray, k: int = 10, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(n,) user indices -> (n, k) item indices and scores, best first."""
+        k = min(k, self.model.n_items)
+        items_out, scores_out = [], []
+        for start in range(0, len(user_index), self.batch_size):
+            block = user_index[start : start + self.batch_size]
+            scores = self.model.score_all(torch.from_numpy(block).to(self.model.device)).float().cpu()
+            if exclude_seen:
+                rows = self.seen[block]
+                row_ids = np.repeat(np.arange(len(block)), np.diff(rows.indptr))
+                scores[torch.from_numpy(row_ids), torch.from_numpy(rows.indices.astype(np.int64))] = -torch.inf
+            values, index = scores.topk(k, dim=1)
+            items_out.append(index.numpy())
+            scores_out.append(values.numpy())
+        if not items_out:
+            return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
+        return np.concatenate(items_out), np.concatenate(scores_out)
+
+    def recommend(self, users: list | np.ndarray, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+        """Top-k per raw user id: columns user, rank (1-based), item, score and metadata."""
+        index = self.known.user_vocab.index(np.asarray(users))
+        items, scores = self.top_k(index, k, exclude_seen)
+        finite = np.isfinite(scores).ravel()
+        frame = self._frame(items.ravel())
+        frame.insert(0, "user", np.repeat(self.known.user_vocab.raw(index), items.shape[1]))
+        frame.insert(1, "rank", np.tile(np.arange(1, items.shape[1] + 1), len(index)))
+        frame["score"] = scores.ravel()
+        return frame[finite].reset_index(drop=True)
+
+    def history(self, user: object) -> pd.DataFrame:
+        """The known items of one raw user id."""
+        index = self.known.user_vocab.parse(str(user)) if not isinstance(user, (int, np.integer)) \
+            else int(self.known.user_vocab.index(np.array([user]))[0])
+        row = self.seen[index]
+        return self._frame(row.indices.astype(np.int64))
+
+    @torch.no_grad()
+    def similar(self, item: object, k: int = 10) -> pd.DataFrame:
+        """Items closest to a raw item id by cosine of the model's item embeddings."""
+        embeddings = self.model.item_embeddings()
+        if embeddings is None:
+            raise DataError(f"model {self.model.name!r} has no item embeddings")
+        index = int(self.known.item_vocab.index(np.array([item]))[0])
+        vectors = F.normalize(embeddings.float().cpu(), dim=1)
+        scores = vectors @ vectors[index]
+        scores[index] = -torch.inf
+        values, top = scores.topk(min(k, len(scores) - 1))
+        frame = self._frame(top.numpy())
+        frame["score"] = values.numpy()
+        return frame
+
+
+def load(path: str | Path) -> Recommender:
+    """Loads a bundle (or the bundle of a run folder) as a `Recommender`."""
+    model, known, _ = load_parts(path)
+    return Recommender(model, known)

@@ -1,0 +1,217 @@
+"""The training loop: one readable loop for pointwise and pairwise objectives.
+
+Each epoch shuffles the training positives, draws fresh negatives for them (exact or
+approximate), and steps through batches of positives with their negatives. After every
+``eval_every`` epochs the validation metric is computed; the best weights are kept and
+restored at the end, and training stops after ``patience`` epochs without improvement.
+A checkpoint written every epoch lets ``resume()`` continue exactly where it stopped.
+
+    >>> trainer = Trainer(model, split.train, TrainConfig(epochs=10), valid_evaluator, run_dir)
+    >>> history = trainer.fit()
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ncf.config import TrainConfig
+from ncf.data.interactions import Interactions
+from ncf.data.sampling import SeenSet, sample_negatives
+from ncf.models.base import Model
+from ncf.random import Generators
+from ncf.training.checkpoint import load_checkpoint, save_checkpoint
+from ncf.training.losses import bpr_loss, l2_penalty, pointwise_loss
+from ncf.training.optim import make_optimizer, make_scheduler
+
+Callback = Callable[[dict[str, Any]], None]
+
+
+class Trainer:
+    """Trains a gradient-based `Model` on implicit interactions.
+
+    Args:
+        model: the model (``objective`` pointwise or pairwise).
+        train: training interactions (positives).
+        config: training settings.
+        evaluate: callable model -> validation metrics, or None to train blind.
+        generators: random streams (training negatives and batch order are drawn here).
+        checkpoint: file to write after every epoch (None: no checkpoints).
+        callbacks: called with each epoch's history row (logging, TensorBoard).
+        progress: show a progress bar.
+        amp: autocast to bfloat16 on CUDA.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        train: Interactions,
+        config: TrainConfig,
+        evaluate: Callable[[Model], dict[str, float]] | None,
+        generators: Generators,
+        checkpoint: Path | None = None,
+        callbacks: list[Callback] | None = None,
+        progress: bool = True,
+        amp: bool = False,
+    ):
+        if model.objective not in ("pointwise", "pairwise"):
+            raise ValueError(f"{model.name} is not trained by gradient descent")
+        self.model, self.config, self.evaluate = model, config, evaluate
+        self.generators = generators
+        self.checkpoint, self.callbacks = checkpoint, callbacks or []
+        self.progress, self.amp = progress, amp and model.device.type == "cuda"
+        device = model.device
+        self.users = torch.from_numpy(train.user_ids).to(device)
+        self.items = torch.from_numpy(train.item_ids).to(device)
+        self.seen = SeenSet.from_interactions(train) if config.sampler == "exact" else None
+        self.user_ids_np = train.user_ids
+        self.n_items = train.n_items
+        self.optimizer = make_optimizer(model.parameters(), config)
+        self.scheduler = make_scheduler(self.optimizer, config)
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.best_score = -np.inf
+        self.best_epoch = 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.bad_epochs = 0
+
+    # ------------------------------------------------------------------ one epoch
+
+    def _positives_per_batch(self) -> int:
+        k = self.config.n_negatives
+        per = self.config.batch_size // (1 + k) if self.model.objective == "pointwise" else (
+            self.config.batch_size // k)
+        return max(1, per)
+
+    def train_epoch(self) -> dict[str, float]:
+        """One pass over the positives with fresh negatives; returns the mean losses."""
+        config, model = self.config, self.model
+        started = time.perf_counter()
+        order = torch.randperm(len(self.users), generator=self.generators.torch).to(self.users.device)
+        users, pos_items = self.users[order], self.items[order]
+        neg = sample_negatives(
+            self.user_ids_np[order.cpu().numpy()],
+            config.n_negatives,
+            self.seen,
+            self.generators.train_negatives,
+            self.n_items,
+        )
+        neg_items = torch.from_numpy(neg).to(users.device)  # (N, K)
+        sampling_s = time.perf_counter() - started
+        model.train()
+        per_batch = self._positives_per_batch()
+        n_batches = (len(users) + per_batch - 1) // per_batch
+        total = torch.zeros((), device=users.device)
+        columns = [TextColumn(f"epoch {self.epoch + 1}/{config.epochs}"), BarColumn(),
+                   MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.fields[loss]}")]
+        with Progress(*columns, disable=not self.progress, transient=True) as bar:
+            task = bar.add_task("train", total=n_batches, loss="")
+            for b in range(n_batches):
+                sl = slice(b * per_batch, (b + 1) * per_batch)
+                loss = self._step(users[sl], pos_items[sl], neg_items[sl])
+                total += loss.detach()
+                if b % 50 == 0 or b == n_batches - 1:
+                    bar.update(task, completed=b + 1, loss=f"loss {total.item() / (b + 1):.4f}")
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return {"loss": total.item() / max(n_batches, 1), "sampling_s": sampling_s}
+
+    def _step(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        """One optimisation step on B positives and their (B, K) negatives."""
+        k = neg.shape[1]
+        all_users = torch.cat([users, users.repeat_interleave(k)])
+        all_items = torch.cat([pos, neg.reshape(-1)])
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+            scores = self.model(all_users, all_items).float()  # (B + B*K,)
+        pos_scores, neg_scores = scores[: len(users)], scores[len(users) :].view(-1, k)
+        if self.model.objective == "pointwise":
+            loss = pointwise_loss(pos_scores, neg_scores)
+        else:
+            loss = bpr_loss(pos_scores, neg_scores)
+        if self.config.reg > 0:
+            touched = self.model.regularised(all_users, all_items)
+            if touched:
+                loss = loss + self.config.reg * l2_penalty(touched, len(users))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+    # ------------------------------------------------------------------ the loop
+
+    def fit(self) -> list[dict[str, Any]]:
+        """Trains until ``epochs`` or early stopping; restores the best weights."""
+        config = self.config
+        while self.epoch < config.epochs and self.bad_epochs < config.patience:
+            started = time.perf_counter()
+            row: dict[str, Any] = {"epoch": self.epoch + 1, **self.train_epoch()}
+            row["lr"] = self.optimizer.param_groups[0]["lr"]
+            row["train_s"] = time.perf_counter() - started
+            self.epoch += 1
+            if self.evaluate is not None and (self.epoch % config.eval_every == 0
+                                              or self.epoch == config.epochs):
+                eval_started = time.perf_counter()
+                valid = self.evaluate(self.model)
+                row["eval_s"] = time.perf_counter() - eval_started
+                row.update({f"valid_{k}": v for k, v in valid.items()})
+                self._select(valid)
+            row["seconds"] = time.perf_counter() - started
+            self.history.append(row)
+            for callback in self.callbacks:
+                callback(row)
+            if self.checkpoint is not None:
+                save_checkpoint(self.checkpoint, self.state_dict())
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        else:
+            self.best_epoch = self.epoch
+        return self.history
+
+    def _select(self, valid: dict[str, float]) -> None:
+        if self.config.monitor not in valid:
+            raise ValueError(f"monitor {self.config.monitor!r} not among {sorted(valid)}")
+        score = valid[self.config.monitor]
+        if score > self.best_score:
+            self.best_score, self.best_epoch, self.bad_epochs = score, self.epoch, 0
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        else:
+            self.bad_epochs += 1
+
+    # ------------------------------------------------------------------ resume
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue bit-for-bit: weights, optimiser, schedule, RNGs."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "epoch": self.epoch,
+            "history": self.history,
+            "best_score": float(self.best_score),
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+            "bad_epochs": self.bad_epochs,
+            "torch_rng": self.generators.torch.get_state(),
+            "global_rng": torch.get_rng_state(),
+            "negatives_rng": self.generators.train_negatives.bit_generator.state,
+        }
+
+    def resume(self, path: Path) -> None:
+        state = load_checkpoint(path)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.history = state["epoch"], state["history"]
+        self.best_score, self.best_epoch = state["best_score"], state["best_epoch"]
+        self.best_state, self.bad_epochs = state["best_state"], state["bad_epochs"]
+        self.generators.torch.set_state(state["torch_rng"])
+        torch.set_rng_state(state["global_rng"])
+        self.generators.train_negatives.bit_generator.state = state["negatives_rng"]

@@ -1,0 +1,37 @@
+"""Training objectives as pure functions of scores.
+
+    >>> pointwise_loss(torch.tensor([2.0]), torch.tensor([[-1.0, 0.5]]))
+    >>> bpr_loss(torch.tensor([2.0]), torch.tensor([[-1.0]]))
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def pointwise_loss(pos_logits: torch.Tensor, neg_logits: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy with logits, averaged over positives (label 1) and negatives (0).
+
+    Args:
+        pos_logits: (B,) logits of the positives.
+        neg_logits: (B, K) logits of their negatives.
+    """
+    logits = torch.cat([pos_logits, neg_logits.reshape(-1)])
+    labels = torch.cat([torch.ones_like(pos_logits), torch.zeros_like(neg_logits.reshape(-1))])
+    return F.binary_cross_entropy_with_logits(logits, labels)
+
+
+def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor:
+    """Bayesian personalised ranking: mean of -log sigmoid(s_pos - s_neg) over pairs.
+
+    Args:
+        pos_scores: (B,) scores of the positives.
+        neg_scores: (B, K) scores of their negatives.
+    """
+    return -F.logsigmoid(pos_scores[:, None] - neg_scores).mean()
+
+
+def l2_penalty(tensors: list[torch.Tensor], batch: int) -> torch.Tensor:
+    """Sum of squares of ``tensors`` / 2 / batch (per-batch L2 as in BPR and LightGCN)."""
+    return torch.stack([t.pow(2).sum() for t in tensors]).sum() / 2 / max(batch, 1)
