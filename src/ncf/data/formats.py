@@ -291,6 +291,12 @@ def read_table(path: Path, columns: dict[str, str] | None = None) -> Source:
         missing = pd.isna(ids)
         if missing.any():
             raise DataError(f"missing {role} id", path, first_line + int(np.flatnonzero(missing)[0]))
+        if ids.dtype.kind == "O":
+            numeric = pd.to_numeric(pd.Series(ids), errors="coerce").notna().to_numpy()
+            if numeric.any() and not numeric.all():  # ids are numbers but one is not
+                row = int(np.flatnonzero(~numeric)[0])
+                raise DataError(f"column {role!r}: expected a number, got {ids[row]!r}", path,
+                                first_line + row)
         _check_ids(ids, role, path, first_line)
     ratings = _numeric(frame, found["rating"], path, first_line) if "rating" in found else None
     times = None

@@ -18,8 +18,10 @@ Split specs (``--split``):
 - ``given``: the split fixed by the files (NCF benchmark files, train.txt/test.txt, a
   saved split); validation = each user's last training interaction.
 
-Validation and test rows whose user or item never occurs in training are dropped (and
-counted in `Split.dropped`) for every split but ``given``.
+For ``time`` and ``ratio``, validation and test rows whose user or item never occurs in
+training are dropped and counted in `Split.dropped`; the per-user splits keep every
+user in training and keep held-out rows of items unseen in training (they count as
+misses, as in the published leave-one-out protocols).
 
     >>> split = make_split(source, "loo", np.random.default_rng(0))
 """
@@ -174,8 +176,9 @@ def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
                           "prefer 'time' for a leak-free chronological split", stacklevel=2)
             part = _per_user_shares(data, _time_keys(data), shares)
         train, valid, test = (data.subset(part == p) for p in (TRAIN, VALID, TEST))
-    valid = _drop_cold(train, valid, "valid", dropped)
-    test = _drop_cold(train, test, "test", dropped)
+    if kind in ("time", "ratio"):
+        valid = _drop_cold(train, valid, "valid", dropped)
+        test = _drop_cold(train, test, "test", dropped)
     return Split(train, valid, test, spec, negatives, dropped)
 
 

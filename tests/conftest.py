@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ncf.data.interactions import Interactions, Vocabulary
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("NCF_DATA_DIR", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    folder = data_dir()
+    if not (folder / "ml-100k" / "u.data").exists():
+        pytest.skip(f"shared MovieLens data not found under {folder}; set NCF_DATA_DIR")
+    return folder
+
+
+def make_interactions(users, items, n_users=None, n_items=None, times=None, ratings=None) -> Interactions:
+    users = np.asarray(users, dtype=np.int64)
+    items = np.asarray(items, dtype=np.int64)
+    n_users = n_users or int(users.max()) + 1
+    n_items = n_items or int(items.max()) + 1
+    return Interactions(
+        users, items, Vocabulary.identity(n_users), Vocabulary.identity(n_items),
+        ratings=None if ratings is None else np.asarray(ratings, np.float32),
+        times=None if times is None else np.asarray(times, np.int64),
+    )
+
+
+def checkerboard(n_users: int = 40, n_items: int = 40, seed: int = 0):
+    """Users like items of their parity; 30% of each user's liked items are held out."""
+    rng = np.random.default_rng(seed)
+    users, items = np.meshgrid(np.arange(n_users), np.arange(n_items), indexing="ij")
+    liked = (users % 2) == (items % 2)
+    users, items = users[liked], items[liked]
+    held = rng.random(len(users)) < 0.3
+    train = make_interactions(users[~held], items[~held], n_users, n_items)
+    test = make_interactions(users[held], items[held], n_users, n_items)
+    return train, test

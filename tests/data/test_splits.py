@@ -1,0 +1,101 @@
+"""Splits: no leaks, the right rows held out, seeded, saved and read back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ncf.data.formats import Source
+from ncf.data.splits import make_split, read_split_source, save_split
+from ncf.data.synthetic import make_synthetic
+from ncf.errors import DataError
+from tests.conftest import make_interactions
+
+
+def pairs(data):
+    return set(zip(data.user_ids.tolist(), data.item_ids.tolist()))
+
+
+@pytest.fixture(scope="module")
+def source():
+    return make_synthetic(n_users=300, n_items=200, seed=3)
+
+
+def test_leave_last_out_holds_out_each_users_latest(source):
+    split = make_split(source, "loo", np.random.default_rng(0))
+    data = source.data
+    order = data.chronological()
+    users, items = data.user_ids[order], data.item_ids[order]
+    last = np.r_[users[1:] != users[:-1], True]
+    assert pairs(split.test) == set(zip(users[last].tolist(), items[last].tolist()))
+    second = np.r_[last[1:], False]
+    assert pairs(split.valid) == set(zip(users[second].tolist(), items[second].tolist()))
+    assert len(split.train) + len(split.valid) + len(split.test) == len(data)
+    assert not pairs(split.train) & pairs(split.test) and not pairs(split.train) & pairs(split.valid)
+
+
+def test_leave_last_out_without_time_uses_row_order():
+    data = make_interactions([0, 0, 0, 1, 1, 2], [5, 3, 4, 1, 2, 0])
+    split = make_split(Source(data, "x"), "loo", np.random.default_rng(0))
+    assert pairs(split.test) == {(0, 4), (1, 2)}  # user 2 has one row: kept in training
+    assert pairs(split.valid) == {(0, 3)}  # user 1 has one row left: kept in training
+    assert pairs(split.train) == {(0, 5), (1, 1), (2, 0)}
+
+
+def test_time_cut_off_has_no_future_in_training(source):
+    split = make_split(source, "time:0.8,0.9", np.random.default_rng(0))
+    assert split.train.times.max() < split.valid.times.min()
+    assert split.valid.times.max() < split.test.times.min()
+
+
+@pytest.mark.parametrize("spec", ["ratio:0.7,0.1,0.2", "user-ratio:0.8,0.1,0.1", "loo-random"])
+def test_random_splits_are_seeded_and_disjoint(source, spec):
+    a = make_split(source, spec, np.random.default_rng(7))
+    b = make_split(source, spec, np.random.default_rng(7))
+    c = make_split(source, spec, np.random.default_rng(8))
+    assert pairs(a.test) == pairs(b.test) and pairs(a.test) != pairs(c.test)
+    assert not pairs(a.train) & pairs(a.test) and not pairs(a.valid) & pairs(a.test)
+
+
+def test_ratio_split_shares(source):
+    split = make_split(source, "ratio:0.7,0.1,0.2", np.random.default_rng(0))
+    total = len(source.data)
+    assert abs(len(split.train) / total - 0.7) < 0.03
+    assert abs((len(split.test) + split.dropped.get("test: user or item not in training", 0)) / total - 0.2) < 0.03
+
+
+def test_user_ratio_keeps_every_user_in_training(source):
+    split = make_split(source, "user-ratio:0.5,0.2,0.3", np.random.default_rng(0))
+    assert set(np.unique(split.train.user_ids)) == set(np.unique(source.data.user_ids))
+    with pytest.warns(UserWarning, match="leaks the future"):
+        make_split(source, "user-time-ratio:0.8,0.1,0.1", np.random.default_rng(0))
+
+
+def test_bad_split_specs(source):
+    for bad in ("random", "ratio:0.5,0.5", "time:0.9,0.8"):
+        with pytest.raises(DataError):
+            make_split(source, bad, np.random.default_rng(0))
+    with pytest.raises(DataError, match="needs files"):
+        make_split(source, "given", np.random.default_rng(0))
+
+
+def test_saved_split_reads_back_as_a_given_split(source, tmp_path):
+    split = make_split(source, "loo", np.random.default_rng(0))
+    save_split(split, tmp_path / "s", seed=0)
+    again = make_split(read_split_source(tmp_path / "s"), "given", np.random.default_rng(1))
+    raw = lambda part: set(zip(part.user_vocab.raw(part.user_ids).tolist(), part.item_vocab.raw(part.item_ids).tolist()))  # noqa: E731
+    for name in ("train", "valid", "test"):
+        assert raw(getattr(again, name)) == raw(getattr(split, name))
+    assert again.train.items["title"].notna().all()
+
+
+def test_ncf_given_split_validation_is_the_last_training_row(shared_data):
+    from ncf.data.formats import read_path
+
+    source = read_path(shared_data / "ml-1m" / "ncf")
+    split = make_split(source, "given", np.random.default_rng(0))
+    assert len(split.valid) == 6040 and len(split.test) == 6040
+    assert len(split.train) == 994_169 - 6040
+    train_rows = source.data.subset(source.part == 0)
+    last = np.r_[train_rows.user_ids[1:] != train_rows.user_ids[:-1], True]
+    assert pairs(split.valid) == set(zip(train_rows.user_ids[last].tolist(), train_rows.item_ids[last].tolist()))

@@ -1,0 +1,74 @@
+"""Protocols: exclusion, candidates, labels, batch-size independence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ncf.errors import UsageError
+from ncf.evaluation.protocols import Evaluator, Protocol
+from ncf.models.base import Model
+from tests.conftest import make_interactions
+
+
+class FixedScores(Model):
+    """Scores from a fixed matrix, for known answers."""
+
+    name = "fixed"
+
+    def __init__(self, table: np.ndarray):
+        super().__init__(*table.shape)
+        self.register_buffer("table", torch.as_tensor(table, dtype=torch.float32))
+
+    def forward(self, users, items):
+        return self.table[users, items]
+
+    def score_all(self, users):
+        return self.table[users]
+
+
+def test_protocol_parse_and_label():
+    assert Protocol.parse("full").label == "full"
+    assert Protocol.parse("sampled:99") == Protocol("sampled", 99)
+    for bad in ("sampled:0", "sampled:x", "top", "full:3"):
+        with pytest.raises(UsageError):
+            Protocol.parse(bad)
+
+
+def test_full_ranking_excludes_training_items():
+    # user 0: items 0,1 trained (highest scores); test item 2 is best among the rest
+    table = np.array([[9.0, 8.0, 7.0, 1.0, 0.0], [0.0, 1.0, 2.0, 3.0, 4.0]])
+    train = make_interactions([0, 0, 1], [0, 1, 4], 2, 5)
+    test = make_interactions([0, 1], [2, 0], 2, 5)
+    result = Evaluator.build(test, Protocol("full"), [train], ks=(1, 3))(FixedScores(table))
+    # user 0: rank 0 -> hit; user 1: item 0 scores lowest among 4 ranked items -> rank 3
+    assert result["hr@1"] == 0.5
+    assert result["hr@3"] == 0.5
+    assert result["mrr"] == pytest.approx((1 + 1 / 4) / 2)
+    unexcluded = Evaluator.build(test, Protocol("full"), None, ks=(1,))(FixedScores(table))
+    assert unexcluded["hr@1"] == 0.0
+
+
+def test_sampled_protocol_uses_the_given_candidates():
+    table = np.array([[0.0, 5.0, 1.0, 2.0, 3.0]])
+    test = make_interactions([0], [1], 1, 5)
+    negatives = np.array([[2, 3, 4]])
+    result = Evaluator.build(test, Protocol("sampled", 3), negatives=negatives, ks=(1,))(FixedScores(table))
+    assert result["hr@1"] == 1.0 and result["auc"] == 1.0
+    with pytest.raises(UsageError):
+        Evaluator.build(test, Protocol("sampled", 99), negatives=negatives)
+
+
+@pytest.mark.parametrize("protocol", ["full", "sampled:20"])
+def test_results_do_not_depend_on_the_batch_size(protocol):
+    rng = np.random.default_rng(0)
+    n_users, n_items = 57, 80
+    table = rng.integers(0, 5, size=(n_users, n_items)).astype(float)  # many ties
+    train = make_interactions(rng.integers(0, n_users, 400), rng.integers(0, n_items, 400), n_users, n_items)
+    test = make_interactions(np.arange(n_users), rng.integers(0, n_items, n_users), n_users, n_items)
+    parsed = Protocol.parse(protocol)
+    negatives = rng.integers(0, n_items, (n_users, 20)) if parsed.kind == "sampled" else None
+    results = [Evaluator.build(test, parsed, [train], negatives, ks=(5, 10), batch_size=b)(FixedScores(table))
+               for b in (1, 7, 1000)]
+    assert results[0] == results[1] == results[2]
