@@ -161,19 +161,18 @@ class RunResult:
 def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool = True) -> RunResult:
     """Trains, selects on validation, tests once, and writes the run folder."""
     from ncf.bundle import save_bundle
-    from ncf.training.logs import TensorBoardLogger, plot_history, write_history
-    from ncf.training.loop import Trainer
+    from ncf.training.logs import plot_history, write_history
 
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.toml").write_text(tomli_w.dumps(_toml_ready(config.to_dict())))
     generators = Generators.from_seed(config.seed)
-    seed_torch(config.seed)
     prepared = prepare_run(config, generators)
     split = prepared.split
     load_s = time.perf_counter() - started
 
     device = pick_device(config.device)
+    seed_torch(config.seed)
     model = build_model(config, split).to(device)
     fit_started = time.perf_counter()
     history: list[dict[str, Any]] = []
@@ -185,19 +184,16 @@ def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool
         if config.refit and len(split.valid):
             model.fit(split.train.concat(split.valid).csr())
     else:
-        if config.model == "neumf" and (config.gmf_run or config.mlp_run):
-            pretrain_neumf(model, config)
-        tensorboard = TensorBoardLogger(out / "tensorboard")
-        trainer = Trainer(model, split.train, config.train, prepared.valid, generators,
-                          checkpoint=out / "checkpoint.pt", callbacks=[tensorboard],
-                          progress=progress, amp=device.type == "cuda")
-        if resume:
-            trainer.resume(out / "checkpoint.pt")
-        history = trainer.fit()
-        tensorboard.close()
-        best_epoch, epochs_run = trainer.best_epoch, trainer.epoch
-        valid = {k.removeprefix("valid_"): v for k, v in history[best_epoch - 1].items()
-                 if k.startswith("valid_")} if history else {}
+        history, valid, best_epoch, epochs_run = _train_gradient(model, config, prepared, out, device,
+                                                                 resume, progress)
+        if config.refit and len(split.valid):
+            # the epoch count is chosen on validation; the final model learns from
+            # train + validation for that many epochs, from the same initial weights
+            seed_torch(config.seed)
+            model = build_model(config, split).to(device)
+            refit_history, _, _, _ = _train_gradient(model, config, prepared, out, device, resume,
+                                                     progress, refit_epochs=best_epoch)
+            history += refit_history
     fit_s = time.perf_counter() - fit_started
 
     eval_started = time.perf_counter()
@@ -208,7 +204,8 @@ def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool
     save_bundle(out / "bundle", model.cpu(), known)
     frame = write_history(history, out / "history.csv")
     if model.objective != "fit":
-        plot_history(frame, out / "plots" / "learning_curve.png", f"{config.model} on {config.data}")
+        selection = frame[frame["phase"] == "select"] if "phase" in frame else frame
+        plot_history(selection, out / "plots" / "learning_curve.png", f"{config.model} on {config.data}")
     metrics = {
         "model": config.model,
         "data": config.data,
@@ -218,6 +215,7 @@ def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool
         "test": test,
         "best_epoch": best_epoch,
         "epochs_run": epochs_run,
+        "refit": bool(config.refit and len(split.valid)),
         "n_users": split.train.n_users,
         "n_items": split.train.n_items,
         "n_train": len(split.train),
@@ -230,6 +228,50 @@ def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return RunResult(metrics, model, prepared, out)
+
+
+def _train_gradient(
+    model: Model,
+    config: RunConfig,
+    prepared: Prepared,
+    out: Path,
+    device: torch.device,
+    resume: bool,
+    progress: bool,
+    refit_epochs: int | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, float], int, int]:
+    """Trains with validation-based selection, or (``refit_epochs``) on train + validation
+    for a fixed number of epochs. Returns history, best validation metrics, best epoch and
+    epochs run."""
+    from ncf.training.logs import TensorBoardLogger
+    from ncf.training.loop import Trainer
+
+    split = prepared.split
+    refit = refit_epochs is not None
+    if config.model == "neumf" and (config.gmf_run or config.mlp_run):
+        pretrain_neumf(model, config)
+    phase = "refit" if refit else "select"
+    checkpoint = out / f"checkpoint-{phase}.pt"
+    tensorboard = TensorBoardLogger(out / "tensorboard" / phase)
+    trainer = Trainer(
+        model,
+        split.train.concat(split.valid) if refit else split.train,
+        config.train,
+        None if refit else prepared.valid,
+        Generators.from_seed(config.seed),
+        checkpoint=checkpoint,
+        callbacks=[tensorboard],
+        progress=progress,
+        amp=device.type == "cuda",
+        stop_at=refit_epochs,
+    )
+    if resume and checkpoint.exists():
+        trainer.resume(checkpoint)
+    history = [{"phase": phase, **row} for row in trainer.fit()]
+    tensorboard.close()
+    best = history[trainer.best_epoch - 1] if history and not refit else {}
+    valid = {k.removeprefix("valid_"): v for k, v in best.items() if k.startswith("valid_")}
+    return history, valid, trainer.best_epoch, trainer.epoch
 
 
 def evaluate_run(run_dir: Path, protocol: str | None, ks: tuple[int, ...] | None) -> dict[str, Any]:

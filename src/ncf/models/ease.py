@@ -29,17 +29,11 @@ class EASE(Model):
     def __init__(self, n_users: int, n_items: int, l2: float = 1000.0):
         super().__init__(n_users, n_items, l2=l2)
         self.register_buffer("weights", torch.zeros(n_items, n_items))
-        self.history: torch.Tensor | None = None  # (n_users, n_items) sparse CSR
+        self.history: sp.csr_matrix | None = None  # (n_users, n_items) binary
 
     def set_history(self, train: sp.csr_matrix) -> None:
         """Stores the binary user-item matrix used to score users."""
-        x = (train > 0).astype(np.float32).tocsr()
-        self.history = torch.sparse_csr_tensor(
-            torch.from_numpy(x.indptr.astype(np.int64)),
-            torch.from_numpy(x.indices.astype(np.int64)),
-            torch.from_numpy(x.data),
-            size=x.shape,
-        )
+        self.history = (train > 0).astype(np.float32).tocsr()
 
     def fit(self, train: sp.csr_matrix) -> None:
         self.set_history(train)
@@ -54,17 +48,8 @@ class EASE(Model):
     def _rows(self, users: torch.Tensor) -> torch.Tensor:
         if self.history is None:
             raise RuntimeError("EASE needs the training history: call fit() or set_history()")
-        index = users.cpu().numpy()
-        crow, col, val = (t.numpy() for t in (self.history.crow_indices(),
-                                              self.history.col_indices(), self.history.values()))
-        counts = crow[index + 1] - crow[index]
-        starts = np.repeat(crow[index], counts)
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        rows = np.repeat(np.arange(len(index)), counts)
-        dense = torch.zeros(len(index), self.n_items)
-        dense[torch.from_numpy(rows), torch.from_numpy(col[starts + offsets])] = torch.from_numpy(
-            val[starts + offsets])
-        return dense.to(self.weights.device)  # (B, I)
+        rows = self.history[users.cpu().numpy()].toarray()
+        return torch.from_numpy(rows).to(self.weights.device)  # (B, I)
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         return self._rows(users) @ self.weights  # (B, I)

@@ -46,3 +46,6 @@ class GMF(Model):
 
     def item_embeddings(self) -> torch.Tensor:
         return self.item_emb.weight * self.out.weight.abs()
+
+    def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
+        return [self.user_emb(users), self.item_emb(items)]

@@ -70,3 +70,6 @@ class MLP(Model):
 
     def item_embeddings(self) -> torch.Tensor:
         return self.item_emb.weight
+
+    def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
+        return [self.user_emb(users), self.item_emb(items)]

@@ -76,6 +76,9 @@ class NeuMF(Model):
     def item_embeddings(self) -> torch.Tensor:
         return torch.cat([self.gmf_item.weight, self.mlp_item.weight], dim=1)
 
+    def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
+        return [self.gmf_user(users), self.gmf_item(items), self.mlp_user(users), self.mlp_item(items)]
+
 
 @torch.no_grad()
 def load_pretrained(model: NeuMF, gmf: GMF, mlp: MLP, alpha: float = 0.5) -> NeuMF:

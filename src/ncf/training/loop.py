@@ -47,6 +47,8 @@ class Trainer:
         callbacks: called with each epoch's history row (logging, TensorBoard).
         progress: show a progress bar.
         amp: autocast to bfloat16 on CUDA.
+        stop_at: stop after this many epochs (the schedule still spans ``config.epochs``);
+            used to refit for the number of epochs chosen on validation.
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class Trainer:
         callbacks: list[Callback] | None = None,
         progress: bool = True,
         amp: bool = False,
+        stop_at: int | None = None,
     ):
         if model.objective not in ("pointwise", "pairwise"):
             raise ValueError(f"{model.name} is not trained by gradient descent")
@@ -67,6 +70,7 @@ class Trainer:
         self.generators = generators
         self.checkpoint, self.callbacks = checkpoint, callbacks or []
         self.progress, self.amp = progress, amp and model.device.type == "cuda"
+        self.stop_at = config.epochs if stop_at is None else min(stop_at, config.epochs)
         device = model.device
         self.users = torch.from_numpy(train.user_ids).to(device)
         self.items = torch.from_numpy(train.item_ids).to(device)
@@ -149,7 +153,7 @@ class Trainer:
     def fit(self) -> list[dict[str, Any]]:
         """Trains until ``epochs`` or early stopping; restores the best weights."""
         config = self.config
-        while self.epoch < config.epochs and self.bad_epochs < config.patience:
+        while self.epoch < self.stop_at and self.bad_epochs < config.patience:
             started = time.perf_counter()
             row: dict[str, Any] = {"epoch": self.epoch + 1, **self.train_epoch()}
             row["lr"] = self.optimizer.param_groups[0]["lr"]
@@ -164,10 +168,10 @@ class Trainer:
                 self._select(valid)
             row["seconds"] = time.perf_counter() - started
             self.history.append(row)
-            for callback in self.callbacks:
-                callback(row)
             if self.checkpoint is not None:
                 save_checkpoint(self.checkpoint, self.state_dict())
+            for callback in self.callbacks:
+                callback(row)
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         else:

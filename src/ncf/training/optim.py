@@ -14,9 +14,9 @@ def make_optimizer(params: Iterable[torch.nn.Parameter], config: TrainConfig) ->
     params = [p for p in params if p.requires_grad]
     wd = config.weight_decay
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=wd)
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=wd, fused=True)
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=wd)
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=wd, fused=True)
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=wd)
     if config.optimizer == "rmsprop":

@@ -1,0 +1,94 @@
+"""The shared contract, run over every registered model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ncf.bundle import load_parts, save_bundle
+from ncf.config import TrainConfig
+from ncf.evaluation.protocols import Evaluator, Protocol
+from ncf.models import MODELS
+from ncf.random import Generators
+from ncf.training.loop import Trainer
+from tests.conftest import checkerboard
+
+NAMES = sorted(MODELS)
+
+
+def build(name, train, seed=0):
+    torch.manual_seed(seed)
+    small = {"gmf": {"dim": 8}, "mlp": {"layers": [16, 8]}, "neumf": {"dim": 8, "layers": [16, 8]},
+             "bpr-mf": {"dim": 8}, "ease": {"l2": 1.0}}
+    return MODELS[name](train.n_users, train.n_items, **small.get(name, {}))
+
+
+def fit(name, train, seed=0, epochs=60):
+    model = build(name, train, seed)
+    if model.objective == "fit":
+        model.fit(train.csr())
+        return model
+    config = TrainConfig(**{**model.train_defaults, "epochs": epochs, "batch_size": 128, "lr": 0.02,
+                            "reg": 0.0, "n_negatives": 2})
+    Trainer(model, train, config, None, Generators.from_seed(seed), progress=False).fit()
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_checkerboard_known_answer(name):
+    """Users like items of their parity: the top 10 of every user must all be liked."""
+    train = checkerboard()
+    model = fit(name, train)
+    result = Evaluator.build(train, Protocol("full"), None, ks=(10,))(model)
+    if MODELS[name].personalised:
+        assert result["precision@10"] == 1.0
+    else:  # popularity ranks the most trained items first, whoever the user is
+        scores = model.score_all(torch.tensor([0, 1])).numpy()
+        assert np.array_equal(scores[0], scores[1])
+        assert np.array_equal(scores[0], train.item_counts().astype(np.float32))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_score_all_agrees_with_forward(name):
+    train = checkerboard(n_users=12, n_items=10)
+    model = fit(name, train, epochs=1)
+    users = torch.tensor([0, 3, 7])
+    every = model.score_all(users)
+    assert every.shape == (3, train.n_items)
+    pairs_u = users.repeat_interleave(train.n_items)
+    pairs_i = torch.arange(train.n_items).repeat(3)
+    torch.testing.assert_close(model(pairs_u, pairs_i).view(3, -1), every, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if MODELS[n].objective != "fit"])
+def test_every_parameter_gets_a_gradient(name):
+    train = checkerboard(n_users=12, n_items=10)
+    model = build(name, train).train()
+    users, items = torch.arange(12), torch.arange(12) % 10
+    model(users, items).sum().backward()
+    for pname, param in model.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, pname
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_model(name):
+    train = checkerboard(n_users=12, n_items=10)
+    a, b = fit(name, train, seed=3, epochs=2), fit(name, train, seed=3, epochs=2)
+    for (key, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(x, y), key
+    if MODELS[name].objective != "fit":
+        c = fit(name, train, seed=4, epochs=2)
+        assert any(not torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values()))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bundle_round_trip_gives_equal_scores(name, tmp_path):
+    train = checkerboard(n_users=12, n_items=10)
+    model = fit(name, train, epochs=2)
+    save_bundle(tmp_path / "bundle", model, train)
+    loaded, known, config = load_parts(tmp_path / "bundle")
+    assert config["model"] == name and len(known) == len(train)
+    users = torch.arange(12)
+    torch.testing.assert_close(loaded.score_all(users), model.score_all(users))
+    assert not list(tmp_path.glob("**/*.pt")) and not list(tmp_path.glob("**/*.pkl"))

@@ -1,0 +1,106 @@
+"""The training loop: learning, early stopping, resume, schedules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ncf.config import TrainConfig
+from ncf.data.splits import make_split
+from ncf.data.synthetic import make_synthetic
+from ncf.errors import UsageError
+from ncf.evaluation.protocols import Evaluator, Protocol
+from ncf.models import GMF, MLP, NeuMF, Popularity, load_pretrained
+from ncf.random import Generators
+from ncf.training.loop import Trainer
+
+
+@pytest.fixture(scope="module")
+def split():
+    return make_split(make_synthetic(n_users=400, n_items=300, seed=1), "loo", np.random.default_rng(0))
+
+
+def evaluator(split, part="valid"):
+    exclude = [split.train] if part == "valid" else [split.train, split.valid]
+    return Evaluator.build(getattr(split, part), Protocol("full"), exclude, ks=(10,))
+
+
+def train_gmf(split, config, seed=0, checkpoint=None, resume=None, callbacks=None):
+    torch.manual_seed(seed)
+    model = GMF(split.train.n_users, split.train.n_items, dim=16)
+    trainer = Trainer(model, split.train, config, evaluator(split), Generators.from_seed(seed),
+                      checkpoint=checkpoint, callbacks=callbacks, progress=False)
+    if resume is not None:
+        trainer.resume(resume)
+    trainer.fit()
+    return model, trainer
+
+
+def test_a_trained_model_beats_popularity_on_planted_structure(split):
+    model, trainer = train_gmf(split, TrainConfig(epochs=8, batch_size=1024, lr=0.01))
+    popularity = Popularity(split.train.n_users, split.train.n_items)
+    popularity.fit(split.train.csr())
+    test = evaluator(split, "test")
+    assert test(model)["ndcg@10"] > 1.3 * test(popularity)["ndcg@10"]
+    losses = [row["loss"] for row in trainer.history]
+    assert losses[-1] < losses[0]
+
+
+def test_early_stopping_restores_the_best_epoch(split):
+    model, trainer = train_gmf(split, TrainConfig(epochs=40, batch_size=512, lr=0.05, patience=2))
+    scores = [row["valid_ndcg@10"] for row in trainer.history]
+    assert trainer.epoch < 40  # stopped early
+    assert trainer.best_epoch == int(np.argmax(scores)) + 1
+    assert evaluator(split)(model)["ndcg@10"] == pytest.approx(max(scores))
+
+
+def test_resume_after_an_interruption_continues_exactly(split, tmp_path):
+    config = TrainConfig(epochs=4, batch_size=1024, lr=0.01, schedule="cosine", patience=10)
+    full, _ = train_gmf(split, config)
+
+    def interrupt(row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_gmf(split, config, checkpoint=tmp_path / "ck.pt", callbacks=[interrupt])
+    resumed, trainer = train_gmf(split, config, seed=5, checkpoint=tmp_path / "ck.pt",
+                                 resume=tmp_path / "ck.pt")
+    assert trainer.epoch == 4 and len(trainer.history) == 4
+    for (key, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), key
+
+
+def test_step_schedule_decays_the_learning_rate(split):
+    _, trainer = train_gmf(split, TrainConfig(epochs=4, batch_size=2048, lr=0.01, schedule="step",
+                                              step_size=2, gamma=0.1, patience=10))
+    assert [round(row["lr"], 6) for row in trainer.history] == [0.01, 0.001, 0.001, 0.0001]
+
+
+def test_config_validation_names_the_bad_value():
+    with pytest.raises(UsageError, match="optimizer must be one of adam, adamw, sgd, rmsprop, adagrad; got 'adamx'"):
+        TrainConfig(optimizer="adamx")
+    with pytest.raises(UsageError, match="lr must be > 0"):
+        TrainConfig(lr=0)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adagrad", "adamw"])
+def test_every_optimizer_trains(split, optimizer):
+    lr = {"sgd": 0.5, "rmsprop": 0.003, "adagrad": 0.05, "adamw": 0.01}[optimizer]
+    _, trainer = train_gmf(split, TrainConfig(epochs=3, batch_size=1024, lr=lr, optimizer=optimizer,
+                                              weight_decay=1e-6, patience=10))
+    assert trainer.history[-1]["loss"] < trainer.history[0]["loss"]
+
+
+def test_neumf_pretraining_combines_gmf_and_mlp_outputs():
+    torch.manual_seed(0)
+    gmf, mlp = GMF(20, 15, dim=4), MLP(20, 15, layers=[8, 4])
+    for param in [*gmf.parameters(), *mlp.parameters()]:
+        torch.nn.init.normal_(param, std=0.5)
+    neumf = load_pretrained(NeuMF(20, 15, dim=4, layers=[8, 4]), gmf, mlp, alpha=0.5)
+    users, items = torch.arange(20), torch.arange(20) % 15
+    expected = 0.5 * gmf(users, items) + 0.5 * mlp(users, items)
+    torch.testing.assert_close(neumf(users, items), expected)
+    with pytest.raises(ValueError, match="MLP layers"):
+        load_pretrained(NeuMF(20, 15, dim=4, layers=[16, 4]), gmf, mlp)
