@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from safetensors.torch import load_file, save_file
 
 from ncf.data.interactions import Interactions, Vocabulary
@@ -31,7 +32,12 @@ from ncf.models import MODELS, Model
 FORMAT = 1
 
 
-def save_bundle(folder: str | Path, model: Model, known: Interactions) -> Path:
+def save_bundle(
+    folder: str | Path,
+    model: Model,
+    known: Interactions,
+    selected: dict[str, torch.Tensor] | None = None,
+) -> Path:
     """Writes the bundle atomically (a temporary folder renamed into place).
 
     Args:
@@ -40,6 +46,9 @@ def save_bundle(folder: str | Path, model: Model, known: Interactions) -> Path:
         known: interactions whose items are excluded from a user's recommendations; also
             the history of models that score users by it (EASE). Carries the vocabularies
             and item metadata.
+        selected: when the final model was refit on train + validation, the weights of
+            the validation-selected model trained on train only (``selected.safetensors``),
+            used to pre-train other models without leaking the validation part.
     """
     from ncf import __version__
 
@@ -49,6 +58,9 @@ def save_bundle(folder: str | Path, model: Model, known: Interactions) -> Path:
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "weights.safetensors"))
+        if selected is not None:
+            save_file({k: v.detach().cpu().contiguous() for k, v in selected.items()},
+                      str(tmp / "selected.safetensors"))
         args = {k: v for k, v in model.hparams.items() if k not in ("n_users", "n_items")}
         config = {"format": FORMAT, "ncf_version": __version__, "model": model.name, "args": args,
                   "n_users": model.n_users, "n_items": model.n_items}
@@ -79,19 +91,34 @@ def _bundle_folder(path: str | Path) -> Path:
     raise DataError("not a bundle or a run folder with a bundle (no config.json)", path)
 
 
-def load_parts(path: str | Path) -> tuple[Model, Interactions, dict[str, Any]]:
-    """Reads a bundle: the model (eval mode, CPU), the known interactions, the config."""
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The ``config.json`` of a bundle or of a run folder's bundle."""
     folder = _bundle_folder(path)
     try:
         config = json.loads((folder / "config.json").read_text())
-        name = config["model"]
-    except (json.JSONDecodeError, KeyError) as err:
-        raise DataError(f"bad bundle config ({err})", folder / "config.json") from None
+        config["model"], config["args"], config["n_users"], config["n_items"]  # noqa: B018
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise DataError(f"bad bundle config ({type(err).__name__}: {err})", folder / "config.json") from None
+    return config
+
+
+def load_parts(path: str | Path, selected: bool = False) -> tuple[Model, Interactions, dict[str, Any]]:
+    """Reads a bundle: the model (eval mode, CPU), the known interactions, the config.
+
+    Args:
+        path: a bundle folder or a run folder holding ``bundle/``.
+        selected: load the train-only, validation-selected weights when the bundle has
+            them (see `save_bundle`), else the final weights.
+    """
+    folder = _bundle_folder(path)
+    config = read_config(folder)
+    name = config["model"]
     if name not in MODELS:
         raise DataError(f"unknown model {name!r} in bundle", folder / "config.json")
     model = MODELS[name](config["n_users"], config["n_items"], **config["args"])
     try:
-        state = load_file(str(folder / "weights.safetensors"))
+        weights = "selected" if selected and (folder / "selected.safetensors").exists() else "weights"
+        state = load_file(str(folder / f"{weights}.safetensors"))
         users = pd.read_parquet(folder / "users.parquet")
         items = pd.read_parquet(folder / "items.parquet")
         pairs = pd.read_parquet(folder / "interactions.parquet")

@@ -182,7 +182,7 @@ def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         kind = str(types[key])
         try:
-            if value is None or (isinstance(value, str) and value.lower() == "none"):
+            if "None" in kind and (value is None or str(value).lower() == "none"):
                 out[key] = None
             elif kind.startswith("int"):
                 out[key] = int(value)

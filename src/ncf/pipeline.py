@@ -68,6 +68,9 @@ def load_source(spec: str, columns: str = "") -> Source:
         return make_synthetic()
     if spec in DATASETS:
         return read_path(resolve(spec))
+    if not Path(spec).exists() and "/" not in spec and "." not in spec:
+        raise UsageError(f"unknown dataset {spec!r} and no such file or folder; "
+                         f"known datasets: synthetic, {', '.join(DATASETS)}")
     return read_path(spec, parse_columns(columns) if columns else None)
 
 
@@ -134,14 +137,30 @@ def build_model(config: RunConfig, split: Split) -> Model:
         raise UsageError(f"model {config.model!r}: {err}") from None
 
 
+def with_pretrained_shapes(config: RunConfig) -> RunConfig:
+    """For NeuMF pre-training, takes ``dim`` from the GMF run and ``layers`` from the MLP
+    run unless they were set explicitly."""
+    if config.model != "neumf" or not (config.gmf_run or config.mlp_run):
+        return config
+    from ncf.bundle import read_config
+
+    args = dict(config.model_args)
+    if config.gmf_run:
+        args.setdefault("dim", read_config(config.gmf_run)["args"].get("dim"))
+    if config.mlp_run:
+        args.setdefault("layers", read_config(config.mlp_run)["args"].get("layers"))
+    return replace(config, model_args={k: v for k, v in args.items() if v is not None})
+
+
 def pretrain_neumf(model: Model, config: RunConfig) -> None:
     """Initialises a NeuMF from a GMF run and an MLP run (``gmf_run`` / ``mlp_run``)."""
     from ncf.bundle import load_parts
 
     if not (config.gmf_run and config.mlp_run):
         raise UsageError("NeuMF pre-training needs both gmf_run=DIR and mlp_run=DIR")
-    gmf, _, _ = load_parts(config.gmf_run)
-    mlp, _, _ = load_parts(config.mlp_run)
+    # train-only weights: the refit weights have seen the validation part
+    gmf, _, _ = load_parts(config.gmf_run, selected=True)
+    mlp, _, _ = load_parts(config.mlp_run, selected=True)
     if gmf.name != "gmf" or mlp.name != "mlp":
         raise UsageError(f"gmf_run holds {gmf.name!r} and mlp_run {mlp.name!r}; expected gmf and mlp")
     try:
@@ -164,6 +183,7 @@ def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool
     from ncf.training.logs import plot_history, write_history
 
     started = time.perf_counter()
+    config = with_pretrained_shapes(config)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.toml").write_text(tomli_w.dumps(_toml_ready(config.to_dict())))
     generators = Generators.from_seed(config.seed)
@@ -176,6 +196,7 @@ def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool
     model = build_model(config, split).to(device)
     fit_started = time.perf_counter()
     history: list[dict[str, Any]] = []
+    selected = None
     if model.objective == "fit":
         model.fit(split.train.csr())
         valid = prepared.valid(model)
@@ -189,6 +210,7 @@ def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool
         if config.refit and len(split.valid):
             # the epoch count is chosen on validation; the final model learns from
             # train + validation for that many epochs, from the same initial weights
+            selected = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             seed_torch(config.seed)
             model = build_model(config, split).to(device)
             refit_history, _, _, _ = _train_gradient(model, config, prepared, out, device, resume,
@@ -201,7 +223,7 @@ def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool
     eval_s = time.perf_counter() - eval_started
 
     known = split.train.concat(split.valid)
-    save_bundle(out / "bundle", model.cpu(), known)
+    save_bundle(out / "bundle", model.cpu(), known, selected)
     frame = write_history(history, out / "history.csv")
     if model.objective != "fit":
         selection = frame[frame["phase"] == "select"] if "phase" in frame else frame
