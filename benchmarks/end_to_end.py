@@ -23,8 +23,20 @@ MODELS = ["popularity", "ease", "gmf", "mlp", "bpr-mf", "neumf", "neumf-pretrain
 
 def run(model: str, out: Path, extra: list[str]) -> dict:
     started = time.perf_counter()
-    cmd = [sys.executable, "-m", "ncf.cli", "train", "--model", model, "--data", str(DATA),
-           "--out", str(out), "--no-progress", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ncf.cli",
+        "train",
+        "--model",
+        model,
+        "--data",
+        str(DATA),
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     metrics = json.loads((out / "metrics.json").read_text())
     metrics["wall_s"] = time.perf_counter() - started
@@ -43,19 +55,31 @@ def main() -> None:
             for part in ("gmf", "mlp"):
                 if not (root / part / "metrics.json").exists():
                     run(part, root / part, ["--set", "dim=32"] if part == "gmf" else [])
-            model, extra = "neumf", ["--set", f"gmf_run={root / 'gmf'}", "--set", f"mlp_run={root / 'mlp'}"]
+            model, extra = (
+                "neumf",
+                ["--set", f"gmf_run={root / 'gmf'}", "--set", f"mlp_run={root / 'mlp'}"],
+            )
         elif name == "gmf" and "neumf-pretrained" in wanted:
             extra = []
         m = run(model, root / name, extra)
         t = m["timing"]
-        line = (f"{name:17s} test hr@10 {m['test']['hr@10']:.4f} ndcg@10 {m['test']['ndcg@10']:.4f} "
-                f"({m['protocol']}) best epoch {m['best_epoch']}/{m['epochs_run']} wall {m['wall_s']:.1f} s "
-                f"(load {t['load_s']:.1f}, fit {t['fit_s']:.1f}, eval {t['eval_s']:.2f})")
+        line = (
+            f"{name:17s} test hr@10 {m['test']['hr@10']:.4f} ndcg@10 {m['test']['ndcg@10']:.4f} "
+            f"({m['protocol']}) best epoch {m['best_epoch']}/{m['epochs_run']} "
+            f"wall {m['wall_s']:.1f} s "
+            f"(load {t['load_s']:.1f}, fit {t['fit_s']:.1f}, eval {t['eval_s']:.2f})"
+        )
         print(line, flush=True)
         rows.append((name, m))
-    lines = ["| model | test HR@10 | test NDCG@10 | protocol | best epoch | wall s |", "|---|---|---|---|---|---|"]
-    lines += [f"| {n} | {m['test']['hr@10']:.4f} | {m['test']['ndcg@10']:.4f} | {m['protocol']} | "
-              f"{m['best_epoch']}/{m['epochs_run']} | {m['wall_s']:.1f} |" for n, m in rows]
+    lines = [
+        "| model | test HR@10 | test NDCG@10 | protocol | best epoch | wall s |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {n} | {m['test']['hr@10']:.4f} | {m['test']['ndcg@10']:.4f} | {m['protocol']} | "
+        f"{m['best_epoch']}/{m['epochs_run']} | {m['wall_s']:.1f} |"
+        for n, m in rows
+    ]
     Path(__file__).with_name("results.md").write_text("\n".join(lines) + "\n")
 
 

@@ -64,16 +64,23 @@ def main() -> None:
     full_prepared = prepare_run(full, gens)
     for name, m in (("GMF-64", GMF(train.n_users, train.n_items, dim=64)), ("NeuMF", model)):
         seconds = timed(lambda m=m: full_prepared.test(m.eval()), 3)
-        print(f"full-ranking evaluation of {len(full_prepared.test):,} users x {train.n_items:,} items ({name}): {seconds:.3f} s")
+        print(
+            f"full-ranking evaluation of {len(full_prepared.test):,} users x "
+            f"{train.n_items:,} items ({name}): {seconds:.3f} s"
+        )
 
-    for name, m, batch in (("NeuMF", NeuMF(train.n_users, train.n_items), 4096),
-                           ("GMF-64", GMF(train.n_users, train.n_items, dim=64), 4096)):
+    for name, m, batch in (
+        ("NeuMF", NeuMF(train.n_users, train.n_items), 4096),
+        ("GMF-64", GMF(train.n_users, train.n_items, dim=64), 4096),
+    ):
         config = TrainConfig(epochs=1, batch_size=batch, lr=1e-3)
         trainer = Trainer(m, train, config, None, Generators.from_seed(0), progress=False)
         seconds = timed(trainer.train_epoch, 2)
         rows = len(train) * (1 + config.n_negatives)
-        print(f"one training epoch of {name} at batch {batch} ({rows:,} rows incl. sampling): "
-              f"{seconds:.2f} s = {rows / seconds / 1e6:.2f} M rows/s")
+        print(
+            f"one training epoch of {name} at batch {batch} ({rows:,} rows incl. sampling): "
+            f"{seconds:.2f} s = {rows / seconds / 1e6:.2f} M rows/s"
+        )
 
 
 if __name__ == "__main__":

@@ -23,13 +23,18 @@ def shared_data() -> Path:
     return folder
 
 
-def make_interactions(users, items, n_users=None, n_items=None, times=None, ratings=None) -> Interactions:
+def make_interactions(
+    users, items, n_users=None, n_items=None, times=None, ratings=None
+) -> Interactions:
     users = np.asarray(users, dtype=np.int64)
     items = np.asarray(items, dtype=np.int64)
     n_users = n_users or int(users.max()) + 1
     n_items = n_items or int(items.max()) + 1
     return Interactions(
-        users, items, Vocabulary.identity(n_users), Vocabulary.identity(n_items),
+        users,
+        items,
+        Vocabulary.identity(n_users),
+        Vocabulary.identity(n_items),
         ratings=None if ratings is None else np.asarray(ratings, np.float32),
         times=None if times is None else np.asarray(times, np.int64),
     )

@@ -11,12 +11,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
 
-
-def ncf(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ncf.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env={**os.environ, **(env or {})}, timeout=600)
+def ncf(
+    *args: str, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ncf.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +40,15 @@ def test_quickstart_trains_evaluates_and_recommends_offline(quickstart_run):
     # planted genres: far above popularity's level on this data (about 0.12 ndcg@10)
     assert metrics["test"]["ndcg@10"] > 0.12
     assert "Top-10 for user" in stdout and "(19" in stdout or "(20" in stdout
-    for name in ("metrics.json", "history.csv", "config.toml", "bundle/weights.safetensors",
-                 "bundle/config.json", "bundle/items.parquet", "plots/learning_curve.png"):
+    for name in (
+        "metrics.json",
+        "history.csv",
+        "config.toml",
+        "bundle/weights.safetensors",
+        "bundle/config.json",
+        "bundle/items.parquet",
+        "plots/learning_curve.png",
+    ):
         assert (out / name).exists(), name
     assert list((out / "tensorboard").rglob("events.out.tfevents.*"))
 
@@ -47,7 +60,9 @@ def test_recommend_similar_and_evaluate_on_a_run(quickstart_run, tmp_path):
     assert result.stdout.count("\n") >= 6
     users = tmp_path / "users.txt"
     users.write_text("1\n2\n3\n")
-    result = ncf("recommend", str(out), "--users", str(users), "--output", str(tmp_path / "r.parquet"))
+    result = ncf(
+        "recommend", str(out), "--users", str(users), "--output", str(tmp_path / "r.parquet")
+    )
     assert result.returncode == 0, result.stderr
     frame = pd.read_parquet(tmp_path / "r.parquet")
     assert len(frame) == 30 and frame.groupby("user")["rank"].max().tolist() == [10, 10, 10]
@@ -61,18 +76,38 @@ def test_recommend_similar_and_evaluate_on_a_run(quickstart_run, tmp_path):
 
 
 def test_train_resolves_registry_names_through_ncf_data_dir(shared_data, tmp_path):
-    result = ncf("train", "--model", "popularity", "--data", "ml-100k", "--out", str(tmp_path / "p"),
-                 "--k", "10,20", env={"NCF_DATA_DIR": str(shared_data), "NCF_CACHE": str(tmp_path / "c")})
+    result = ncf(
+        "train",
+        "--model",
+        "popularity",
+        "--data",
+        "ml-100k",
+        "--out",
+        str(tmp_path / "p"),
+        "--k",
+        "10,20",
+        env={"NCF_DATA_DIR": str(shared_data), "NCF_CACHE": str(tmp_path / "c")},
+    )
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "p" / "metrics.json").read_text())
     assert metrics["n_users"] == 943 and metrics["protocol"] == "full" and metrics["split"] == "loo"
-    assert set(metrics["test"]) >= {"hr@10", "hr@20", "ndcg@20", "recall@10", "map@10", "mrr", "auc"}
+    assert set(metrics["test"]) >= {
+        "hr@10",
+        "hr@20",
+        "ndcg@20",
+        "recall@10",
+        "map@10",
+        "mrr",
+        "auc",
+    }
 
 
 def test_print_config_layers_toml_flags_and_set(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('model = "gmf"\ndata = "synthetic"\n[train]\nepochs = 7\nlr = 0.5\n')
-    result = ncf("train", "--config", str(config), "--lr", "0.25", "--set", "dim=12", "--print-config")
+    result = ncf(
+        "train", "--config", str(config), "--lr", "0.25", "--set", "dim=12", "--print-config"
+    )
     assert result.returncode == 0, result.stderr
     assert 'model = "gmf"' in result.stdout and "epochs = 7" in result.stdout
     assert "lr = 0.25" in result.stdout and "dim = 12" in result.stdout
@@ -111,9 +146,24 @@ def test_data_info_and_split(shared_data, tmp_path):
     result = ncf("data", "info", "ml-100k", "--threshold", "4", "--min-user", "20", env=env)
     assert result.returncode == 0, result.stderr
     assert "100,000" in result.stdout and "rating < 4" in result.stdout
-    result = ncf("data", "split", "ml-100k", "--split", "time:0.8,0.9", "--out", str(tmp_path / "s"), env=env)
+    result = ncf(
+        "data", "split", "ml-100k", "--split", "time:0.8,0.9", "--out", str(tmp_path / "s"), env=env
+    )
     assert result.returncode == 0, result.stderr
-    assert {p.name for p in (tmp_path / "s").iterdir()} >= {"train.parquet", "valid.parquet", "test.parquet", "split.json"}
-    result = ncf("train", "--model", "popularity", "--data", str(tmp_path / "s"), "--out", str(tmp_path / "r"))
+    assert {p.name for p in (tmp_path / "s").iterdir()} >= {
+        "train.parquet",
+        "valid.parquet",
+        "test.parquet",
+        "split.json",
+    }
+    result = ncf(
+        "train",
+        "--model",
+        "popularity",
+        "--data",
+        str(tmp_path / "s"),
+        "--out",
+        str(tmp_path / "r"),
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["split"] == "given"

@@ -1,8 +1,8 @@
 """ncf: neural collaborative filtering recommenders in PyTorch.
 
-    >>> import ncf
-    >>> rec = ncf.load("runs/neumf-ncf")
-    >>> rec.recommend(["0"], k=10)
+>>> import ncf
+>>> rec = ncf.load("runs/neumf-ncf")
+>>> rec.recommend(["0"], k=10)
 """
 
 from ncf.data.formats import Source, read_path
@@ -14,5 +14,17 @@ from ncf.recommender import Recommender, load
 
 __version__ = "0.1.0"
 
-__all__ = ["MODELS", "Evaluator", "Interactions", "Protocol", "Recommender", "Source", "Split",
-           "Vocabulary", "__version__", "load", "make_split", "read_path"]
+__all__ = [
+    "MODELS",
+    "Evaluator",
+    "Interactions",
+    "Protocol",
+    "Recommender",
+    "Source",
+    "Split",
+    "Vocabulary",
+    "__version__",
+    "load",
+    "make_split",
+    "read_path",
+]

@@ -59,11 +59,19 @@ def save_bundle(
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "weights.safetensors"))
         if selected is not None:
-            save_file({k: v.detach().cpu().contiguous() for k, v in selected.items()},
-                      str(tmp / "selected.safetensors"))
+            save_file(
+                {k: v.detach().cpu().contiguous() for k, v in selected.items()},
+                str(tmp / "selected.safetensors"),
+            )
         args = {k: v for k, v in model.hparams.items() if k not in ("n_users", "n_items")}
-        config = {"format": FORMAT, "ncf_version": __version__, "model": model.name, "args": args,
-                  "n_users": model.n_users, "n_items": model.n_items}
+        config = {
+            "format": FORMAT,
+            "ncf_version": __version__,
+            "model": model.name,
+            "args": args,
+            "n_users": model.n_users,
+            "n_items": model.n_items,
+        }
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         pd.DataFrame({"user": known.user_vocab.ids}).to_parquet(tmp / "users.parquet", index=False)
         items = pd.DataFrame({"item": known.item_vocab.ids})
@@ -72,7 +80,8 @@ def save_bundle(
                 items[column] = known.items[column].to_numpy()
         items.to_parquet(tmp / "items.parquet", index=False)
         pd.DataFrame({"user": known.user_ids, "item": known.item_ids}).to_parquet(
-            tmp / "interactions.parquet", index=False)
+            tmp / "interactions.parquet", index=False
+        )
         if folder.exists():
             shutil.rmtree(folder)
         tmp.rename(folder)
@@ -98,11 +107,15 @@ def read_config(path: str | Path) -> dict[str, Any]:
         config = json.loads((folder / "config.json").read_text())
         config["model"], config["args"], config["n_users"], config["n_items"]  # noqa: B018
     except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise DataError(f"bad bundle config ({type(err).__name__}: {err})", folder / "config.json") from None
+        raise DataError(
+            f"bad bundle config ({type(err).__name__}: {err})", folder / "config.json"
+        ) from None
     return config
 
 
-def load_parts(path: str | Path, selected: bool = False) -> tuple[Model, Interactions, dict[str, Any]]:
+def load_parts(
+    path: str | Path, selected: bool = False
+) -> tuple[Model, Interactions, dict[str, Any]]:
     """Reads a bundle: the model (eval mode, CPU), the known interactions, the config.
 
     Args:
@@ -117,7 +130,9 @@ def load_parts(path: str | Path, selected: bool = False) -> tuple[Model, Interac
         raise DataError(f"unknown model {name!r} in bundle", folder / "config.json")
     model = MODELS[name](config["n_users"], config["n_items"], **config["args"])
     try:
-        weights = "selected" if selected and (folder / "selected.safetensors").exists() else "weights"
+        weights = (
+            "selected" if selected and (folder / "selected.safetensors").exists() else "weights"
+        )
         state = load_file(str(folder / f"{weights}.safetensors"))
         users = pd.read_parquet(folder / "users.parquet")
         items = pd.read_parquet(folder / "items.parquet")

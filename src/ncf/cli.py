@@ -19,8 +19,12 @@ from rich.table import Table
 
 from ncf.errors import NcfError, UsageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Neural collaborative filtering: train, evaluate and use recommenders.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Neural collaborative filtering: train, evaluate and use recommenders.",
+)
 data_app = typer.Typer(no_args_is_help=True, help="Inspect and split data.")
 app.add_typer(data_app, name="data")
 console = Console()
@@ -61,16 +65,23 @@ def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
         table.add_column(f"{part} ({metrics['protocol']})", justify="right")
     for name in metrics["test"]:
         if any(name.startswith(p) for p in ("hr@", "ndcg@", "recall@", "mrr", "auc")):
-            table.add_row(name, f"{metrics['valid'].get(name, float('nan')):.4f}",
-                          f"{metrics['test'][name]:.4f}")
+            table.add_row(
+                name,
+                f"{metrics['valid'].get(name, float('nan')):.4f}",
+                f"{metrics['test'][name]:.4f}",
+            )
     return table
 
 
 @app.command()
 def train(
-    model: Annotated[str, typer.Option(help="Model name: popularity, gmf, mlp, neumf, bpr-mf, ease.")] = "",
+    model: Annotated[
+        str, typer.Option(help="Model name: popularity, gmf, mlp, neumf, bpr-mf, ease.")
+    ] = "",
     data: Annotated[str, typer.Option(help="Registry name, file or folder.")] = "",
-    split: Annotated[str, typer.Option(help="loo, loo-random, time:V,T, ratio:.., user-ratio:.., given.")] = "",
+    split: Annotated[
+        str, typer.Option(help="loo, loo-random, time:V,T, ratio:.., user-ratio:.., given.")
+    ] = "",
     protocol: Annotated[str, typer.Option(help="full or sampled:N (default: the data's).")] = "",
     epochs: Annotated[int | None, typer.Option(help="Maximum epochs.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Examples per step.")] = None,
@@ -79,10 +90,14 @@ def train(
     seed: Annotated[int | None, typer.Option(help="Seed of everything random.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "",
     k: Annotated[str, typer.Option("--k", help="Cut-offs, e.g. 10,20.")] = "",
-    set_: Annotated[list[str] | None, typer.Option("--set", help="key=value setting (repeatable).")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="key=value setting (repeatable).")
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML config file.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder (default runs/MODEL-DATA).")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Continue from the run folder's checkpoint.")
+    ] = False,
     print_config: Annotated[bool, typer.Option(help="Print the resolved config and exit.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
@@ -97,8 +112,18 @@ def train(
             values.update(flatten_toml(tomllib.loads(config.read_text())))
         except (OSError, tomllib.TOMLDecodeError) as err:
             raise UsageError(f"{config}: cannot read config ({err})") from None
-    flags = {"model": model, "data": data, "split": split, "protocol": protocol, "epochs": epochs,
-             "batch_size": batch_size, "lr": lr, "dim": factors, "seed": seed, "device": device}
+    flags = {
+        "model": model,
+        "data": data,
+        "split": split,
+        "protocol": protocol,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "dim": factors,
+        "seed": seed,
+        "device": device,
+    }
     values.update({key: v for key, v in flags.items() if v not in (None, "")})
     if k:
         values["ks"] = list(_parse_ks(k))
@@ -115,8 +140,10 @@ def train(
     result = train_run(run_config, out, resume=resume, progress=progress)
     metrics = result.metrics
     console.print(_metrics_table(metrics, f"{run_config.model} on {run_config.data}"))
-    console.print(f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}; "
-                  f"{metrics['timing']['total_s']:.1f} s; run folder {out}")
+    console.print(
+        f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}; "
+        f"{metrics['timing']['total_s']:.1f} s; run folder {out}"
+    )
 
 
 @app.command()
@@ -141,7 +168,9 @@ def recommend(
     user: Annotated[str | None, typer.Option(help="A raw user id.")] = None,
     users: Annotated[Path | None, typer.Option(help="File of raw user ids, one per line.")] = None,
     k: Annotated[int, typer.Option("--k", help="Items per user.")] = 10,
-    output: Annotated[Path | None, typer.Option(help="Write .parquet or .csv instead of printing.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write .parquet or .csv instead of printing.")
+    ] = None,
 ) -> None:
     """Top-k items per user, excluding the items each user already has."""
     from ncf.recommender import load
@@ -190,11 +219,23 @@ def quickstart(
     from ncf.pipeline import resolve_config, train_run
     from ncf.recommender import load
 
-    config = resolve_config({"model": "neumf", "data": "synthetic", "epochs": epochs,
-                             "batch_size": 1024, "lr": 0.005, "dim": 16, "layers": [32, 16, 8],
-                             "patience": 3, "ks": [10]})
-    console.print("[bold]ncf quickstart[/]: NeuMF on a synthetic catalogue (1,000 users, 600 "
-                  "items, planted genre tastes), leave-last-out split, full ranking.")
+    config = resolve_config(
+        {
+            "model": "neumf",
+            "data": "synthetic",
+            "epochs": epochs,
+            "batch_size": 1024,
+            "lr": 0.005,
+            "dim": 16,
+            "layers": [32, 16, 8],
+            "patience": 3,
+            "ks": [10],
+        }
+    )
+    console.print(
+        "[bold]ncf quickstart[/]: NeuMF on a synthetic catalogue (1,000 users, 600 "
+        "items, planted genre tastes), leave-last-out split, full ranking."
+    )
     result = train_run(config, out)
     console.print(_metrics_table(result.metrics, "NeuMF on synthetic data"))
     rec = load(out)
@@ -202,7 +243,9 @@ def quickstart(
     console.print(f"\n[bold]User {user}[/] has seen:")
     console.print(rec.history(user).head(15).to_string(index=False), markup=False)
     console.print(f"\n[bold]Top-10 for user {user}[/]:")
-    console.print(rec.recommend([user], k=10).drop(columns=["user"]).to_string(index=False), markup=False)
+    console.print(
+        rec.recommend([user], k=10).drop(columns=["user"]).to_string(index=False), markup=False
+    )
     console.print(f"\nrun folder: {out} (metrics.json, history.csv, bundle/, plots/, tensorboard/)")
 
 
@@ -229,11 +272,19 @@ def data_info(
         table.add_row(f"dropped: {reason}", f"{n:,}")
     table.add_row("rows kept", f"{len(prepared.data):,}")
     for key, value in info.items():
-        table.add_row(key, f"{value:,}" if isinstance(value, int) and not isinstance(value, bool)
-                      else f"{value:.5f}" if isinstance(value, float) else str(value))
+        table.add_row(
+            key,
+            f"{value:,}"
+            if isinstance(value, int) and not isinstance(value, bool)
+            else f"{value:.5f}"
+            if isinstance(value, float)
+            else str(value),
+        )
     if source.part is not None:
         counts = np.bincount(source.part, minlength=3)
-        table.add_row("given split (train/valid/test)", f"{counts[0]:,} / {counts[1]:,} / {counts[2]:,}")
+        table.add_row(
+            "given split (train/valid/test)", f"{counts[0]:,} / {counts[1]:,} / {counts[2]:,}"
+        )
     if source.test_negatives is not None:
         table.add_row("given test negatives", f"{source.test_negatives.shape[1]} per test row")
     table.add_row("item metadata", "yes" if prepared.data.items is not None else "no")
@@ -258,8 +309,10 @@ def data_split(
     result = make_split(source, split or default_split(source), Generators.from_seed(seed).split)
     save_split(result, out, seed)
     counts = result.counts()
-    console.print(f"wrote {out}: train {counts['train']:,}, valid {counts['valid']:,}, "
-                  f"test {counts['test']:,} ({result.spec}, seed {seed})")
+    console.print(
+        f"wrote {out}: train {counts['train']:,}, valid {counts['valid']:,}, "
+        f"test {counts['test']:,} ({result.spec}, seed {seed})"
+    )
 
 
 def main() -> None:

@@ -125,7 +125,9 @@ class RunConfig:
         values = dict(values)
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
-            raise UsageError(f"unknown config keys {sorted(unknown)}; allowed: {[f.name for f in fields(cls)]}")
+            raise UsageError(
+                f"unknown config keys {sorted(unknown)}; allowed: {[f.name for f in fields(cls)]}"
+            )
         train = TrainConfig(**_known(TrainConfig, values.pop("train", {}), "train"))
         prepare = PrepareConfig(**_known(PrepareConfig, values.pop("prepare", {}), "prepare"))
         if "ks" in values:
@@ -150,7 +152,10 @@ class RunConfig:
                 model[key] = value
             else:
                 allowed = sorted(run_keys | train_keys | prepare_keys | model_params)
-                raise UsageError(f"unknown setting {key!r} for model {self.model!r}; allowed: {', '.join(allowed)}")
+                raise UsageError(
+                    f"unknown setting {key!r} for model {self.model!r}; "
+                    f"allowed: {', '.join(allowed)}"
+                )
         if "ks" in run and not isinstance(run["ks"], tuple):
             run["ks"] = tuple(run["ks"]) if isinstance(run["ks"], list) else (int(run["ks"]),)
         return replace(
@@ -189,7 +194,9 @@ def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
             elif kind.startswith("float"):
                 out[key] = float(value)
             elif kind.startswith("bool"):
-                out[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+                out[key] = (
+                    value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+                )
             else:
                 out[key] = value
         except (TypeError, ValueError):

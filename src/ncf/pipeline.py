@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 import tomli_w
+import torch
 
 from ncf.config import RunConfig
 from ncf.data.formats import Source, parse_columns, read_path
@@ -47,7 +47,10 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     ``train_defaults`` (and over ``base`` when given)."""
     base = base or RunConfig()
     name = str(values.get("model", base.model))
-    pairs = {**MODELS[name].train_defaults, **values} if name in MODELS else dict(values)
+    defaults = dict(MODELS[name].train_defaults) if name in MODELS else {}
+    if values.get("gmf_run") or values.get("mlp_run"):
+        defaults.update(getattr(MODELS[name], "pretrained_defaults", {}))
+    pairs = {**defaults, **values}
     return replace(base, model=name).with_overrides(pairs, model_params(name))
 
 
@@ -69,8 +72,10 @@ def load_source(spec: str, columns: str = "") -> Source:
     if spec in DATASETS:
         return read_path(resolve(spec))
     if not Path(spec).exists() and "/" not in spec and "." not in spec:
-        raise UsageError(f"unknown dataset {spec!r} and no such file or folder; "
-                         f"known datasets: synthetic, {', '.join(DATASETS)}")
+        raise UsageError(
+            f"unknown dataset {spec!r} and no such file or folder; "
+            f"known datasets: synthetic, {', '.join(DATASETS)}"
+        )
     return read_path(spec, parse_columns(columns) if columns else None)
 
 
@@ -79,8 +84,10 @@ def prepare_source(source: Source, config: PrepareConfig) -> tuple[Source, DropL
     since dropping rows would break the files' split and negatives."""
     if source.part is not None:
         if replace(config, dedupe=True, seed=0) != PrepareConfig():
-            raise UsageError(f"{source.name} fixes its split: filters and implicit_threshold "
-                             "cannot be applied to it; filter before splitting")
+            raise UsageError(
+                f"{source.name} fixes its split: filters and implicit_threshold "
+                "cannot be applied to it; filter before splitting"
+            )
         return source, DropLog(read=len(source.data))
     data, log = prepare(source.data, config)
     return replace(source, data=data), log
@@ -109,12 +116,14 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
     if protocol.kind == "sampled":
         everything = SeenSet.from_interactions(split.train, split.valid, split.test)
         valid_neg = sample_distinct_negatives(
-            split.valid.user_ids, protocol.n_negatives, everything, generators.eval_negatives)
+            split.valid.user_ids, protocol.n_negatives, everything, generators.eval_negatives
+        )
         if given is not None and given.shape[1] == protocol.n_negatives:
             test_neg = given
         else:
             test_neg = sample_distinct_negatives(
-                split.test.user_ids, protocol.n_negatives, everything, generators.eval_negatives)
+                split.test.user_ids, protocol.n_negatives, everything, generators.eval_negatives
+            )
     ks = tuple(config.ks)
     valid = Evaluator.build(split.valid, protocol, [split.train], valid_neg, ks)
     test = Evaluator.build(split.test, protocol, [split.train, split.valid], test_neg, ks)
@@ -162,7 +171,9 @@ def pretrain_neumf(model: Model, config: RunConfig) -> None:
     gmf, _, _ = load_parts(config.gmf_run, selected=True)
     mlp, _, _ = load_parts(config.mlp_run, selected=True)
     if gmf.name != "gmf" or mlp.name != "mlp":
-        raise UsageError(f"gmf_run holds {gmf.name!r} and mlp_run {mlp.name!r}; expected gmf and mlp")
+        raise UsageError(
+            f"gmf_run holds {gmf.name!r} and mlp_run {mlp.name!r}; expected gmf and mlp"
+        )
     try:
         load_pretrained(model, gmf, mlp)  # type: ignore[arg-type]
     except ValueError as err:
@@ -177,7 +188,9 @@ class RunResult:
     out: Path
 
 
-def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool = True) -> RunResult:
+def train_run(
+    config: RunConfig, out: Path, resume: bool = False, progress: bool = True
+) -> RunResult:
     """Trains, selects on validation, tests once, and writes the run folder."""
     from ncf.bundle import save_bundle
     from ncf.training.logs import plot_history, write_history
@@ -205,16 +218,18 @@ def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool
         if config.refit and len(split.valid):
             model.fit(split.train.concat(split.valid).csr())
     else:
-        history, valid, best_epoch, epochs_run = _train_gradient(model, config, prepared, out, device,
-                                                                 resume, progress)
+        history, valid, best_epoch, epochs_run = _train_gradient(
+            model, config, prepared, out, device, resume, progress
+        )
         if config.refit and len(split.valid):
             # the epoch count is chosen on validation; the final model learns from
             # train + validation for that many epochs, from the same initial weights
             selected = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             seed_torch(config.seed)
             model = build_model(config, split).to(device)
-            refit_history, _, _, _ = _train_gradient(model, config, prepared, out, device, resume,
-                                                     progress, refit_epochs=best_epoch)
+            refit_history, _, _, _ = _train_gradient(
+                model, config, prepared, out, device, resume, progress, refit_epochs=best_epoch
+            )
             history += refit_history
     fit_s = time.perf_counter() - fit_started
 
@@ -227,7 +242,9 @@ def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool
     frame = write_history(history, out / "history.csv")
     if model.objective != "fit":
         selection = frame[frame["phase"] == "select"] if "phase" in frame else frame
-        plot_history(selection, out / "plots" / "learning_curve.png", f"{config.model} on {config.data}")
+        plot_history(
+            selection, out / "plots" / "learning_curve.png", f"{config.model} on {config.data}"
+        )
     metrics = {
         "model": config.model,
         "data": config.data,
@@ -245,8 +262,12 @@ def train_run(config: RunConfig, out: Path, resume: bool = False, progress: bool
         "n_test": len(split.test),
         "seed": config.seed,
         "device": str(device),
-        "timing": {"load_s": round(load_s, 3), "fit_s": round(fit_s, 3), "eval_s": round(eval_s, 3),
-                   "total_s": round(time.perf_counter() - started, 3)},
+        "timing": {
+            "load_s": round(load_s, 3),
+            "fit_s": round(fit_s, 3),
+            "eval_s": round(eval_s, 3),
+            "total_s": round(time.perf_counter() - started, 3),
+        },
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return RunResult(metrics, model, prepared, out)
@@ -310,8 +331,11 @@ def evaluate_run(run_dir: Path, protocol: str | None, ks: tuple[int, ...] | None
     config = resolve_config(values)
     prepared = prepare_run(config, Generators.from_seed(config.seed))
     model, _, _ = load_parts(run_dir)
-    return {"protocol": prepared.protocol.label, "valid": prepared.valid(model),
-            "test": prepared.test(model)}
+    return {
+        "protocol": prepared.protocol.label,
+        "valid": prepared.valid(model),
+        "test": prepared.test(model),
+    }
 
 
 def _toml_ready(values: dict[str, Any]) -> dict[str, Any]:

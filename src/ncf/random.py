@@ -1,7 +1,7 @@
 """One seed spawns every random generator of a run.
 
-    >>> gens = Generators.from_seed(0)
-    >>> gens.split.integers(10), gens.torch.initial_seed()
+>>> gens = Generators.from_seed(0)
+>>> gens.split.integers(10), gens.torch.initial_seed()
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Using a trained model: top-k recommendations and similar items, by raw ids.
 
-    >>> rec = ncf.load("runs/neumf")
-    >>> rec.recommend(["196"], k=10)            # data frame: user, rank, item, score, title
-    >>> rec.similar("50", k=10)                 # cosine of item embeddings
+>>> rec = ncf.load("runs/neumf")
+>>> rec.recommend(["196"], k=10)            # data frame: user, rank, item, score, title
+>>> rec.similar("50", k=10)                 # cosine of item embeddings
 """
 
 from __future__ import annotations
@@ -47,17 +47,23 @@ class Recommender:
         return frame
 
     @torch.no_grad()
-    def top_k(self, user_index: np.ndarray, k: int = 10, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def top_k(
+        self, user_index: np.ndarray, k: int = 10, exclude_seen: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(n,) user indices -> (n, k) item indices and scores, best first."""
         k = min(k, self.model.n_items)
         items_out, scores_out = [], []
         for start in range(0, len(user_index), self.batch_size):
             block = user_index[start : start + self.batch_size]
-            scores = self.model.score_all(torch.from_numpy(block).to(self.model.device)).float().cpu()
+            scores = (
+                self.model.score_all(torch.from_numpy(block).to(self.model.device)).float().cpu()
+            )
             if exclude_seen:
                 rows = self.seen[block]
                 row_ids = np.repeat(np.arange(len(block)), np.diff(rows.indptr))
-                scores[torch.from_numpy(row_ids), torch.from_numpy(rows.indices.astype(np.int64))] = -torch.inf
+                scores[
+                    torch.from_numpy(row_ids), torch.from_numpy(rows.indices.astype(np.int64))
+                ] = -torch.inf
             values, index = scores.topk(k, dim=1)
             items_out.append(index.numpy())
             scores_out.append(values.numpy())
@@ -65,7 +71,9 @@ class Recommender:
             return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
         return np.concatenate(items_out), np.concatenate(scores_out)
 
-    def recommend(self, users: list | np.ndarray, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+    def recommend(
+        self, users: list | np.ndarray, k: int = 10, exclude_seen: bool = True
+    ) -> pd.DataFrame:
         """Top-k per raw user id: columns user, rank (1-based), item, score and metadata."""
         index = self.known.user_vocab.index(np.asarray(users))
         items, scores = self.top_k(index, k, exclude_seen)
@@ -78,8 +86,11 @@ class Recommender:
 
     def history(self, user: object) -> pd.DataFrame:
         """The known items of one raw user id."""
-        index = self.known.user_vocab.parse(str(user)) if not isinstance(user, (int, np.integer)) \
+        index = (
+            self.known.user_vocab.parse(str(user))
+            if not isinstance(user, (int, np.integer))
             else int(self.known.user_vocab.index(np.array([user]))[0])
+        )
         row = self.seen[index]
         return self._frame(row.indices.astype(np.int64))
 

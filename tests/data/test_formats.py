@@ -49,7 +49,9 @@ def test_ncf_benchmark_files(shared_data):
 
 
 def test_ncf_files_with_two_to_four_columns(tmp_path):
-    (tmp_path / "x.train.rating").write_text("0\t1\n0\t2\t5\n1\t0\t3\t100\n".replace("\t5\n", "\n").replace("\t3\t100\n", "\n"))
+    (tmp_path / "x.train.rating").write_text(
+        "0\t1\n0\t2\t5\n1\t0\t3\t100\n".replace("\t5\n", "\n").replace("\t3\t100\n", "\n")
+    )
     (tmp_path / "x.test.rating").write_text("0\t3\t4\t10\n1\t2\t5\t11\n")
     (tmp_path / "x.test.negative").write_text("(0,3)\t0\t4\n(1,2)\t4\t3\n")
     source = read_path(tmp_path)
@@ -67,8 +69,14 @@ def test_ncf_negative_file_that_disagrees_with_the_test_file(tmp_path):
 
 
 def test_generic_tables_detect_delimiter_header_and_columns(tmp_path):
-    frame = pd.DataFrame({"customer_id": ["a", "b", "a"], "product_id": [10, 11, 11],
-                          "stars": [4.0, 2.0, 5.0], "ts": [3, 2, 1]})
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a"],
+            "product_id": [10, 11, 11],
+            "stars": [4.0, 2.0, 5.0],
+            "ts": [3, 2, 1],
+        }
+    )
     frame.to_csv(tmp_path / "x.csv", index=False)
     frame.to_csv(tmp_path / "x.tsv", index=False, sep="\t")
     frame.to_parquet(tmp_path / "x.parquet")
@@ -104,7 +112,9 @@ def test_bad_tables_name_the_file_and_line(tmp_path, text, message):
 
 def test_non_utf8_in_a_movielens_title_file_is_read_as_latin1(tmp_path):
     (tmp_path / "u.data").write_text("1\t1\t5\t100\n")
-    (tmp_path / "u.item").write_bytes("1|Caf\xe9 (1995)|01-Jan-1995||url".encode("latin-1") + b"|0" * 19 + b"\n")
+    (tmp_path / "u.item").write_bytes(
+        "1|Caf\xe9 (1995)|01-Jan-1995||url".encode("latin-1") + b"|0" * 19 + b"\n"
+    )
     data = read_path(tmp_path).data
     assert data.items.loc[0, "title"] == "Café (1995)"
 
@@ -115,7 +125,14 @@ def test_user_item_lists(tmp_path):
     source = read_lists(tmp_path)
     data = source.data
     train = data.subset(source.part == TRAIN)
-    assert list(zip(train.user_ids, train.item_ids)) == [(0, 1), (0, 2), (0, 3), (1, 0), (2, 4), (2, 1)]
+    assert list(zip(train.user_ids, train.item_ids)) == [
+        (0, 1),
+        (0, 2),
+        (0, 3),
+        (1, 0),
+        (2, 4),
+        (2, 1),
+    ]
     assert (source.part == TEST).sum() == 3
     (tmp_path / "test.txt").write_text("0 4\n1 x\n")
     with pytest.raises(DataError, match="test.txt, line 2: expected an integer id, got 'x'"):

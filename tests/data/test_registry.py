@@ -35,7 +35,9 @@ def small_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zipped:
         zipped.writestr("tiny/u.data", "1\t1\t5\t100\n1\t2\t3\t101\n2\t1\t4\t102\n")
-        zipped.writestr("tiny/u.item", "1|A (1990)|x||u" + "|0" * 19 + "\n2|B (1991)|x||u" + "|0" * 19 + "\n")
+        zipped.writestr(
+            "tiny/u.item", "1|A (1990)|x||u" + "|0" * 19 + "\n2|B (1991)|x||u" + "|0" * 19 + "\n"
+        )
     return buffer.getvalue()
 
 
@@ -43,8 +45,9 @@ def test_download_verify_extract_and_read(server, tmp_path):
     root, base = server
     payload = small_zip()
     (root / "tiny.zip").write_bytes(payload)
-    info = registry.DatasetInfo("tiny", base + "tiny.zip", ("u.data", "u.item"),
-                                sha256=hashlib.sha256(payload).hexdigest())
+    info = registry.DatasetInfo(
+        "tiny", base + "tiny.zip", ("u.data", "u.item"), sha256=hashlib.sha256(payload).hexdigest()
+    )
     folder = registry.fetch(info, tmp_path / "cache", progress=False)
     assert folder == tmp_path / "cache" / "tiny"
     data = read_path(folder).data

@@ -47,4 +47,7 @@ def test_a_user_without_enough_unseen_items_fails_clearly():
     seen = SeenSet(np.zeros(9, np.int64), np.arange(9), 1, 10)
     with pytest.raises(DataError, match="only 1 unseen items, 2 negatives requested"):
         sample_distinct_negatives(np.array([0]), 2, seen, np.random.default_rng(0))
-    assert sample_negatives(np.array([0, 0]), 3, seen, np.random.default_rng(0)).tolist() == [[9] * 3] * 2
+    assert (
+        sample_negatives(np.array([0, 0]), 3, seen, np.random.default_rng(0)).tolist()
+        == [[9] * 3] * 2
+    )

@@ -31,7 +31,9 @@ def test_leave_last_out_holds_out_each_users_latest(source):
     second = np.r_[last[1:], False]
     assert pairs(split.valid) == set(zip(users[second].tolist(), items[second].tolist()))
     assert len(split.train) + len(split.valid) + len(split.test) == len(data)
-    assert not pairs(split.train) & pairs(split.test) and not pairs(split.train) & pairs(split.valid)
+    assert not pairs(split.train) & pairs(split.test) and not pairs(split.train) & pairs(
+        split.valid
+    )
 
 
 def test_leave_last_out_without_time_uses_row_order():
@@ -61,7 +63,13 @@ def test_ratio_split_shares(source):
     split = make_split(source, "ratio:0.7,0.1,0.2", np.random.default_rng(0))
     total = len(source.data)
     assert abs(len(split.train) / total - 0.7) < 0.03
-    assert abs((len(split.test) + split.dropped.get("test: user or item not in training", 0)) / total - 0.2) < 0.03
+    assert (
+        abs(
+            (len(split.test) + split.dropped.get("test: user or item not in training", 0)) / total
+            - 0.2
+        )
+        < 0.03
+    )
 
 
 def test_user_ratio_keeps_every_user_in_training(source):
@@ -83,7 +91,11 @@ def test_saved_split_reads_back_as_a_given_split(source, tmp_path):
     split = make_split(source, "loo", np.random.default_rng(0))
     save_split(split, tmp_path / "s", seed=0)
     again = make_split(read_split_source(tmp_path / "s"), "given", np.random.default_rng(1))
-    raw = lambda part: set(zip(part.user_vocab.raw(part.user_ids).tolist(), part.item_vocab.raw(part.item_ids).tolist()))  # noqa: E731
+
+    def raw(part):
+        users = part.user_vocab.raw(part.user_ids).tolist()
+        return set(zip(users, part.item_vocab.raw(part.item_ids).tolist()))
+
     for name in ("train", "valid", "test"):
         assert raw(getattr(again, name)) == raw(getattr(split, name))
     assert again.train.items["title"].notna().all()
@@ -98,4 +110,6 @@ def test_ncf_given_split_validation_is_the_last_training_row(shared_data):
     assert len(split.train) == 994_169 - 6040
     train_rows = source.data.subset(source.part == 0)
     last = np.r_[train_rows.user_ids[1:] != train_rows.user_ids[:-1], True]
-    assert pairs(split.valid) == set(zip(train_rows.user_ids[last].tolist(), train_rows.item_ids[last].tolist()))
+    assert pairs(split.valid) == set(
+        zip(train_rows.user_ids[last].tolist(), train_rows.item_ids[last].tolist())
+    )

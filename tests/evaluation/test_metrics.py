@@ -34,7 +34,9 @@ def test_several_relevant_items_by_hand():
     assert metrics.precision(ranks, k) == pytest.approx([2 / 3, 1 / 3])
     idcg2 = 1 + 1 / math.log2(3)
     idcg3 = idcg2 + 1 / math.log2(4)
-    assert metrics.ndcg(ranks, k) == pytest.approx([(1 + 1 / math.log2(4)) / idcg2, (1 / math.log2(3)) / idcg3])
+    assert metrics.ndcg(ranks, k) == pytest.approx(
+        [(1 + 1 / math.log2(4)) / idcg2, (1 / math.log2(3)) / idcg3]
+    )
     # AP@3: user 0: (1/1 + 2/3) / 2; user 1: (1/2) / 3
     assert metrics.average_precision(ranks, k) == pytest.approx([(1 + 2 / 3) / 2, 0.5 / 3])
     assert metrics.reciprocal_rank(ranks) == pytest.approx([1.0, 0.5])
@@ -60,7 +62,10 @@ def test_ties_never_favour_the_positive():
     assert ranks[:, 0].tolist() == [2.0, 3.0]
     all_equal = torch.zeros(1, 100)
     assert metrics.pessimistic_ranks(all_equal, torch.tensor([[0]])).item() == 99.0
-    assert metrics.hit_rate(metrics.pessimistic_ranks(all_equal, torch.tensor([[0]])).numpy(), 10)[0] == 0
+    assert (
+        metrics.hit_rate(metrics.pessimistic_ranks(all_equal, torch.tensor([[0]])).numpy(), 10)[0]
+        == 0
+    )
 
 
 def test_ranks_of_several_relevant_items_with_excluded_and_ties():
@@ -76,5 +81,17 @@ def test_ranks_of_several_relevant_items_with_excluded_and_ties():
 
 def test_compute_returns_every_metric():
     out = metrics.compute(np.array([[0.0]]), [5, 10], 100)
-    assert set(out) == {"hr@5", "ndcg@5", "recall@5", "precision@5", "map@5", "hr@10", "ndcg@10",
-                        "recall@10", "precision@10", "map@10", "mrr", "auc"}
+    assert set(out) == {
+        "hr@5",
+        "ndcg@5",
+        "recall@5",
+        "precision@5",
+        "map@5",
+        "hr@10",
+        "ndcg@10",
+        "recall@10",
+        "precision@10",
+        "map@10",
+        "mrr",
+        "auc",
+    }

@@ -54,7 +54,9 @@ def test_sampled_protocol_uses_the_given_candidates():
     table = np.array([[0.0, 5.0, 1.0, 2.0, 3.0]])
     test = make_interactions([0], [1], 1, 5)
     negatives = np.array([[2, 3, 4]])
-    result = Evaluator.build(test, Protocol("sampled", 3), negatives=negatives, ks=(1,))(FixedScores(table))
+    result = Evaluator.build(test, Protocol("sampled", 3), negatives=negatives, ks=(1,))(
+        FixedScores(table)
+    )
     assert result["hr@1"] == 1.0 and result["auc"] == 1.0
     with pytest.raises(UsageError):
         Evaluator.build(test, Protocol("sampled", 99), negatives=negatives)
@@ -65,10 +67,18 @@ def test_results_do_not_depend_on_the_batch_size(protocol):
     rng = np.random.default_rng(0)
     n_users, n_items = 57, 80
     table = rng.integers(0, 5, size=(n_users, n_items)).astype(float)  # many ties
-    train = make_interactions(rng.integers(0, n_users, 400), rng.integers(0, n_items, 400), n_users, n_items)
-    test = make_interactions(np.arange(n_users), rng.integers(0, n_items, n_users), n_users, n_items)
+    train = make_interactions(
+        rng.integers(0, n_users, 400), rng.integers(0, n_items, 400), n_users, n_items
+    )
+    test = make_interactions(
+        np.arange(n_users), rng.integers(0, n_items, n_users), n_users, n_items
+    )
     parsed = Protocol.parse(protocol)
     negatives = rng.integers(0, n_items, (n_users, 20)) if parsed.kind == "sampled" else None
-    results = [Evaluator.build(test, parsed, [train], negatives, ks=(5, 10), batch_size=b)(FixedScores(table))
-               for b in (1, 7, 1000)]
+    results = [
+        Evaluator.build(test, parsed, [train], negatives, ks=(5, 10), batch_size=b)(
+            FixedScores(table)
+        )
+        for b in (1, 7, 1000)
+    ]
     assert results[0] == results[1] == results[2]

@@ -19,8 +19,13 @@ NAMES = sorted(MODELS)
 
 def build(name, train, seed=0):
     torch.manual_seed(seed)
-    small = {"gmf": {"dim": 8}, "mlp": {"layers": [16, 8]}, "neumf": {"dim": 8, "layers": [16, 8]},
-             "bpr-mf": {"dim": 8}, "ease": {"l2": 1.0}}
+    small = {
+        "gmf": {"dim": 8},
+        "mlp": {"layers": [16, 8]},
+        "neumf": {"dim": 8, "layers": [16, 8]},
+        "bpr-mf": {"dim": 8},
+        "ease": {"l2": 1.0},
+    }
     return MODELS[name](train.n_users, train.n_items, **small.get(name, {}))
 
 
@@ -29,8 +34,16 @@ def fit(name, train, seed=0, epochs=60):
     if model.objective == "fit":
         model.fit(train.csr())
         return model
-    config = TrainConfig(**{**model.train_defaults, "epochs": epochs, "batch_size": 128, "lr": 0.02,
-                            "reg": 0.0, "n_negatives": 2})
+    config = TrainConfig(
+        **{
+            **model.train_defaults,
+            "epochs": epochs,
+            "batch_size": 128,
+            "lr": 0.02,
+            "reg": 0.0,
+            "n_negatives": 2,
+        }
+    )
     Trainer(model, train, config, None, Generators.from_seed(seed), progress=False).fit()
     return model.eval()
 
@@ -79,7 +92,9 @@ def test_same_seed_same_model(name):
         assert torch.equal(x, y), key
     if MODELS[name].objective != "fit":
         c = fit(name, train, seed=4, epochs=2)
-        assert any(not torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values()))
+        assert any(
+            not torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values())
+        )
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -18,7 +18,9 @@ from ncf.training.loop import Trainer
 
 @pytest.fixture(scope="module")
 def split():
-    return make_split(make_synthetic(n_users=400, n_items=300, seed=1), "loo", np.random.default_rng(0))
+    return make_split(
+        make_synthetic(n_users=400, n_items=300, seed=1), "loo", np.random.default_rng(0)
+    )
 
 
 def evaluator(split, part="valid"):
@@ -29,8 +31,16 @@ def evaluator(split, part="valid"):
 def train_gmf(split, config, seed=0, checkpoint=None, resume=None, callbacks=None):
     torch.manual_seed(seed)
     model = GMF(split.train.n_users, split.train.n_items, dim=16)
-    trainer = Trainer(model, split.train, config, evaluator(split), Generators.from_seed(seed),
-                      checkpoint=checkpoint, callbacks=callbacks, progress=False)
+    trainer = Trainer(
+        model,
+        split.train,
+        config,
+        evaluator(split),
+        Generators.from_seed(seed),
+        checkpoint=checkpoint,
+        callbacks=callbacks,
+        progress=False,
+    )
     if resume is not None:
         trainer.resume(resume)
     trainer.fit()
@@ -65,21 +75,28 @@ def test_resume_after_an_interruption_continues_exactly(split, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         train_gmf(split, config, checkpoint=tmp_path / "ck.pt", callbacks=[interrupt])
-    resumed, trainer = train_gmf(split, config, seed=5, checkpoint=tmp_path / "ck.pt",
-                                 resume=tmp_path / "ck.pt")
+    resumed, trainer = train_gmf(
+        split, config, seed=5, checkpoint=tmp_path / "ck.pt", resume=tmp_path / "ck.pt"
+    )
     assert trainer.epoch == 4 and len(trainer.history) == 4
     for (key, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), key
 
 
 def test_step_schedule_decays_the_learning_rate(split):
-    _, trainer = train_gmf(split, TrainConfig(epochs=4, batch_size=2048, lr=0.01, schedule="step",
-                                              step_size=2, gamma=0.1, patience=10))
+    _, trainer = train_gmf(
+        split,
+        TrainConfig(
+            epochs=4, batch_size=2048, lr=0.01, schedule="step", step_size=2, gamma=0.1, patience=10
+        ),
+    )
     assert [round(row["lr"], 6) for row in trainer.history] == [0.01, 0.001, 0.001, 0.0001]
 
 
 def test_config_validation_names_the_bad_value():
-    with pytest.raises(UsageError, match="optimizer must be one of adam, adamw, sgd, rmsprop, adagrad; got 'adamx'"):
+    with pytest.raises(
+        UsageError, match="optimizer must be one of adam, adamw, sgd, rmsprop, adagrad; got 'adamx'"
+    ):
         TrainConfig(optimizer="adamx")
     with pytest.raises(UsageError, match="lr must be > 0"):
         TrainConfig(lr=0)
@@ -88,8 +105,12 @@ def test_config_validation_names_the_bad_value():
 @pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adagrad", "adamw"])
 def test_every_optimizer_trains(split, optimizer):
     lr = {"sgd": 0.5, "rmsprop": 0.003, "adagrad": 0.05, "adamw": 0.01}[optimizer]
-    _, trainer = train_gmf(split, TrainConfig(epochs=3, batch_size=1024, lr=lr, optimizer=optimizer,
-                                              weight_decay=1e-6, patience=10))
+    _, trainer = train_gmf(
+        split,
+        TrainConfig(
+            epochs=3, batch_size=1024, lr=lr, optimizer=optimizer, weight_decay=1e-6, patience=10
+        ),
+    )
     assert trainer.history[-1]["loss"] < trainer.history[0]["loss"]
 
 

@@ -25,7 +25,9 @@ def test_bpr_loss_is_minus_log_sigmoid_of_the_difference():
     assert bpr_loss(pos, neg).item() == pytest.approx(expected, rel=1e-6)
     # a correctly ordered pair with a large margin costs almost nothing; the reverse a lot
     assert bpr_loss(torch.tensor([10.0]), torch.tensor([[0.0]])).item() < 1e-4
-    assert bpr_loss(torch.tensor([0.0]), torch.tensor([[10.0]])).item() == pytest.approx(10.0, rel=1e-3)
+    assert bpr_loss(torch.tensor([0.0]), torch.tensor([[10.0]])).item() == pytest.approx(
+        10.0, rel=1e-3
+    )
 
 
 def test_l2_penalty():

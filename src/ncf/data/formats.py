@@ -57,9 +57,13 @@ def _read_csv(path: Path, **kwargs: object) -> pd.DataFrame:
     except pd.errors.ParserError as err:
         match = re.search(r"line (\d+)", str(err))
         line = int(match.group(1)) if match else None
-        raise DataError(f"malformed line ({str(err).splitlines()[-1].strip()})", path, line) from None
+        raise DataError(
+            f"malformed line ({str(err).splitlines()[-1].strip()})", path, line
+        ) from None
     except UnicodeDecodeError as err:
-        raise DataError(f"cannot decode text ({err.reason}); is the encoding right?", path) from None
+        raise DataError(
+            f"cannot decode text ({err.reason}); is the encoding right?", path
+        ) from None
 
 
 def _numeric(
@@ -79,7 +83,9 @@ def _numeric(
     if len(bad):
         row = int(bad[0])
         raise DataError(
-            f"column {column!r}: expected a number, got {values.iloc[row]!r}", path, first_line + row
+            f"column {column!r}: expected a number, got {values.iloc[row]!r}",
+            path,
+            first_line + row,
         )
     if integer:
         out = out.astype(np.int64)
@@ -211,7 +217,17 @@ def read_ml_csv(folder: Path) -> Source:
 
 _GUESSES = {
     "user": ["user", "user_id", "userid", "uid", "u", "customer_id", "reviewer_id"],
-    "item": ["item", "item_id", "itemid", "iid", "i", "movie_id", "movieid", "book_id", "product_id"],
+    "item": [
+        "item",
+        "item_id",
+        "itemid",
+        "iid",
+        "i",
+        "movie_id",
+        "movieid",
+        "book_id",
+        "product_id",
+    ],
     "rating": ["rating", "ratings", "score", "r", "stars"],
     "time": ["timestamp", "time", "ts", "date", "datetime", "unix_time"],
 }
@@ -223,7 +239,10 @@ def parse_columns(text: str) -> dict[str, str]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         role, sep, column = part.partition(":")
         if not sep or role not in _GUESSES:
-            raise DataError(f"bad column mapping {part!r}; expected ROLE:COLUMN with ROLE in user,item,rating,time")
+            raise DataError(
+                f"bad column mapping {part!r}; "
+                "expected ROLE:COLUMN with ROLE in user,item,rating,time"
+            )
         out[role] = column
     return out
 
@@ -271,7 +290,8 @@ def read_table(path: Path, columns: dict[str, str] | None = None) -> Source:
             key = int(name) if name.isdigit() and name not in frame.columns else name
             if key not in frame.columns and not isinstance(key, int):
                 raise DataError(
-                    f"no column {name!r} for {role}; columns are {[str(c) for c in frame.columns]}", path
+                    f"no column {name!r} for {role}; columns are {[str(c) for c in frame.columns]}",
+                    path,
                 )
             found[role] = frame.columns[key] if isinstance(key, int) else key
         else:
@@ -290,13 +310,16 @@ def read_table(path: Path, columns: dict[str, str] | None = None) -> Source:
     for ids, role in ((users, "user"), (items, "item")):
         missing = pd.isna(ids)
         if missing.any():
-            raise DataError(f"missing {role} id", path, first_line + int(np.flatnonzero(missing)[0]))
+            raise DataError(
+                f"missing {role} id", path, first_line + int(np.flatnonzero(missing)[0])
+            )
         if ids.dtype.kind == "O":
             numeric = pd.to_numeric(pd.Series(ids), errors="coerce").notna().to_numpy()
             if numeric.any() and not numeric.all():  # ids are numbers but one is not
                 row = int(np.flatnonzero(~numeric)[0])
-                raise DataError(f"column {role!r}: expected a number, got {ids[row]!r}", path,
-                                first_line + row)
+                raise DataError(
+                    f"column {role!r}: expected a number, got {ids[row]!r}", path, first_line + row
+                )
         _check_ids(ids, role, path, first_line)
     ratings = _numeric(frame, found["rating"], path, first_line) if "rating" in found else None
     times = None
@@ -349,7 +372,9 @@ def read_ncf(folder: Path) -> Source:
     for path in (train_path, test_path):
         frame = _read_csv(path, sep="\t", header=None, quoting=csv.QUOTE_NONE)
         if not 2 <= frame.shape[1] <= 4:
-            raise DataError(f"expected 2 to 4 tab-separated columns, found {frame.shape[1]}", path, 1)
+            raise DataError(
+                f"expected 2 to 4 tab-separated columns, found {frame.shape[1]}", path, 1
+            )
         users = _numeric(frame, 0, path, 1, integer=True)
         items = _numeric(frame, 1, path, 1, integer=True)
         _check_ids(users, "user", path, 1)
@@ -364,7 +389,9 @@ def read_ncf(folder: Path) -> Source:
         negatives = _read_ncf_negatives(neg_path, te_u, te_i)
     n_users = int(max(tr_u.max(), te_u.max())) + 1
     n_items = int(max(tr_i.max(), te_i.max(), -1 if negatives is None else negatives.max())) + 1
-    ratings = None if tr_r is None or te_r is None else np.concatenate([tr_r, te_r]).astype(np.float32)
+    ratings = (
+        None if tr_r is None or te_r is None else np.concatenate([tr_r, te_r]).astype(np.float32)
+    )
     times = None if tr_t is None or te_t is None else np.concatenate([tr_t, te_t])
     data = Interactions(
         user_ids=np.concatenate([tr_u, te_u]),
@@ -402,7 +429,9 @@ def _read_ncf_negatives(path: Path, test_users: np.ndarray, test_items: np.ndarr
     if negatives.isna().any(axis=None):
         row = int(np.flatnonzero(negatives.isna().any(axis=1).to_numpy())[0])
         raise DataError("fewer negatives than on the first line", path, row + 1)
-    out = np.column_stack([_numeric(negatives, c, path, 1, integer=True) for c in negatives.columns])
+    out = np.column_stack(
+        [_numeric(negatives, c, path, 1, integer=True) for c in negatives.columns]
+    )
     _check_ids(out.ravel(), "item", path, 1)
     return out
 
@@ -420,7 +449,7 @@ def _ncf_titles(folder: Path, n_items: int) -> pd.DataFrame | None:
 
 
 def _read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """"user item item ..." lines -> (users, items), vectorised over the whole file."""
+    """ "user item item ..." lines -> (users, items), vectorised over the whole file."""
     raw = path.read_bytes()
     buffer = np.frombuffer(raw, dtype=np.uint8)
     blank = (buffer == 32) | (buffer == 9) | (buffer == 13) | (buffer == 10)
@@ -431,7 +460,9 @@ def _read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except ValueError:
         bad = next(t for t in raw.split() if not t.isdigit())
         line = int(line_of[raw.split().index(bad)]) + 1
-        raise DataError(f"expected an integer id, got {bad.decode(errors='replace')!r}", path, line) from None
+        raise DataError(
+            f"expected an integer id, got {bad.decode(errors='replace')!r}", path, line
+        ) from None
     if not len(tokens):
         raise DataError("file is empty", path)
     first = np.r_[True, line_of[1:] != line_of[:-1]]
@@ -447,9 +478,7 @@ def read_lists(folder: Path) -> Source:
     users = np.concatenate([train_u, test_u])
     items = np.concatenate([train_i, test_i])
     n_users, n_items = int(users.max()) + 1, int(items.max()) + 1
-    data = Interactions(
-        users, items, Vocabulary.identity(n_users), Vocabulary.identity(n_items)
-    )
+    data = Interactions(users, items, Vocabulary.identity(n_users), Vocabulary.identity(n_items))
     part = np.r_[np.full(len(train_u), TRAIN, np.int8), np.full(len(test_u), TEST, np.int8)]
     return Source(data, name=str(folder), part=part)
 

@@ -183,7 +183,10 @@ class Interactions:
         """A data frame with columns user, item and, when present, rating and time."""
         if raw_ids:
             frame = pd.DataFrame(
-                {"user": self.user_vocab.raw(self.user_ids), "item": self.item_vocab.raw(self.item_ids)}
+                {
+                    "user": self.user_vocab.raw(self.user_ids),
+                    "item": self.item_vocab.raw(self.item_ids),
+                }
             )
         else:
             frame = pd.DataFrame({"user": self.user_ids, "item": self.item_ids})

@@ -111,7 +111,9 @@ def prepare(
     if config.user_fraction < 1.0:
         rng = np.random.default_rng(config.seed)
         users = np.unique(data.user_ids)
-        chosen = rng.choice(users, size=max(1, round(len(users) * config.user_fraction)), replace=False)
+        chosen = rng.choice(
+            users, size=max(1, round(len(users) * config.user_fraction)), replace=False
+        )
         keep = np.isin(data.user_ids, chosen)
         log.drop("user not in the subsample", int((~keep).sum()))
         data = data.subset(keep)

@@ -51,16 +51,34 @@ class DatasetInfo:
 DATASETS: dict[str, DatasetInfo] = {
     # Only ml-latest-small's checksum was verified against a known archive; the others
     # are checked by size bounds and by the files they must contain.
-    "ml-100k": DatasetInfo("ml-100k", GROUPLENS + "ml-100k.zip", ("u.data", "u.item"),
-                           size_range=(4_000_000, 6_000_000)),
-    "ml-1m": DatasetInfo("ml-1m", GROUPLENS + "ml-1m.zip", ("movies.dat",),
-                         size_range=(5_000_000, 7_000_000)),
-    "ml-10m": DatasetInfo("ml-10m", GROUPLENS + "ml-10m.zip", ("ratings.dat", "movies.dat"),
-                          size_range=(55_000_000, 75_000_000), inner="ml-10M100K"),
-    "ml-20m": DatasetInfo("ml-20m", GROUPLENS + "ml-20m.zip", ("ratings.csv", "movies.csv"),
-                          size_range=(180_000_000, 220_000_000)),
-    "ml-25m": DatasetInfo("ml-25m", GROUPLENS + "ml-25m.zip", ("ratings.csv", "movies.csv"),
-                          size_range=(230_000_000, 280_000_000)),
+    "ml-100k": DatasetInfo(
+        "ml-100k",
+        GROUPLENS + "ml-100k.zip",
+        ("u.data", "u.item"),
+        size_range=(4_000_000, 6_000_000),
+    ),
+    "ml-1m": DatasetInfo(
+        "ml-1m", GROUPLENS + "ml-1m.zip", ("movies.dat",), size_range=(5_000_000, 7_000_000)
+    ),
+    "ml-10m": DatasetInfo(
+        "ml-10m",
+        GROUPLENS + "ml-10m.zip",
+        ("ratings.dat", "movies.dat"),
+        size_range=(55_000_000, 75_000_000),
+        inner="ml-10M100K",
+    ),
+    "ml-20m": DatasetInfo(
+        "ml-20m",
+        GROUPLENS + "ml-20m.zip",
+        ("ratings.csv", "movies.csv"),
+        size_range=(180_000_000, 220_000_000),
+    ),
+    "ml-25m": DatasetInfo(
+        "ml-25m",
+        GROUPLENS + "ml-25m.zip",
+        ("ratings.csv", "movies.csv"),
+        size_range=(230_000_000, 280_000_000),
+    ),
     "ml-32m": DatasetInfo("ml-32m", GROUPLENS + "ml-32m.zip", ("ratings.csv", "movies.csv")),
     "ml-latest-small": DatasetInfo(
         "ml-latest-small",
@@ -139,7 +157,9 @@ def fetch(info: DatasetInfo, root: Path, progress: bool = True) -> Path:
                     f"checksum mismatch for {info.url}: expected sha256 {info.sha256}, got {actual}"
                 )
         elif not info.size_range[0] <= size <= info.size_range[1]:
-            raise DataError(f"unexpected size {size} bytes for {info.url}; expected {info.size_range}")
+            raise DataError(
+                f"unexpected size {size} bytes for {info.url}; expected {info.size_range}"
+            )
         extracted = Path(tmp) / "extracted"
         try:
             with zipfile.ZipFile(archive) as zipped:

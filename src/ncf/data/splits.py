@@ -84,11 +84,17 @@ def _time_keys(data: Interactions) -> np.ndarray:
     return rank
 
 
-def _cut_last(data: Interactions, keys: np.ndarray) -> tuple[Interactions, Interactions, Interactions]:
+def _cut_last(
+    data: Interactions, keys: np.ndarray
+) -> tuple[Interactions, Interactions, Interactions]:
     test_mask, rest = _leave_out_last(data, keys)
     rest_idx = np.flatnonzero(rest)
     valid_sub, train_sub = _leave_out_last(data.subset(rest_idx), keys[rest_idx])
-    return data.subset(rest_idx[train_sub]), data.subset(rest_idx[valid_sub]), data.subset(test_mask)
+    return (
+        data.subset(rest_idx[train_sub]),
+        data.subset(rest_idx[valid_sub]),
+        data.subset(test_mask),
+    )
 
 
 def _per_user_shares(
@@ -149,8 +155,9 @@ def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
             train, valid = rest_data.subset(train_mask), rest_data.subset(valid_mask)
         return Split(train, valid, test, spec, negatives, dropped)
     if source.part is not None:
-        warnings.warn(f"{source.name} fixes its split; re-splitting all its rows with {spec!r}",
-                      stacklevel=2)
+        warnings.warn(
+            f"{source.name} fixes its split; re-splitting all its rows with {spec!r}", stacklevel=2
+        )
     if kind == "loo":
         train, valid, test = _cut_last(data, _time_keys(data))
     elif kind == "loo-random":
@@ -162,18 +169,25 @@ def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
         if len(cuts) != 2 or not 0 < cuts[0] <= cuts[1] < 1:
             raise DataError(f"split {spec!r}: expected time:V,T with 0 < V <= T < 1")
         valid_from, test_from = np.quantile(data.times, cuts)
-        part = np.where(data.times >= test_from, TEST, np.where(data.times >= valid_from, VALID, TRAIN))
+        part = np.where(
+            data.times >= test_from, TEST, np.where(data.times >= valid_from, VALID, TRAIN)
+        )
         train, valid, test = (data.subset(part == p) for p in (TRAIN, VALID, TEST))
     else:
         shares = _shares(args or "0.8,0.1,0.1", spec)
         if kind == "ratio":
             draw = rng.random(len(data))
-            part = np.where(draw < shares[0], TRAIN, np.where(draw < shares[0] + shares[1], VALID, TEST))
+            part = np.where(
+                draw < shares[0], TRAIN, np.where(draw < shares[0] + shares[1], VALID, TEST)
+            )
         elif kind == "user-ratio":
             part = _per_user_shares(data, rng.permutation(len(data)), shares)
         else:
-            warnings.warn("a per-user chronological split leaks the future across users; "
-                          "prefer 'time' for a leak-free chronological split", stacklevel=2)
+            warnings.warn(
+                "a per-user chronological split leaks the future across users; "
+                "prefer 'time' for a leak-free chronological split",
+                stacklevel=2,
+            )
             part = _per_user_shares(data, _time_keys(data), shares)
         train, valid, test = (data.subset(part == p) for p in (TRAIN, VALID, TEST))
     if kind in ("time", "ratio"):
@@ -234,4 +248,6 @@ def read_split_source(folder: Path) -> Source:
     if (folder / "test_negatives.parquet").exists():
         raw = pd.read_parquet(folder / "test_negatives.parquet").to_numpy()
         negatives = data.item_vocab.index(raw.ravel()).reshape(raw.shape)
-    return Source(data, name=str(folder), part=frame["part"].to_numpy(np.int8), test_negatives=negatives)
+    return Source(
+        data, name=str(folder), part=frame["part"].to_numpy(np.int8), test_negatives=negatives
+    )

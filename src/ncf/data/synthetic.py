@@ -17,10 +17,42 @@ from ncf.data.formats import Source
 from ncf.data.interactions import Interactions, Vocabulary
 
 GENRES = ("Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi", "Documentary", "Animation")
-_ADJECTIVES = ("Silent", "Crimson", "Last", "Hidden", "Broken", "Golden", "Electric", "Lonely",
-               "Wild", "Frozen", "Midnight", "Secret", "Burning", "Distant", "Savage", "Gentle")
-_NOUNS = ("River", "Empire", "Garden", "Machine", "Harbor", "Kingdom", "Signal", "Orchard",
-          "Voyage", "Protocol", "Carnival", "Frontier", "Lantern", "Mirror", "Station", "Echo")
+_ADJECTIVES = (
+    "Silent",
+    "Crimson",
+    "Last",
+    "Hidden",
+    "Broken",
+    "Golden",
+    "Electric",
+    "Lonely",
+    "Wild",
+    "Frozen",
+    "Midnight",
+    "Secret",
+    "Burning",
+    "Distant",
+    "Savage",
+    "Gentle",
+)
+_NOUNS = (
+    "River",
+    "Empire",
+    "Garden",
+    "Machine",
+    "Harbor",
+    "Kingdom",
+    "Signal",
+    "Orchard",
+    "Voyage",
+    "Protocol",
+    "Carnival",
+    "Frontier",
+    "Lantern",
+    "Mirror",
+    "Station",
+    "Echo",
+)
 
 
 def make_synthetic(

@@ -81,7 +81,9 @@ def precision(ranks: np.ndarray, k: int) -> np.ndarray:
 
 def ndcg(ranks: np.ndarray, k: int) -> np.ndarray:
     """DCG of the top k with binary gains over the ideal DCG."""
-    gains = np.where(_hits(ranks, k), 1.0 / np.log2(np.where(np.isfinite(ranks), ranks, 0) + 2), 0.0)
+    gains = np.where(
+        _hits(ranks, k), 1.0 / np.log2(np.where(np.isfinite(ranks), ranks, 0) + 2), 0.0
+    )
     discounts = 1.0 / np.log2(np.arange(k) + 2)
     ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_relevant(ranks), k)]
     return np.divide(gains.sum(1), ideal, out=np.zeros(len(ranks)), where=ideal > 0)
@@ -116,7 +118,9 @@ def auc(ranks: np.ndarray, n_candidates: np.ndarray | int) -> np.ndarray:
     return np.divide(pairs - above, pairs, out=np.zeros(len(ranks)), where=pairs > 0)
 
 
-def compute(ranks: np.ndarray, ks: list[int], n_candidates: np.ndarray | int) -> dict[str, np.ndarray]:
+def compute(
+    ranks: np.ndarray, ks: list[int], n_candidates: np.ndarray | int
+) -> dict[str, np.ndarray]:
     """Every metric at every k, per query: ``{"hr@10": (Q,), ..., "mrr": (Q,), "auc": (Q,)}``."""
     out: dict[str, np.ndarray] = {}
     for k in ks:

@@ -109,7 +109,8 @@ class Evaluator:
             if negatives is None or negatives.shape != (len(queries), protocol.n_negatives):
                 shape = None if negatives is None else negatives.shape
                 raise UsageError(
-                    f"{protocol.label} needs ({len(queries)}, {protocol.n_negatives}) negatives, got {shape}"
+                    f"{protocol.label} needs ({len(queries)}, {protocol.n_negatives}) "
+                    f"negatives, got {shape}"
                 )
             candidates = np.concatenate([queries.item_ids[:, None], negatives], axis=1)
             return cls(protocol, queries.user_ids.copy(), candidates, None, ks, batch_size)
@@ -119,7 +120,8 @@ class Evaluator:
             rows = np.concatenate([p.user_ids for p in exclude])
             cols = np.concatenate([p.item_ids for p in exclude])
             excluded = sp.csr_matrix(
-                (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(queries.n_users, queries.n_items)
+                (np.ones(len(rows), dtype=bool), (rows, cols)),
+                shape=(queries.n_users, queries.n_items),
             )
             excluded.sum_duplicates()
         return cls(protocol, users, relevant, excluded, ks, batch_size)
@@ -149,7 +151,10 @@ class Evaluator:
                 if self.exclude is not None:
                     block = self.exclude[self.users[start:stop]]
                     rows = np.repeat(np.arange(stop - start), np.diff(block.indptr))
-                    scores[torch.from_numpy(rows).to(device), torch.from_numpy(block.indices).to(device)] = -torch.inf
+                    scores[
+                        torch.from_numpy(rows).to(device),
+                        torch.from_numpy(block.indices).to(device),
+                    ] = -torch.inf
                     n_candidates.append(scores.shape[1] - np.diff(block.indptr))
                 else:
                     n_candidates.append(np.full(len(users), scores.shape[1]))
@@ -157,12 +162,23 @@ class Evaluator:
             ranks.append(metrics.pessimistic_ranks(scores, relevant).cpu().numpy())
         model.train(was_training)
         width = max(r.shape[1] for r in ranks) if ranks else 1
-        all_ranks = np.concatenate(
-            [np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=np.inf) for r in ranks]
-        ) if ranks else np.empty((0, 1))
-        return metrics.compute(all_ranks, list(self.ks), np.concatenate(n_candidates) if n_candidates else 0)
+        all_ranks = (
+            np.concatenate(
+                [
+                    np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=np.inf)
+                    for r in ranks
+                ]
+            )
+            if ranks
+            else np.empty((0, 1))
+        )
+        return metrics.compute(
+            all_ranks, list(self.ks), np.concatenate(n_candidates) if n_candidates else 0
+        )
 
     def __call__(self, model: torch.nn.Module) -> dict[str, float]:
         """Mean metrics over queries."""
-        return {name: float(np.mean(values)) if len(values) else 0.0
-                for name, values in self.per_query(model).items()}
+        return {
+            name: float(np.mean(values)) if len(values) else 0.0
+            for name, values in self.per_query(model).items()
+        }

@@ -19,4 +19,14 @@ MODELS: dict[str, type[Model]] = {
     "ease": EASE,
 }
 
-__all__ = ["MODELS", "Model", "BPRMF", "EASE", "GMF", "MLP", "NeuMF", "Popularity", "load_pretrained"]
+__all__ = [
+    "MODELS",
+    "Model",
+    "BPRMF",
+    "EASE",
+    "GMF",
+    "MLP",
+    "NeuMF",
+    "Popularity",
+    "load_pretrained",
+]

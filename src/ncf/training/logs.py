@@ -48,7 +48,9 @@ def plot_history(history: pd.DataFrame, path: Path, title: str = "") -> Path | N
     axes[0].plot(history["epoch"], history["loss"], marker="o")
     axes[0].set(xlabel="epoch", ylabel="training loss", title="loss")
     for column in metrics:
-        axes[1].plot(history["epoch"], history[column], marker="o", label=column.removeprefix("valid_"))
+        axes[1].plot(
+            history["epoch"], history[column], marker="o", label=column.removeprefix("valid_")
+        )
     if metrics:
         axes[1].set(xlabel="epoch", title="validation")
         axes[1].legend()

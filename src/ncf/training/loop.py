@@ -90,15 +90,20 @@ class Trainer:
 
     def _positives_per_batch(self) -> int:
         k = self.config.n_negatives
-        per = self.config.batch_size // (1 + k) if self.model.objective == "pointwise" else (
-            self.config.batch_size // k)
+        per = (
+            self.config.batch_size // (1 + k)
+            if self.model.objective == "pointwise"
+            else (self.config.batch_size // k)
+        )
         return max(1, per)
 
     def train_epoch(self) -> dict[str, float]:
         """One pass over the positives with fresh negatives; returns the mean losses."""
         config, model = self.config, self.model
         started = time.perf_counter()
-        order = torch.randperm(len(self.users), generator=self.generators.torch).to(self.users.device)
+        order = torch.randperm(len(self.users), generator=self.generators.torch).to(
+            self.users.device
+        )
         users, pos_items = self.users[order], self.items[order]
         neg = sample_negatives(
             self.user_ids_np[order.cpu().numpy()],
@@ -113,8 +118,13 @@ class Trainer:
         per_batch = self._positives_per_batch()
         n_batches = (len(users) + per_batch - 1) // per_batch
         total = torch.zeros((), device=users.device)
-        columns = [TextColumn(f"epoch {self.epoch + 1}/{config.epochs}"), BarColumn(),
-                   MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.fields[loss]}")]
+        columns = [
+            TextColumn(f"epoch {self.epoch + 1}/{config.epochs}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[loss]}"),
+        ]
         with Progress(*columns, disable=not self.progress, transient=True) as bar:
             task = bar.add_task("train", total=n_batches, loss="")
             for b in range(n_batches):
@@ -159,8 +169,9 @@ class Trainer:
             row["lr"] = self.optimizer.param_groups[0]["lr"]
             row["train_s"] = time.perf_counter() - started
             self.epoch += 1
-            if self.evaluate is not None and (self.epoch % config.eval_every == 0
-                                              or self.epoch == config.epochs):
+            if self.evaluate is not None and (
+                self.epoch % config.eval_every == 0 or self.epoch == config.epochs
+            ):
                 eval_started = time.perf_counter()
                 valid = self.evaluate(self.model)
                 row["eval_s"] = time.perf_counter() - eval_started

@@ -1,7 +1,7 @@
 """Training objectives as pure functions of scores.
 
-    >>> pointwise_loss(torch.tensor([2.0]), torch.tensor([[-1.0, 0.5]]))
-    >>> bpr_loss(torch.tensor([2.0]), torch.tensor([[-1.0]]))
+>>> pointwise_loss(torch.tensor([2.0]), torch.tensor([[-1.0, 0.5]]))
+>>> bpr_loss(torch.tensor([2.0]), torch.tensor([[-1.0]]))
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ import torch
 from ncf.config import TrainConfig
 
 
-def make_optimizer(params: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(
+    params: Iterable[torch.nn.Parameter], config: TrainConfig
+) -> torch.optim.Optimizer:
     """adam / adamw / sgd (momentum) / rmsprop (momentum) / adagrad with ``weight_decay``."""
     params = [p for p in params if p.requires_grad]
     wd = config.weight_decay
@@ -31,5 +33,7 @@ def make_scheduler(
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(config.epochs, 1))
     if config.schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+        return torch.optim.lr_scheduler.StepLR(
+            optimizer, step_size=config.step_size, gamma=config.gamma
+        )
     return None
