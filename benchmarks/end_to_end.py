@@ -52,15 +52,13 @@ def main() -> None:
         extra: list[str] = []
         model = name
         if name == "neumf-pretrained":
-            for part in ("gmf", "mlp"):
+            for part in ("gmf", "mlp"):  # pre-trained from the default GMF and MLP runs
                 if not (root / part / "metrics.json").exists():
-                    run(part, root / part, ["--set", "dim=32"] if part == "gmf" else [])
+                    run(part, root / part, [])
             model, extra = (
                 "neumf",
                 ["--set", f"gmf_run={root / 'gmf'}", "--set", f"mlp_run={root / 'mlp'}"],
             )
-        elif name == "gmf" and "neumf-pretrained" in wanted:
-            extra = []
         m = run(model, root / name, extra)
         t = m["timing"]
         line = (

@@ -16,13 +16,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import tomli_w
 import torch
 
 from ncf.config import RunConfig
 from ncf.data.formats import Source, parse_columns, read_path
-from ncf.data.interactions import Interactions
 from ncf.data.preprocess import DropLog, PrepareConfig, prepare
 from ncf.data.registry import DATASETS, resolve
 from ncf.data.sampling import SeenSet, sample_distinct_negatives
@@ -34,12 +32,16 @@ from ncf.models import MODELS, Model, load_pretrained
 from ncf.random import Generators, seed_torch
 
 
-def model_params(name: str) -> set[str]:
-    """Constructor argument names of a registered model."""
+def model_defaults(name: str) -> dict[str, Any]:
+    """Constructor arguments of a registered model with their default values."""
     if name not in MODELS:
         raise UsageError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
     params = inspect.signature(MODELS[name].__init__).parameters
-    return set(params) - {"self", "n_users", "n_items"}
+    return {
+        key: list(p.default) if isinstance(p.default, tuple) else p.default
+        for key, p in params.items()
+        if key not in ("self", "n_users", "n_items")
+    }
 
 
 def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> RunConfig:
@@ -48,10 +50,13 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     base = base or RunConfig()
     name = str(values.get("model", base.model))
     defaults = dict(MODELS[name].train_defaults) if name in MODELS else {}
-    if values.get("gmf_run") or values.get("mlp_run"):
+    if name == "neumf" and (values.get("gmf_run") or values.get("mlp_run")):
+        defaults.update(pretrained_shapes(values))
         defaults.update(getattr(MODELS[name], "pretrained_defaults", {}))
     pairs = {**defaults, **values}
-    return replace(base, model=name).with_overrides(pairs, model_params(name))
+    arguments = model_defaults(name)
+    config = replace(base, model=name).with_overrides(pairs, set(arguments))
+    return replace(config, model_args={**arguments, **config.model_args})
 
 
 def flatten_toml(values: dict[str, Any]) -> dict[str, Any]:
@@ -146,30 +151,30 @@ def build_model(config: RunConfig, split: Split) -> Model:
         raise UsageError(f"model {config.model!r}: {err}") from None
 
 
-def with_pretrained_shapes(config: RunConfig) -> RunConfig:
-    """For NeuMF pre-training, takes ``dim`` from the GMF run and ``layers`` from the MLP
-    run unless they were set explicitly."""
-    if config.model != "neumf" or not (config.gmf_run or config.mlp_run):
-        return config
+def pretrained_shapes(values: dict[str, Any]) -> dict[str, Any]:
+    """NeuMF pre-training: ``dim`` of the GMF run and ``layers`` of the MLP run."""
     from ncf.bundle import read_config
 
-    args = dict(config.model_args)
-    if config.gmf_run:
-        args.setdefault("dim", read_config(config.gmf_run)["args"].get("dim"))
-    if config.mlp_run:
-        args.setdefault("layers", read_config(config.mlp_run)["args"].get("layers"))
-    return replace(config, model_args={k: v for k, v in args.items() if v is not None})
+    shapes = {}
+    if values.get("gmf_run"):
+        shapes["dim"] = read_config(values["gmf_run"])["args"]["dim"]
+    if values.get("mlp_run"):
+        shapes["layers"] = read_config(values["mlp_run"])["args"]["layers"]
+    return shapes
 
 
-def pretrain_neumf(model: Model, config: RunConfig) -> None:
-    """Initialises a NeuMF from a GMF run and an MLP run (``gmf_run`` / ``mlp_run``)."""
+def pretrain_neumf(model: Model, config: RunConfig, refit: bool) -> None:
+    """Initialises a NeuMF from a GMF run and an MLP run (``gmf_run`` / ``mlp_run``).
+
+    The selection phase starts from their train-only, validation-selected weights (the
+    validation part stays unseen); the refit phase from their final weights, which were
+    refit on train + validation like the NeuMF itself."""
     from ncf.bundle import load_parts
 
     if not (config.gmf_run and config.mlp_run):
         raise UsageError("NeuMF pre-training needs both gmf_run=DIR and mlp_run=DIR")
-    # train-only weights: the refit weights have seen the validation part
-    gmf, _, _ = load_parts(config.gmf_run, selected=True)
-    mlp, _, _ = load_parts(config.mlp_run, selected=True)
+    gmf, _, _ = load_parts(config.gmf_run, selected=not refit)
+    mlp, _, _ = load_parts(config.mlp_run, selected=not refit)
     if gmf.name != "gmf" or mlp.name != "mlp":
         raise UsageError(
             f"gmf_run holds {gmf.name!r} and mlp_run {mlp.name!r}; expected gmf and mlp"
@@ -196,7 +201,6 @@ def train_run(
     from ncf.training.logs import plot_history, write_history
 
     started = time.perf_counter()
-    config = with_pretrained_shapes(config)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.toml").write_text(tomli_w.dumps(_toml_ready(config.to_dict())))
     generators = Generators.from_seed(config.seed)
@@ -292,7 +296,7 @@ def _train_gradient(
     split = prepared.split
     refit = refit_epochs is not None
     if config.model == "neumf" and (config.gmf_run or config.mlp_run):
-        pretrain_neumf(model, config)
+        pretrain_neumf(model, config, refit)
     phase = "refit" if refit else "select"
     checkpoint = out / f"checkpoint-{phase}.pt"
     tensorboard = TensorBoardLogger(out / "tensorboard" / phase)
@@ -349,9 +353,3 @@ def _toml_ready(values: dict[str, Any]) -> dict[str, Any]:
         elif value is not None:
             out[key] = value
     return out
-
-
-def user_history(data: Interactions, user_index: int) -> np.ndarray:
-    """Item indices of one user, in time order."""
-    order = data.chronological()
-    return data.item_ids[order][data.user_ids[order] == user_index]

@@ -86,12 +86,7 @@ class Recommender:
 
     def history(self, user: object) -> pd.DataFrame:
         """The known items of one raw user id."""
-        index = (
-            self.known.user_vocab.parse(str(user))
-            if not isinstance(user, (int, np.integer))
-            else int(self.known.user_vocab.index(np.array([user]))[0])
-        )
-        row = self.seen[index]
+        row = self.seen[int(self.known.user_vocab.index(np.array([user]))[0])]
         return self._frame(row.indices.astype(np.int64))
 
     @torch.no_grad()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -191,7 +191,7 @@ def read_ml_dat(folder: Path) -> Source:
         meta = _movies_dat(folder / "movies.dat", encoding if "1m" in folder.name else "utf-8")
     data = from_raw(users, items, ratings=ratings, times=times, items_frame=meta)
     if order is not None:
-        data = Interactions(**{**data.__dict__, "order": order})
+        data = replace(data, order=order)
     return Source(data, name=str(folder))
 
 

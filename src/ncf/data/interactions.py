@@ -74,13 +74,6 @@ class Vocabulary:
         """Maps indices back to raw ids."""
         return self.ids[np.asarray(index, dtype=np.int64)]
 
-    def parse(self, text: str) -> int:
-        """The index of one raw id given as text (from a command line or a URL)."""
-        out = self.index(np.array([text]), missing="mask")
-        if out[0] < 0:
-            raise DataError(f"unknown id {text!r}")
-        return int(out[0])
-
 
 @dataclass(frozen=True)
 class Interactions:

@@ -134,7 +134,7 @@ class Evaluator:
         """Metrics per query (user for full, held-out row for sampled)."""
         was_training = model.training
         model.eval()
-        device = next(iter(model.buffers()), next(iter(model.parameters()), torch.empty(0))).device
+        device = getattr(model, "device", torch.device("cpu"))
         ranks, n_candidates = [], []
         for start in range(0, len(self.users), self.batch_size):
             stop = min(start + self.batch_size, len(self.users))

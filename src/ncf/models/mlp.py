@@ -30,10 +30,10 @@ class MLP(Model):
     objective = "pointwise"
     # chosen on the validation part of the NCF ML-1M split
     train_defaults = {
-        "epochs": 10,
+        "epochs": 8,
         "lr": 0.003,
-        "batch_size": 4096,
-        "n_negatives": 4,
+        "batch_size": 8192,
+        "n_negatives": 8,
         "schedule": "cosine",
         "patience": 3,
     }

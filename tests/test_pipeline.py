@@ -1,0 +1,57 @@
+"""Config resolution and the data side of a run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ncf.config import RunConfig
+from ncf.data.sampling import SeenSet
+from ncf.errors import UsageError
+from ncf.models import MODELS
+from ncf.pipeline import flatten_toml, prepare_run, resolve_config
+from ncf.random import Generators
+
+
+def test_model_defaults_sit_beneath_explicit_settings():
+    config = resolve_config({"model": "bpr-mf", "data": "synthetic", "lr": 0.1, "dim": 7})
+    defaults = MODELS["bpr-mf"].train_defaults
+    assert config.train.lr == 0.1 and config.train.n_negatives == defaults["n_negatives"]
+    assert config.model_args == {"dim": 7, "init_std": 0.1}
+    assert config.train.schedule == "cosine"
+
+
+def test_toml_round_trip_of_a_resolved_config():
+    import tomllib
+
+    import tomli_w
+
+    from ncf.pipeline import _toml_ready
+
+    config = resolve_config({"model": "neumf", "data": "synthetic", "ks": [5, 10], "dropout": 0.2})
+    text = tomli_w.dumps(_toml_ready(config.to_dict()))
+    again = resolve_config(flatten_toml(tomllib.loads(text)))
+    assert again == config
+
+
+def test_unknown_and_badly_typed_settings_are_named():
+    with pytest.raises(UsageError, match="unknown setting 'depth' for model 'mlp'"):
+        resolve_config({"model": "mlp", "depth": 3})
+    with pytest.raises(UsageError, match="setting epochs='many': expected int"):
+        resolve_config({"model": "mlp", "epochs": "many"})
+    with pytest.raises(UsageError, match="device must be one of"):
+        RunConfig(device="tpu")
+
+
+def test_sampled_validation_negatives_avoid_every_known_item():
+    config = resolve_config({"model": "gmf", "data": "synthetic", "protocol": "sampled:50"})
+    prepared = prepare_run(config, Generators.from_seed(0))
+    split = prepared.split
+    seen = SeenSet.from_interactions(split.train, split.valid, split.test)
+    for evaluator in (prepared.valid, prepared.test):
+        negatives = evaluator.relevant[:, 1:]
+        assert negatives.shape[1] == 50
+        assert not seen.contains(evaluator.users[:, None], negatives).any()
+        assert all(len(set(row)) == 50 for row in negatives.tolist())
+    again = prepare_run(config, Generators.from_seed(0))
+    assert np.array_equal(again.test.relevant, prepared.test.relevant)
