@@ -100,10 +100,15 @@ def _check_ids(ids: np.ndarray, what: str, path: Path, first_line: int) -> None:
             raise DataError(f"negative {what} id {ids[row]}", path, first_line + row)
 
 
-def _decode_bytes(path: Path, encoding: str) -> str:
+def _decode_bytes(path: Path, encoding: str, fallback: str | None = None) -> str:
+    """The file's text; ``fallback`` is tried when ``encoding`` fails (MovieLens titles are
+    ISO-8859-1 in 100K and 1M, UTF-8 in later releases)."""
+    raw = path.read_bytes()
     try:
-        return path.read_bytes().decode(encoding)
+        return raw.decode(encoding)
     except UnicodeDecodeError as err:
+        if fallback is not None:
+            return raw.decode(fallback)
         raise DataError(f"cannot decode text as {encoding} ({err.reason})", path) from None
 
 
@@ -149,9 +154,10 @@ def read_ml100k(folder: Path) -> Source:
     return Source(data, name=str(folder))
 
 
-def _read_double_colon(path: Path, names: list[str], encoding: str) -> pd.DataFrame:
-    """Reads a ``::``-separated file fast: ``::`` becomes a tab, then the C parser runs."""
-    text = _decode_bytes(path, encoding).replace("::", "\t")
+def _read_double_colon(path: Path, names: list[str] | None, encoding: str) -> pd.DataFrame:
+    """Reads a ``::``-separated file fast: ``::`` becomes a tab, then the C parser runs.
+    Text that is not valid ``encoding`` is read as ISO-8859-1."""
+    text = _decode_bytes(path, encoding, fallback="latin-1").replace("::", "\t")
     return _read_csv(io.StringIO(text), sep="\t", header=None, names=names, quoting=csv.QUOTE_NONE)
 
 
@@ -167,7 +173,7 @@ def read_ml_dat(folder: Path) -> Source:
     timestamp``) where ratings and timestamps may be missing: rows are ordered by
     ``seq_pos`` and, when any rating or timestamp is missing, that column is dropped.
     """
-    encoding = "latin-1"
+    encoding = "utf-8"
     if (folder / "ratings.dat").exists():
         path = folder / "ratings.dat"
         frame = _read_double_colon(path, ["user", "item", "rating", "time"], encoding)
@@ -188,7 +194,7 @@ def read_ml_dat(folder: Path) -> Source:
     items = _numeric(frame, "item", path, 1, integer=True)
     meta = None
     if (folder / "movies.dat").exists():
-        meta = _movies_dat(folder / "movies.dat", encoding if "1m" in folder.name else "utf-8")
+        meta = _movies_dat(folder / "movies.dat", "utf-8")
     data = from_raw(users, items, ratings=ratings, times=times, items_frame=meta)
     if order is not None:
         data = replace(data, order=order)
@@ -266,7 +272,7 @@ def read_table(path: Path, columns: dict[str, str] | None = None) -> Source:
         head = raw.decode("utf-8", errors="replace").splitlines()
         sample = "\n".join(head[:20])
         if "::" in sample:
-            frame = _read_double_colon(path, None, "utf-8")  # type: ignore[arg-type]
+            frame = _read_double_colon(path, None, "utf-8")
             has_header = False
         else:
             try:
@@ -442,7 +448,7 @@ def _ncf_titles(folder: Path, n_items: int) -> pd.DataFrame | None:
     if not (map_path.exists() and movies_path.exists()):
         return None
     item_map = pd.read_csv(map_path, sep="\t")
-    movies = _movies_dat(movies_path, "latin-1")
+    movies = _movies_dat(movies_path, "utf-8")
     meta = movies.reindex(item_map["movie_id"].to_numpy())
     meta.index = item_map["ncf_item"].to_numpy()
     return meta.reindex(np.arange(n_items)).reset_index(drop=True)

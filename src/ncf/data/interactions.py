@@ -66,7 +66,7 @@ class Vocabulary:
             raw = as_int.fillna(-(2**62)).to_numpy(np.int64)
         out = self._index.get_indexer(raw).astype(np.int64)
         if missing == "raise" and (out < 0).any():
-            bad = raw[out < 0][0]
+            bad = raw[out < 0][0].item()
             raise DataError(f"unknown id {bad!r}")
         return out
 

@@ -1,0 +1,67 @@
+"""Using a bundle: top-k excluding seen items, similar items, raw ids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ncf.bundle import save_bundle
+from ncf.data.interactions import from_raw
+from ncf.errors import DataError
+from ncf.models import GMF, Popularity
+from ncf.recommender import load
+
+
+@pytest.fixture()
+def bundle(tmp_path):
+    users = np.array(["u1", "u1", "u2", "u3", "u3", "u3"])
+    items = np.array([100, 200, 300, 100, 200, 400])
+    meta = pd.DataFrame(
+        {"title": ["A", "B", "C", "D"], "genres": ["x", "y", "x", "z"]}, index=[100, 200, 300, 400]
+    )
+    known = from_raw(users, items, items_frame=meta)
+    model = Popularity(known.n_users, known.n_items)
+    model.fit(known.csr())
+    return save_bundle(tmp_path / "bundle", model, known)
+
+
+def test_recommend_excludes_seen_items_and_speaks_raw_ids(bundle):
+    rec = load(bundle)
+    top = rec.recommend(["u1", "u2"], k=3)
+    u1 = top[top.user == "u1"]
+    # only two unseen items (tied at one interaction each)
+    assert set(u1.item) == {300, 400} and u1["rank"].tolist() == [1, 2]
+    assert set(u1.title) == {"C", "D"}
+    u2 = top[top.user == "u2"]
+    assert set(u2.item.tolist()[:2]) == {100, 200}  # the two most popular
+    assert u2.item.tolist()[2] == 400
+    everything = rec.recommend(["u1"], k=2, exclude_seen=False)
+    assert set(everything.item) == {100, 200}
+    with pytest.raises(DataError, match="unknown id 'nobody'"):
+        rec.recommend(["nobody"])
+    assert rec.history("u3").item.tolist() == [100, 200, 400]
+
+
+def test_similar_items_by_cosine(tmp_path):
+    known = from_raw(np.array([1, 1, 2]), np.array([7, 8, 9]))
+    model = GMF(known.n_users, known.n_items, dim=2)
+    with torch.no_grad():
+        model.item_emb.weight.copy_(torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]))
+        model.out.weight.fill_(1.0)
+    rec = load(save_bundle(tmp_path / "b", model, known))
+    similar = rec.similar(7, k=2)
+    assert similar.item.tolist() == [8, 9]
+    assert similar.score.iloc[0] == pytest.approx(0.9 / np.hypot(0.9, 0.1), rel=1e-5)
+
+
+def test_popularity_has_no_item_embeddings(bundle):
+    with pytest.raises(DataError, match="no item embeddings"):
+        load(bundle).similar(100)
+
+
+def test_corrupted_bundle_fails_clearly(bundle):
+    (bundle / "weights.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(DataError, match="cannot read bundle"):
+        load(bundle)
