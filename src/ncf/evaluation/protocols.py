@@ -153,7 +153,7 @@ class Evaluator:
                     rows = np.repeat(np.arange(stop - start), np.diff(block.indptr))
                     scores[
                         torch.from_numpy(rows).to(device),
-                        torch.from_numpy(block.indices).to(device),
+                        torch.from_numpy(block.indices.astype(np.int64)).to(device),
                     ] = -torch.inf
                     n_candidates.append(scores.shape[1] - np.diff(block.indptr))
                 else:
@@ -161,17 +161,8 @@ class Evaluator:
                 relevant = torch.from_numpy(self.relevant[start:stop]).to(device)
             ranks.append(metrics.pessimistic_ranks(scores, relevant).cpu().numpy())
         model.train(was_training)
-        width = max(r.shape[1] for r in ranks) if ranks else 1
-        all_ranks = (
-            np.concatenate(
-                [
-                    np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=np.inf)
-                    for r in ranks
-                ]
-            )
-            if ranks
-            else np.empty((0, 1))
-        )
+        # every chunk has the width of self.relevant, so the ranks stack directly
+        all_ranks = np.concatenate(ranks) if ranks else np.empty((0, 1))
         return metrics.compute(
             all_ranks, list(self.ks), np.concatenate(n_candidates) if n_candidates else 0
         )
