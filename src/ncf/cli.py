@@ -277,7 +277,7 @@ def data_info(
     table.add_column("field")
     table.add_column("value", justify="right")
     table.add_row("rows read", f"{log.read:,}")
-    for reason, n in {**(source.dropped or {}), **log.dropped}.items():
+    for reason, n in log.dropped.items():
         table.add_row(f"dropped: {reason}", f"{n:,}")
     table.add_row("rows kept", f"{len(prepared.data):,}")
     for key, value in info.items():

@@ -35,14 +35,12 @@ class Source:
         name: where it came from, for labels.
         part: (n,) int8 per row, TRAIN / VALID / TEST, when the files fix the split.
         test_negatives: (n_test, N) item indices, aligned with the TEST rows in row order.
-        dropped: rows dropped by the reader, per reason.
     """
 
     data: Interactions
     name: str
     part: np.ndarray | None = None
     test_negatives: np.ndarray | None = None
-    dropped: dict[str, int] | None = None
 
 
 # --------------------------------------------------------------------------- helpers
