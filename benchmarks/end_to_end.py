@@ -4,7 +4,7 @@ for each model with its defaults, as a user runs it.
     NCF_DATA_DIR=../shared/data python benchmarks/end_to_end.py [MODEL ...]
 
 Prints wall-clock seconds (process start to exit), test HR@10 / NDCG@10 and the
-timing breakdown from metrics.json, and writes benchmarks/results.md.
+timing breakdown from metrics.json; a run of every model writes benchmarks/results.md.
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ def main() -> None:
         f"{m['best_epoch']}/{m['epochs_run']} | {m['wall_s']:.1f} |"
         for n, m in rows
     ]
-    Path(__file__).with_name("results.md").write_text("\n".join(lines) + "\n")
+    if wanted == MODELS:  # a partial run does not replace the full table
+        Path(__file__).with_name("results.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
