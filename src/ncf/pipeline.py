@@ -21,6 +21,7 @@ import torch
 
 from ncf.config import RunConfig
 from ncf.data.formats import Source, parse_columns, read_path
+from ncf.data.interactions import Interactions
 from ncf.data.preprocess import DropLog, PrepareConfig, prepare
 from ncf.data.registry import DATASETS, resolve
 from ncf.data.sampling import SeenSet, sample_distinct_negatives
@@ -212,6 +213,8 @@ def train_run(
     seed_torch(config.seed)
     model = build_model(config, split).to(device)
     fit_started = time.perf_counter()
+    refit = bool(config.refit and len(split.valid))
+    known = split.train.concat(split.valid)  # refit data, and what recommendations exclude
     history: list[dict[str, Any]] = []
     selected = None
     if model.objective == "fit":
@@ -219,20 +222,20 @@ def train_run(
         valid = prepared.valid(model)
         history = [{"epoch": 1, **{f"valid_{k}": v for k, v in valid.items()}}]
         best_epoch = epochs_run = 1
-        if config.refit and len(split.valid):
-            model.fit(split.train.concat(split.valid).csr())
+        if refit:
+            model.fit(known.csr())
     else:
         history, valid, best_epoch, epochs_run = _train_gradient(
-            model, config, prepared, out, device, resume, progress
+            model, config, split.train, prepared.valid, out, device, resume, progress
         )
-        if config.refit and len(split.valid):
+        if refit:
             # the epoch count is chosen on validation; the final model learns from
             # train + validation for that many epochs, from the same initial weights
             selected = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             seed_torch(config.seed)
             model = build_model(config, split).to(device)
             refit_history, _, _, _ = _train_gradient(
-                model, config, prepared, out, device, resume, progress, refit_epochs=best_epoch
+                model, config, known, None, out, device, resume, progress, refit_epochs=best_epoch
             )
             history += refit_history
     fit_s = time.perf_counter() - fit_started
@@ -241,7 +244,6 @@ def train_run(
     test = prepared.test(model)
     eval_s = time.perf_counter() - eval_started
 
-    known = split.train.concat(split.valid)
     save_bundle(out / "bundle", model.cpu(), known, selected)
     frame = write_history(history, out / "history.csv")
     if model.objective != "fit":
@@ -258,7 +260,7 @@ def train_run(
         "test": test,
         "best_epoch": best_epoch,
         "epochs_run": epochs_run,
-        "refit": bool(config.refit and len(split.valid)),
+        "refit": refit,
         "n_users": split.train.n_users,
         "n_items": split.train.n_items,
         "n_train": len(split.train),
@@ -280,20 +282,20 @@ def train_run(
 def _train_gradient(
     model: Model,
     config: RunConfig,
-    prepared: Prepared,
+    train: Interactions,
+    evaluate: Evaluator | None,
     out: Path,
     device: torch.device,
     resume: bool,
     progress: bool,
     refit_epochs: int | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, float], int, int]:
-    """Trains with validation-based selection, or (``refit_epochs``) on train + validation
-    for a fixed number of epochs. Returns history, best validation metrics, best epoch and
-    epochs run."""
+    """Trains on ``train`` with selection by ``evaluate``, or (``refit_epochs``) for a fixed
+    number of epochs without evaluation. Returns history, best validation metrics, best
+    epoch and epochs run."""
     from ncf.training.logs import TensorBoardLogger
     from ncf.training.loop import Trainer
 
-    split = prepared.split
     refit = refit_epochs is not None
     if config.model == "neumf" and (config.gmf_run or config.mlp_run):
         pretrain_neumf(model, config, refit)
@@ -302,9 +304,9 @@ def _train_gradient(
     tensorboard = TensorBoardLogger(out / "tensorboard" / phase)
     trainer = Trainer(
         model,
-        split.train.concat(split.valid) if refit else split.train,
+        train,
         config.train,
-        None if refit else prepared.valid,
+        evaluate,
         Generators.from_seed(config.seed),
         checkpoint=checkpoint,
         callbacks=[tensorboard],
