@@ -55,3 +55,19 @@ def test_sampled_validation_negatives_avoid_every_known_item():
         assert all(len(set(row)) == 50 for row in negatives.tolist())
     again = prepare_run(config, Generators.from_seed(0))
     assert np.array_equal(again.test.relevant, prepared.test.relevant)
+
+
+def test_a_run_config_read_back_keeps_its_seed():
+    import tomllib
+
+    import tomli_w
+
+    from ncf.pipeline import _toml_ready
+
+    config = resolve_config({"model": "gmf", "data": "synthetic", "seed": 3, "subsample_seed": 5})
+    again = resolve_config(
+        flatten_toml(tomllib.loads(tomli_w.dumps(_toml_ready(config.to_dict()))))
+    )
+    assert (again.seed, again.prepare.subsample_seed) == (3, 5)
+    with pytest.raises(UsageError, match="setting 'lr' is given twice, as 0.1 and 0.2"):
+        flatten_toml({"lr": 0.1, "train": {"lr": 0.2}})

@@ -28,3 +28,13 @@ class DataError(NcfError):
 
 class UsageError(NcfError):
     """An option or argument has a value that cannot be used."""
+
+
+class Interrupted(Exception):
+    """Training stopped on SIGINT / SIGTERM after saving a checkpoint to resume from.
+
+    The command line exits with ``128 + signum`` (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(message)
+        self.signum = signum

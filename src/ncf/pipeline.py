@@ -64,10 +64,15 @@ def flatten_toml(values: dict[str, Any]) -> dict[str, Any]:
     """A config.toml's sections ([train], [prepare], [model_args]) as flat settings."""
     flat: dict[str, Any] = {}
     for key, value in values.items():
-        if key in ("train", "prepare", "model_args") and isinstance(value, dict):
-            flat.update(value)
-        else:
-            flat[key] = value
+        section = value if key in ("train", "prepare", "model_args") else {key: value}
+        if not isinstance(section, dict):
+            raise UsageError(f"[{key}] must be a table of settings")
+        for name, setting in section.items():
+            if name in flat and flat[name] != setting:
+                raise UsageError(
+                    f"setting {name!r} is given twice, as {flat[name]!r} and {setting!r}"
+                )
+            flat[name] = setting
     return flat
 
 
@@ -89,7 +94,7 @@ def prepare_source(source: Source, config: PrepareConfig) -> tuple[Source, DropL
     """Applies filters; a source with a given split only accepts the default settings,
     since dropping rows would break the files' split and negatives."""
     if source.part is not None:
-        if replace(config, dedupe=True, seed=0) != PrepareConfig():
+        if replace(config, dedupe=True, subsample_seed=0) != PrepareConfig():
             raise UsageError(
                 f"{source.name} fixes its split: filters and implicit_threshold "
                 "cannot be applied to it; filter before splitting"
@@ -203,7 +208,10 @@ def train_run(
 
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.toml").write_text(tomli_w.dumps(_toml_ready(config.to_dict())))
+    text = tomli_w.dumps(_toml_ready(config.to_dict()))
+    if resume and (out / "config.toml").exists():
+        _check_same_config(out / "config.toml", text)
+    (out / "config.toml").write_text(text)
     generators = Generators.from_seed(config.seed)
     prepared = prepare_run(config, generators)
     split = prepared.split
@@ -342,6 +350,20 @@ def evaluate_run(run_dir: Path, protocol: str | None, ks: tuple[int, ...] | None
         "valid": prepared.valid(model),
         "test": prepared.test(model),
     }
+
+
+def _check_same_config(path: Path, text: str) -> None:
+    """A run resumes only under the config that started it."""
+    import tomllib
+
+    old, new = flatten_toml(tomllib.loads(path.read_text())), flatten_toml(tomllib.loads(text))
+    differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if differ:
+        shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:5])
+        raise UsageError(
+            f"{path}: --resume needs the run's own config, but {shown} differ; "
+            "use the same settings or another --out"
+        )
 
 
 def _toml_ready(values: dict[str, Any]) -> dict[str, Any]:

@@ -41,8 +41,8 @@ def test_user_subsample_is_seeded():
     users = np.repeat(np.arange(100), 3)
     items = np.tile(np.arange(3), 100)
     data = from_raw(users, items)
-    a, _ = prepare(data, PrepareConfig(user_fraction=0.2, seed=1))
-    b, _ = prepare(data, PrepareConfig(user_fraction=0.2, seed=1))
+    a, _ = prepare(data, PrepareConfig(user_fraction=0.2, subsample_seed=1))
+    b, _ = prepare(data, PrepareConfig(user_fraction=0.2, subsample_seed=1))
     assert a.n_users == 20 and np.array_equal(a.user_vocab.ids, b.user_vocab.ids)
 
 

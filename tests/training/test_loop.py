@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +12,7 @@ import torch
 from ncf.config import TrainConfig
 from ncf.data.splits import make_split
 from ncf.data.synthetic import make_synthetic
-from ncf.errors import UsageError
+from ncf.errors import Interrupted, UsageError
 from ncf.evaluation.protocols import Evaluator, Protocol
 from ncf.models import GMF, MLP, NeuMF, Popularity, load_pretrained
 from ncf.random import Generators
@@ -65,22 +68,110 @@ def test_early_stopping_restores_the_best_epoch(split):
     assert evaluator(split)(model)["ndcg@10"] == pytest.approx(max(scores))
 
 
-def test_resume_after_an_interruption_continues_exactly(split, tmp_path):
-    config = TrainConfig(epochs=4, batch_size=1024, lr=0.01, schedule="cosine", patience=10)
-    full, _ = train_gmf(split, config)
-
-    def interrupt(row):
-        if row["epoch"] == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train_gmf(split, config, checkpoint=tmp_path / "ck.pt", callbacks=[interrupt])
-    resumed, trainer = train_gmf(
-        split, config, seed=5, checkpoint=tmp_path / "ck.pt", resume=tmp_path / "ck.pt"
+def train_neumf(split, config, seed=0, checkpoint=None, resume=None):
+    """A NeuMF with dropout, so that the global RNG's state matters too."""
+    torch.manual_seed(seed)
+    model = NeuMF(split.train.n_users, split.train.n_items, dim=8, layers=[16, 8], dropout=0.3)
+    trainer = Trainer(
+        model,
+        split.train,
+        config,
+        evaluator(split),
+        Generators.from_seed(0),
+        checkpoint=checkpoint,
+        progress=False,
     )
-    assert trainer.epoch == 4 and len(trainer.history) == 4
-    for (key, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
-        assert torch.equal(a, b), key
+    if resume is not None:
+        trainer.resume(resume)
+    trainer.fit()
+    return model, trainer
+
+
+def assert_same_weights(a, b):
+    for (key, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(x, y), key
+
+
+RESUME_CONFIG = TrainConfig(epochs=3, batch_size=512, lr=0.01, schedule="cosine", patience=10)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(split):
+    return train_neumf(split, RESUME_CONFIG)
+
+
+def fail_at_batch(monkeypatch, batch, action):
+    """Makes `action()` happen right after the ``batch``-th optimisation step (0-based)."""
+    calls = {"n": 0}
+    step = Trainer._step
+
+    def counting(self, *args):
+        loss = step(self, *args)
+        if calls["n"] == batch:
+            action()
+        calls["n"] += 1
+        return loss
+
+    monkeypatch.setattr(Trainer, "_step", counting)
+
+
+@pytest.mark.parametrize(("signum", "draw"), [(signal.SIGINT, 1), (signal.SIGTERM, 2)])
+def test_a_signal_at_a_random_batch_checkpoints_and_resumes_exactly(
+    split, tmp_path, monkeypatch, uninterrupted, signum, draw
+):
+    model, trainer = uninterrupted
+    per_epoch = -(-len(split.train) // (RESUME_CONFIG.batch_size // 5))
+    batch = int(np.random.default_rng(draw).integers(0, 3 * per_epoch - 1))
+    if (batch + 1) % per_epoch == 0:
+        batch -= 1  # keep the stop inside an epoch: the mid-epoch state is what is tested
+    fail_at_batch(monkeypatch, batch, lambda: os.kill(os.getpid(), signum))
+    checkpoint = tmp_path / "ck.pt"
+    with pytest.raises(Interrupted, match="--resume") as caught:
+        train_neumf(split, RESUME_CONFIG, checkpoint=checkpoint)
+    assert caught.value.signum == signum
+    assert signal.getsignal(signum) is not None  # handlers are put back
+    state = torch.load(checkpoint, weights_only=True)
+    assert state["epoch"] == batch // per_epoch
+    assert state["partial"]["batch"] == batch % per_epoch + 1
+    monkeypatch.undo()
+    resumed, again = train_neumf(
+        split, RESUME_CONFIG, seed=7, checkpoint=checkpoint, resume=checkpoint
+    )
+    assert_same_weights(model, resumed)
+    assert [r["loss"] for r in again.history] == [r["loss"] for r in trainer.history]
+    assert [r["valid_ndcg@10"] for r in again.history] == [
+        r["valid_ndcg@10"] for r in trainer.history
+    ]
+
+
+def test_a_crash_at_a_random_batch_resumes_from_the_last_epoch_exactly(
+    split, tmp_path, monkeypatch, uninterrupted
+):
+    model, trainer = uninterrupted
+    per_epoch = -(-len(split.train) // (RESUME_CONFIG.batch_size // 5))
+    batch = int(np.random.default_rng(3).integers(per_epoch, 3 * per_epoch))
+
+    def crash():
+        raise MemoryError("simulated crash")
+
+    fail_at_batch(monkeypatch, batch, crash)
+    checkpoint = tmp_path / "ck.pt"
+    with pytest.raises(MemoryError):
+        train_neumf(split, RESUME_CONFIG, checkpoint=checkpoint)
+    assert torch.load(checkpoint, weights_only=True)["epoch"] == batch // per_epoch
+    monkeypatch.undo()
+    resumed, again = train_neumf(
+        split, RESUME_CONFIG, seed=7, checkpoint=checkpoint, resume=checkpoint
+    )
+    assert_same_weights(model, resumed)
+    assert [r["loss"] for r in again.history] == [r["loss"] for r in trainer.history]
+
+
+def test_the_same_seed_gives_bit_identical_weights_and_history(split, uninterrupted):
+    model, trainer = uninterrupted
+    again, second = train_neumf(split, RESUME_CONFIG)
+    assert_same_weights(model, again)
+    assert [r["loss"] for r in second.history] == [r["loss"] for r in trainer.history]
 
 
 def test_step_schedule_decays_the_learning_rate(split):

@@ -26,8 +26,8 @@ class PrepareConfig:
         dedupe: keep only the latest row of each (user, item) pair.
         min_user: drop users with fewer interactions (one pass, after de-duplication).
         min_item: drop items with fewer interactions (after the user filter).
-        user_fraction: keep a random share of users (0 < f <= 1), drawn with ``seed``.
-        seed: seed of the user subsample.
+        user_fraction: keep a random share of users (0 < f <= 1), drawn with ``subsample_seed``.
+        subsample_seed: seed of the user subsample.
     """
 
     implicit_threshold: float | None = None
@@ -35,7 +35,7 @@ class PrepareConfig:
     min_user: int = 0
     min_item: int = 0
     user_fraction: float = 1.0
-    seed: int = 0
+    subsample_seed: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.user_fraction <= 1.0:
@@ -109,7 +109,7 @@ def prepare(
         data, n = dedupe_latest(data)
         log.drop("duplicate (user, item), older row", n)
     if config.user_fraction < 1.0:
-        rng = np.random.default_rng(config.seed)
+        rng = np.random.default_rng(config.subsample_seed)
         users = np.unique(data.user_ids)
         chosen = rng.choice(
             users, size=max(1, round(len(users) * config.user_fraction)), replace=False

@@ -12,9 +12,12 @@ A checkpoint written every epoch lets ``resume()`` continue exactly where it sto
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
 from ncf.data.sampling import SeenSet, sample_negatives
+from ncf.errors import Interrupted
 from ncf.models.base import Model
 from ncf.random import Generators
 from ncf.training.checkpoint import load_checkpoint, save_checkpoint
@@ -85,6 +89,8 @@ class Trainer:
         self.best_epoch = 0
         self.best_state: dict[str, torch.Tensor] | None = None
         self.bad_epochs = 0
+        self._partial: dict[str, Any] | None = None  # a mid-epoch checkpoint's position
+        self._signal: int | None = None
 
     # ------------------------------------------------------------------ one epoch
 
@@ -98,8 +104,20 @@ class Trainer:
         return max(1, per)
 
     def train_epoch(self) -> dict[str, float]:
-        """One pass over the positives with fresh negatives; returns the mean losses."""
+        """One pass over the positives with fresh negatives; returns the mean losses.
+
+        The epoch's batch order and negatives are drawn from the generators' state at its
+        start, so an epoch interrupted mid-way is replayed exactly from a checkpoint that
+        stores that state and the batch reached (see `resume`)."""
         config, model = self.config, self.model
+        partial, self._partial = self._partial, None
+        if partial is not None:
+            self.generators.torch.set_state(partial["torch_rng"])
+            self.generators.train_negatives.bit_generator.state = partial["negatives_rng"]
+        epoch_rng = (
+            self.generators.torch.get_state(),
+            copy.deepcopy(self.generators.train_negatives.bit_generator.state),
+        )
         started = time.perf_counter()
         order = torch.randperm(len(self.users), generator=self.generators.torch).to(
             self.users.device
@@ -117,7 +135,9 @@ class Trainer:
         model.train()
         per_batch = self._positives_per_batch()
         n_batches = (len(users) + per_batch - 1) // per_batch
-        total = torch.zeros((), device=users.device)
+        first, total = 0, torch.zeros((), device=users.device)
+        if partial is not None:
+            first, total = partial["batch"], partial["total"].to(users.device)
         columns = [
             TextColumn(f"epoch {self.epoch + 1}/{config.epochs}"),
             BarColumn(),
@@ -126,13 +146,15 @@ class Trainer:
             TextColumn("{task.fields[loss]}"),
         ]
         with Progress(*columns, disable=not self.progress, transient=True) as bar:
-            task = bar.add_task("train", total=n_batches, loss="")
-            for b in range(n_batches):
+            task = bar.add_task("train", total=n_batches, completed=first, loss="")
+            for b in range(first, n_batches):
                 sl = slice(b * per_batch, (b + 1) * per_batch)
                 loss = self._step(users[sl], pos_items[sl], neg_items[sl])
                 total += loss.detach()
                 if b % 50 == 0 or b == n_batches - 1:
                     bar.update(task, completed=b + 1, loss=f"loss {total.item() / (b + 1):.4f}")
+                if self._signal is not None and b + 1 < n_batches:
+                    self._stop(epoch_rng, b + 1, n_batches, total)
         if self.scheduler is not None:
             self.scheduler.step()
         return {"loss": total.item() / max(n_batches, 1), "sampling_s": sampling_s}
@@ -161,7 +183,19 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
 
     def fit(self) -> list[dict[str, Any]]:
-        """Trains until ``epochs`` or early stopping; restores the best weights."""
+        """Trains until ``epochs`` or early stopping; restores the best weights.
+
+        Raises:
+            Interrupted: on SIGINT / SIGTERM, after writing the checkpoint."""
+        with self._catch_signals():
+            self._fit_epochs()
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        else:
+            self.best_epoch = self.epoch
+        return self.history
+
+    def _fit_epochs(self) -> None:
         config = self.config
         while self.epoch < self.stop_at and self.bad_epochs < config.patience:
             started = time.perf_counter()
@@ -183,11 +217,8 @@ class Trainer:
                 save_checkpoint(self.checkpoint, self.state_dict())
             for callback in self.callbacks:
                 callback(row)
-        if self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
-        else:
-            self.best_epoch = self.epoch
-        return self.history
+            if self._signal is not None:
+                self._stop(None, 0, 0, None)
 
     def _select(self, valid: dict[str, float]) -> None:
         if self.config.monitor not in valid:
@@ -214,11 +245,13 @@ class Trainer:
             "best_state": self.best_state,
             "bad_epochs": self.bad_epochs,
             "torch_rng": self.generators.torch.get_state(),
-            "global_rng": torch.get_rng_state(),
+            "global_rng": _global_rng(),
             "negatives_rng": self.generators.train_negatives.bit_generator.state,
+            "partial": None,
         }
 
     def resume(self, path: Path) -> None:
+        """Restores a checkpoint written by this trainer, at an epoch's end or mid-epoch."""
         state = load_checkpoint(path)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -228,5 +261,69 @@ class Trainer:
         self.best_score, self.best_epoch = state["best_score"], state["best_epoch"]
         self.best_state, self.bad_epochs = state["best_state"], state["bad_epochs"]
         self.generators.torch.set_state(state["torch_rng"])
-        torch.set_rng_state(state["global_rng"])
+        _set_global_rng(state["global_rng"])
         self.generators.train_negatives.bit_generator.state = state["negatives_rng"]
+        self._partial = state.get("partial")
+
+    # ------------------------------------------------------------------ signals
+
+    @contextlib.contextmanager
+    def _catch_signals(self) -> Iterator[None]:
+        """SIGINT / SIGTERM stop training at the next batch boundary with a checkpoint;
+        a second signal acts at once."""
+        self._signal = None
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            self._signal = signum
+            signal.signal(signum, previous[signum])
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
+
+    def _stop(
+        self, epoch_rng: tuple | None, batch: int, n_batches: int, total: torch.Tensor | None
+    ) -> None:
+        """Saves a checkpoint (mid-epoch when ``epoch_rng`` is given) and raises `Interrupted`."""
+        signum = self._signal or signal.SIGINT
+        where = f"epoch {self.epoch + 1}, batch {batch} of {n_batches}"
+        if epoch_rng is None:
+            where = f"the end of epoch {self.epoch}"
+        if self.checkpoint is None:
+            raise Interrupted(signum, f"{signal.Signals(signum).name} at {where}; no checkpoint")
+        state = self.state_dict()
+        if epoch_rng is not None:
+            state["partial"] = {
+                "batch": batch,
+                "total": total.detach().cpu(),
+                "torch_rng": epoch_rng[0],
+                "negatives_rng": epoch_rng[1],
+            }
+        save_checkpoint(self.checkpoint, state)
+        raise Interrupted(
+            signum,
+            f"{signal.Signals(signum).name} at {where}; checkpoint saved to {self.checkpoint}; "
+            "run the same command with --resume to continue",
+        )
+
+
+def _global_rng() -> dict[str, Any]:
+    """Torch's global generators (dropout draws from them)."""
+    state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_global_rng(state: dict[str, Any] | torch.Tensor) -> None:
+    if isinstance(state, torch.Tensor):  # checkpoints before the CUDA state was kept
+        state = {"cpu": state}
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
