@@ -93,6 +93,8 @@ class RunConfig:
         gmf_run, mlp_run: run folders of a GMF and an MLP to initialise a NeuMF from.
         refit: for ``fit`` models (popularity, EASE), refit on train + validation before
             the test evaluation (the validation part only serves model selection).
+        deterministic: on CUDA, use deterministic kernels only (slower); CPU runs are
+            deterministic anyway.
     """
 
     model: str = "neumf"
@@ -109,6 +111,7 @@ class RunConfig:
     gmf_run: str = ""
     mlp_run: str = ""
     refit: bool = True
+    deterministic: bool = False
 
     def __post_init__(self) -> None:
         _choice("device", self.device, ("auto", "cpu", "cuda"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -141,11 +142,18 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
     return Prepared(source, split, protocol, valid, test, log)
 
 
-def pick_device(name: str) -> torch.device:
+def pick_device(name: str, deterministic: bool = False) -> torch.device:
+    """The run's device; ``deterministic`` makes CUDA runs repeat bit for bit (at a cost in
+    speed): deterministic kernels only, no cuBLAS workspace reuse across streams, no TF32."""
     if name == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda, but no CUDA device is available")
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if deterministic and name == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     return torch.device(name)
 
 
@@ -217,7 +225,7 @@ def train_run(
     split = prepared.split
     load_s = time.perf_counter() - started
 
-    device = pick_device(config.device)
+    device = pick_device(config.device, config.deterministic)
     seed_torch(config.seed)
     model = build_model(config, split).to(device)
     fit_started = time.perf_counter()

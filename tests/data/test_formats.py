@@ -135,7 +135,9 @@ def test_user_item_lists(tmp_path):
     ]
     assert (source.part == TEST).sum() == 3
     (tmp_path / "test.txt").write_text("0 4\n1 x\n")
-    with pytest.raises(DataError, match="test.txt, line 2: expected an integer id, got 'x'"):
+    with pytest.raises(
+        DataError, match="test.txt, line 2: expected an integer id >= 0 within 64 bits, got 'x'"
+    ):
         read_lists(tmp_path)
 
 

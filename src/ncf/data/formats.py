@@ -46,10 +46,11 @@ class Source:
 # --------------------------------------------------------------------------- helpers
 
 
-def _read_csv(path: Path, **kwargs: object) -> pd.DataFrame:
-    """`pandas.read_csv` whose errors name the file and line."""
+def _read_csv(path: Path | io.StringIO, name: Path | None = None, **kwargs: object) -> pd.DataFrame:
+    """`pandas.read_csv` whose errors name the file (``name`` when reading a buffer) and line."""
+    source, path = path, name or path  # type: ignore[assignment]
     try:
-        return pd.read_csv(path, **kwargs)  # type: ignore[call-overload]
+        frame = pd.read_csv(source, **kwargs)  # type: ignore[call-overload]
     except pd.errors.EmptyDataError:
         raise DataError("file is empty", path) from None
     except pd.errors.ParserError as err:
@@ -62,32 +63,57 @@ def _read_csv(path: Path, **kwargs: object) -> pd.DataFrame:
         raise DataError(
             f"cannot decode text ({err.reason}); is the encoding right?", path
         ) from None
+    if frame.empty:
+        raise DataError("no rows", path)
+    return frame
+
+
+_INT64_MAX = np.iinfo(np.int64).max
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _bad_value(column: object, values: pd.Series, rows: np.ndarray, problem: str) -> str:
+    shown = values.iloc[int(rows[0])]
+    got = "an empty field" if pd.isna(shown) or str(shown).strip() == "" else repr(shown)
+    return f"column {column!r}: {problem}, got {got}"
 
 
 def _numeric(
     frame: pd.DataFrame, column: object, path: Path, first_line: int, integer: bool = False
 ) -> np.ndarray:
-    """A numeric column; a bad value fails with its file line (``first_line`` = row 0's line)."""
+    """A numeric column; a bad value fails with its file line (``first_line`` = row 0's line).
+
+    Integers must fit in 64 bits; other numbers must be finite and fit in float32."""
     values = frame[column]
-    if values.dtype.kind in "iuf" and not (integer and values.dtype.kind == "f"):
-        out = values.to_numpy()
-        bad = np.flatnonzero(np.isnan(out)) if out.dtype.kind == "f" else np.array([], int)
-    else:
-        coerced = pd.to_numeric(values, errors="coerce")
-        out = coerced.to_numpy(dtype=np.float64)
-        bad = np.flatnonzero(np.isnan(out))
-        if integer and not len(bad):
-            bad = np.flatnonzero(out != np.round(out))
-    if len(bad):
-        row = int(bad[0])
-        raise DataError(
-            f"column {column!r}: expected a number, got {values.iloc[row]!r}",
-            path,
-            first_line + row,
-        )
-    if integer:
-        out = out.astype(np.int64)
-    return out
+    coerced = values if values.dtype.kind in "iuf" else pd.to_numeric(values, errors="coerce")
+    out = coerced.to_numpy()
+    if out.dtype.kind == "O":  # mixed big integers and strings
+        out = pd.to_numeric(pd.Series(out), errors="coerce").to_numpy(np.float64)
+    checks: list[tuple[np.ndarray, str]] = []
+    if out.dtype.kind == "f":
+        checks.append((np.isnan(out), "expected a number"))
+        checks.append((np.isinf(out), "expected a finite number"))
+        if integer:
+            finite = np.where(np.isfinite(out), out, 0.0)
+            checks.append((finite != np.round(finite), "expected an integer"))
+            checks.append((np.abs(finite) >= 2.0**63, "integer out of the 64-bit range"))
+        else:
+            checks.append((np.abs(np.nan_to_num(out)) > _FLOAT32_MAX, "number too large"))
+    elif out.dtype.kind == "u":
+        checks.append((out > _INT64_MAX, "integer out of the 64-bit range"))
+    for bad, problem in checks:
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise DataError(_bad_value(column, values, rows, problem), path, first_line + rows[0])
+    return out.astype(np.int64) if integer else out.astype(np.float64)
+
+
+def _require(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
+    """Fails naming the columns a file lacks and those it has."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        found = [str(c) for c in frame.columns]
+        raise DataError(f"missing column(s) {missing}; the header has {found}", path, 1)
 
 
 def _check_ids(ids: np.ndarray, what: str, path: Path, first_line: int) -> None:
@@ -96,6 +122,28 @@ def _check_ids(ids: np.ndarray, what: str, path: Path, first_line: int) -> None:
         if len(bad):
             row = int(bad[0])
             raise DataError(f"negative {what} id {ids[row]}", path, first_line + row)
+
+
+def _ids(frame: pd.DataFrame, column: object, what: str, path: Path, first_line: int) -> np.ndarray:
+    """Raw ids: whole numbers >= 0, or strings (then every value must be a non-empty string)."""
+    values = frame[column]
+    missing = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+    if missing.any():
+        raise DataError(f"missing {what} id", path, first_line + int(np.flatnonzero(missing)[0]))
+    if values.dtype.kind == "O":
+        numeric = pd.to_numeric(values, errors="coerce").notna().to_numpy()
+        if not numeric.any():
+            return values.astype(str).to_numpy(dtype=object)
+        if not numeric.all():  # ids are numbers but one is not
+            row = int(np.flatnonzero(~numeric)[0])
+            raise DataError(
+                f"column {column!r}: expected a number, got {values.iloc[row]!r}",
+                path,
+                first_line + row,
+            )
+    ids = _numeric(frame, column, path, first_line, integer=True)
+    _check_ids(ids, what, path, first_line)
+    return ids
 
 
 def _decode_bytes(path: Path, encoding: str, fallback: str | None = None) -> str:
@@ -114,7 +162,9 @@ def _read_double_colon(path: Path, names: list[str] | None, encoding: str) -> pd
     """Reads a ``::``-separated file fast: ``::`` becomes a tab, then the C parser runs.
     Text that is not valid ``encoding`` is read as ISO-8859-1."""
     text = _decode_bytes(path, encoding, fallback="latin-1").replace("::", "\t")
-    return _read_csv(io.StringIO(text), sep="\t", header=None, names=names, quoting=csv.QUOTE_NONE)
+    return _read_csv(
+        io.StringIO(text), path, sep="\t", header=None, names=names, quoting=csv.QUOTE_NONE
+    )
 
 
 # --------------------------------------------------------------------------- generic tables
@@ -209,22 +259,8 @@ def read_table(path: Path, columns: dict[str, str] | None = None) -> Source:
                 f"name it with --set columns={role}:COLUMN",
                 path,
             )
-    users = frame[found["user"]].to_numpy()
-    items = frame[found["item"]].to_numpy()
-    for ids, role in ((users, "user"), (items, "item")):
-        missing = pd.isna(ids)
-        if missing.any():
-            raise DataError(
-                f"missing {role} id", path, first_line + int(np.flatnonzero(missing)[0])
-            )
-        if ids.dtype.kind == "O":
-            numeric = pd.to_numeric(pd.Series(ids), errors="coerce").notna().to_numpy()
-            if numeric.any() and not numeric.all():  # ids are numbers but one is not
-                row = int(np.flatnonzero(~numeric)[0])
-                raise DataError(
-                    f"column {role!r}: expected a number, got {ids[row]!r}", path, first_line + row
-                )
-        _check_ids(ids, role, path, first_line)
+    users = _ids(frame, found["user"], "user", path, first_line)
+    items = _ids(frame, found["item"], "item", path, first_line)
     ratings = _numeric(frame, found["rating"], path, first_line) if "rating" in found else None
     times = None
     if "time" in found:
@@ -238,6 +274,13 @@ def read_table(path: Path, columns: dict[str, str] | None = None) -> Source:
         else:
             times = _numeric(frame, found["time"], path, first_line, integer=True)
     return Source(from_raw(users, items, ratings=ratings, times=times), name=str(path))
+
+
+def _fits_int64(word: bytes) -> bool:
+    try:
+        return abs(int(word)) <= _INT64_MAX
+    except ValueError:
+        return False
 
 
 def _is_number(text: str) -> bool:
@@ -291,20 +334,28 @@ def read_ncf(folder: Path) -> Source:
     neg_path = _ncf_file(folder, ".test.negative")
     if neg_path is not None:
         negatives = _read_ncf_negatives(neg_path, te_u, te_i)
-    n_users = int(max(tr_u.max(), te_u.max())) + 1
-    n_items = int(max(tr_i.max(), te_i.max(), -1 if negatives is None else negatives.max())) + 1
+    # the files' ids are 0-based indices; the vocabularies hold the ids present, so that
+    # indices equal the ids whenever every id from 0 up occurs (as in the published files)
+    user_vocab = Vocabulary.from_raw(np.concatenate([tr_u, te_u]))
+    item_vocab = Vocabulary.from_raw(
+        np.concatenate([tr_i, te_i, [] if negatives is None else negatives.ravel()]).astype(
+            np.int64
+        )
+    )
+    if negatives is not None:
+        negatives = item_vocab.index(negatives.ravel()).reshape(negatives.shape)
     ratings = (
         None if tr_r is None or te_r is None else np.concatenate([tr_r, te_r]).astype(np.float32)
     )
     times = None if tr_t is None or te_t is None else np.concatenate([tr_t, te_t])
     data = Interactions(
-        user_ids=np.concatenate([tr_u, te_u]),
-        item_ids=np.concatenate([tr_i, te_i]),
-        user_vocab=Vocabulary.identity(n_users),
-        item_vocab=Vocabulary.identity(n_items),
+        user_ids=user_vocab.index(np.concatenate([tr_u, te_u])),
+        item_ids=item_vocab.index(np.concatenate([tr_i, te_i])),
+        user_vocab=user_vocab,
+        item_vocab=item_vocab,
         ratings=ratings,
         times=times,
-        items=_ncf_titles(folder, n_items),
+        items=_ncf_titles(folder, item_vocab.ids),
     )
     part = np.r_[np.full(len(tr_u), TRAIN, np.int8), np.full(len(te_u), TEST, np.int8)]
     return Source(data, name=str(folder), part=part, test_negatives=negatives)
@@ -340,7 +391,7 @@ def _read_ncf_negatives(path: Path, test_users: np.ndarray, test_items: np.ndarr
     return out
 
 
-def _ncf_titles(folder: Path, n_items: int) -> pd.DataFrame | None:
+def _ncf_titles(folder: Path, item_ids: np.ndarray) -> pd.DataFrame | None:
     """Titles for the NCF ML-1M items via ``ncf_item_map.tsv`` and ``../movies.dat``."""
     map_path, movies_path = folder / "ncf_item_map.tsv", folder.parent / "movies.dat"
     if not (map_path.exists() and movies_path.exists()):
@@ -351,26 +402,37 @@ def _ncf_titles(folder: Path, n_items: int) -> pd.DataFrame | None:
     movies = _movies_dat(movies_path, "utf-8")
     meta = movies.reindex(item_map["movie_id"].to_numpy())
     meta.index = item_map["ncf_item"].to_numpy()
-    return meta.reindex(np.arange(n_items)).reset_index(drop=True)
+    return meta.reindex(item_ids).reset_index(drop=True)
 
 
 def _read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """ "user item item ..." lines -> (users, items), vectorised over the whole file."""
     raw = path.read_bytes()
+    words = raw.split()
+    if not words:
+        raise DataError("file is empty", path)
     buffer = np.frombuffer(raw, dtype=np.uint8)
-    blank = (buffer == 32) | (buffer == 9) | (buffer == 13) | (buffer == 10)
+    blank = (buffer == 32) | (buffer == 9) | (buffer == 13) | (buffer == 10) | (buffer == 11)
+    blank |= buffer == 12
     starts = np.flatnonzero(~blank & np.r_[True, blank[:-1]])
     line_of = np.cumsum(buffer == 10)[starts]
     try:
-        tokens = np.array(raw.split(), dtype=np.int64)
-    except ValueError:
-        bad = next(t for t in raw.split() if not t.isdigit())
-        line = int(line_of[raw.split().index(bad)]) + 1
+        tokens = np.array(words, dtype=np.int64)
+    except (ValueError, OverflowError):
+        tokens = None
+    bad = (
+        np.flatnonzero(tokens < 0)
+        if tokens is not None
+        else [next(i for i, w in enumerate(words) if not _fits_int64(w))]  # the error path only
+    )
+    if len(bad):
+        at = int(bad[0])
         raise DataError(
-            f"expected an integer id, got {bad.decode(errors='replace')!r}", path, line
-        ) from None
-    if not len(tokens):
-        raise DataError("file is empty", path)
+            f"expected an integer id >= 0 within 64 bits, got "
+            f"{words[at].decode(errors='replace')!r}",
+            path,
+            int(line_of[at]) + 1,
+        )
     first = np.r_[True, line_of[1:] != line_of[:-1]]
     users = np.repeat(tokens[first], np.diff(np.r_[np.flatnonzero(first), len(tokens)]))
     keep = ~first  # the first token of a line is the user
@@ -378,13 +440,16 @@ def _read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_lists(folder: Path) -> Source:
-    """``train.txt`` / ``test.txt`` with lines ``user item item ...`` (NGCF / LightGCN)."""
+    """``train.txt`` / ``test.txt`` with lines ``user item item ...`` (NGCF / LightGCN).
+
+    A line with a user and no items adds nothing."""
     train_u, train_i = _read_lists(folder / "train.txt")
     test_u, test_i = _read_lists(folder / "test.txt")
     users = np.concatenate([train_u, test_u])
     items = np.concatenate([train_i, test_i])
-    n_users, n_items = int(users.max()) + 1, int(items.max()) + 1
-    data = Interactions(users, items, Vocabulary.identity(n_users), Vocabulary.identity(n_items))
+    if not len(users):
+        raise DataError("no interactions: every line holds a user only", folder)
+    data = from_raw(users, items)
     part = np.r_[np.full(len(train_u), TRAIN, np.int8), np.full(len(test_u), TEST, np.int8)]
     return Source(data, name=str(folder), part=part)
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ncf.data.formats import Source, _decode_bytes, _numeric, _read_csv, _read_double_colon
+from ncf.data.formats import (
+    Source,
+    _decode_bytes,
+    _ids,
+    _numeric,
+    _read_csv,
+    _read_double_colon,
+    _require,
+)
 from ncf.data.interactions import from_raw
 from ncf.errors import DataError
 
@@ -32,9 +41,11 @@ def _genres_from_flags(flags: np.ndarray, names: list[str]) -> np.ndarray:
 def read_ml100k(folder: Path) -> Source:
     """MovieLens 100K: ``u.data`` (tab: user item rating time), ``u.item`` (ISO-8859-1)."""
     path = folder / "u.data"
-    frame = _read_csv(path, sep="\t", header=None, names=["user", "item", "rating", "time"])
-    users = _numeric(frame, "user", path, 1, integer=True)
-    items = _numeric(frame, "item", path, 1, integer=True)
+    frame = _read_csv(path, sep="\t", header=None, quoting=csv.QUOTE_NONE)
+    _require_fields(frame, 4, path, "tab")
+    frame.columns = ["user", "item", "rating", "time"]
+    users = _ids(frame, "user", "user", path, 1)
+    items = _ids(frame, "item", "item", path, 1)
     meta = None
     item_path = folder / "u.item"
     if item_path.exists():
@@ -44,11 +55,16 @@ def read_ml100k(folder: Path) -> Source:
         if genre_path.exists():
             genre_frame = pd.read_csv(genre_path, sep="|", header=None, encoding="latin-1")
             names = [str(name) for name in genre_frame[0].tolist()][:19]
-        table = _read_csv(io.StringIO(text), sep="|", header=None)  # type: ignore[arg-type]
-        flags = table.iloc[:, 5:24].to_numpy()
+        table = _read_csv(
+            io.StringIO(text), item_path, sep="|", header=None, quoting=csv.QUOTE_NONE
+        )
+        _require_fields(table, 24, item_path, "'|'")
+        flags = np.column_stack(
+            [_numeric(table.fillna({c: 0}), c, item_path, 1) for c in range(5, 24)]
+        )
         meta = pd.DataFrame(
             {"title": table[1].astype(str).to_numpy(), "genres": _genres_from_flags(flags, names)},
-            index=table[0].to_numpy(),
+            index=_ids(table, 0, "item", item_path, 1),
         )
     data = from_raw(
         users,
@@ -60,9 +76,31 @@ def read_ml100k(folder: Path) -> Source:
     return Source(data, name=str(folder))
 
 
+def _require_fields(frame: pd.DataFrame, n: int, path: Path, separator: str) -> None:
+    if frame.shape[1] != n:
+        raise DataError(
+            f"expected {n} {separator}-separated fields per line, found {frame.shape[1]}; "
+            "is the delimiter right?",
+            path,
+            1,
+        )
+
+
+def _metadata(frame: pd.DataFrame, id_column: object, path: Path, first_line: int) -> pd.DataFrame:
+    """``title`` and ``genres`` indexed by raw item id; a repeated id keeps its first row."""
+    ids = _ids(frame, id_column, "item", path, first_line)
+    meta = pd.DataFrame(
+        {"title": frame["title"].astype(str).to_numpy(), "genres": frame["genres"].to_numpy()},
+        index=ids,
+    )
+    return meta[~meta.index.duplicated()]
+
+
 def _movies_dat(path: Path, encoding: str) -> pd.DataFrame:
-    movies = _read_double_colon(path, ["item", "title", "genres"], encoding)
-    return movies.set_index("item")[["title", "genres"]]
+    movies = _read_double_colon(path, None, encoding)
+    _require_fields(movies, 3, path, "'::'")
+    movies.columns = ["item", "title", "genres"]
+    return _metadata(movies, "item", path, 1)
 
 
 def read_ml_dat(folder: Path) -> Source:
@@ -75,22 +113,37 @@ def read_ml_dat(folder: Path) -> Source:
     encoding = "utf-8"
     if (folder / "ratings.dat").exists():
         path = folder / "ratings.dat"
-        frame = _read_double_colon(path, ["user", "item", "rating", "time"], encoding)
+        frame = _read_double_colon(path, None, encoding)
+        _require_fields(frame, 4, path, "'::'")
+        frame.columns = ["user", "item", "rating", "time"]
         ratings = _numeric(frame, "rating", path, 1)
         times: np.ndarray | None = _numeric(frame, "time", path, 1, integer=True)
         order = None
     elif (folder / "interactions.tsv").exists():
         path = folder / "interactions.tsv"
-        frame = _read_csv(path, sep="\t")
+        frame = _read_csv(path, sep="\t", quoting=csv.QUOTE_NONE)
+        _require(frame, ["user_id", "movie_id", "seq_pos", "rating", "timestamp"], path)
         frame = frame.rename(columns={"user_id": "user", "movie_id": "item", "timestamp": "time"})
-        frame = frame.sort_values(["user", "seq_pos"], kind="stable").reset_index(drop=True)
-        ratings = None if frame["rating"].isna().any() else frame["rating"].to_numpy(np.float32)
-        times = None if frame["time"].isna().any() else frame["time"].to_numpy(np.int64)
+        # checked in file order (so errors name the right line), then put in sequence order
+        seq = _numeric(frame, "seq_pos", path, 2, integer=True)
+        frame["user"] = _ids(frame, "user", "user", path, 2)
+        frame["item"] = _ids(frame, "item", "item", path, 2)
+        ratings = times = None
+        if frame["rating"].notna().all():  # partly missing columns are dropped, not guessed
+            ratings = _numeric(frame, "rating", path, 2)
+        if frame["time"].notna().all():
+            times = _numeric(frame, "time", path, 2, integer=True)
+        by_user = frame[["user"]].assign(seq=seq).sort_values(["user", "seq"], kind="stable")
+        sequence = by_user.index.to_numpy()
+        frame = frame.iloc[sequence].reset_index(drop=True)
+        ratings = None if ratings is None else ratings[sequence]
+        times = None if times is None else times[sequence]
         order = np.arange(len(frame), dtype=np.int64)
     else:
         raise DataError("no ratings.dat or interactions.tsv", folder)
-    users = _numeric(frame, "user", path, 1, integer=True)
-    items = _numeric(frame, "item", path, 1, integer=True)
+    first_line = 1 if path.name == "ratings.dat" else 2
+    users = _ids(frame, "user", "user", path, first_line)
+    items = _ids(frame, "item", "item", path, first_line)
     meta = None
     if (folder / "movies.dat").exists():
         meta = _movies_dat(folder / "movies.dat", "utf-8")
@@ -104,13 +157,16 @@ def read_ml_csv(folder: Path) -> Source:
     """MovieLens 20M / 25M / 32M / latest: ``ratings.csv`` and ``movies.csv``."""
     path = folder / "ratings.csv"
     frame = _read_csv(path)
+    _require(frame, ["userId", "movieId", "rating", "timestamp"], path)
     meta = None
     if (folder / "movies.csv").exists():
-        movies = _read_csv(folder / "movies.csv", encoding="utf-8")
-        meta = movies.set_index("movieId")[["title", "genres"]]
+        movies_path = folder / "movies.csv"
+        movies = _read_csv(movies_path, encoding="utf-8")
+        _require(movies, ["movieId", "title", "genres"], movies_path)
+        meta = _metadata(movies, "movieId", movies_path, 2)
     data = from_raw(
-        _numeric(frame, "userId", path, 2, integer=True),
-        _numeric(frame, "movieId", path, 2, integer=True),
+        _ids(frame, "userId", "user", path, 2),
+        _ids(frame, "movieId", "item", path, 2),
         ratings=_numeric(frame, "rating", path, 2),
         times=_numeric(frame, "timestamp", path, 2, integer=True),
         items_frame=meta,
