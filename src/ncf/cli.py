@@ -280,6 +280,8 @@ def data_info(
     for reason, n in log.dropped.items():
         table.add_row(f"dropped: {reason}", f"{n:,}")
     table.add_row("rows kept", f"{len(prepared.data):,}")
+    for note, n in log.notes.items():
+        table.add_row(f"note: {note}", f"{n:,}")
     for key, value in info.items():
         table.add_row(
             key,

@@ -21,9 +21,9 @@ import tomli_w
 import torch
 
 from ncf.config import RunConfig
-from ncf.data.formats import Source, parse_columns, read_path
+from ncf.data.formats import TEST, Source, parse_columns, read_path
 from ncf.data.interactions import Interactions
-from ncf.data.preprocess import DropLog, PrepareConfig, prepare
+from ncf.data.preprocess import DropLog, PrepareConfig, count_duplicates, prepare
 from ncf.data.registry import DATASETS, resolve
 from ncf.data.sampling import SeenSet, sample_distinct_negatives
 from ncf.data.splits import Split, default_split, make_split
@@ -100,7 +100,16 @@ def prepare_source(source: Source, config: PrepareConfig) -> tuple[Source, DropL
                 f"{source.name} fixes its split: filters and implicit_threshold "
                 "cannot be applied to it; filter before splitting"
             )
-        return source, DropLog(read=len(source.data))
+        log = DropLog(read=len(source.data))
+        duplicates = count_duplicates(source.data)
+        if duplicates:
+            log.notes["duplicate (user, item) rows, kept: the files fix the split"] = duplicates
+        if source.test_negatives is not None:
+            test_items = source.data.item_ids[source.part == TEST]
+            clash = int((source.test_negatives == test_items[:, None]).any(axis=1).sum())
+            if clash:  # kept as published; the tie counts against the model
+                log.notes["test rows whose negatives include the test item, kept"] = clash
+        return source, log
     data, log = prepare(source.data, config)
     return replace(source, data=data), log
 

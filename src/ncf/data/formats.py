@@ -59,10 +59,8 @@ def _read_csv(path: Path | io.StringIO, name: Path | None = None, **kwargs: obje
         raise DataError(
             f"malformed line ({str(err).splitlines()[-1].strip()})", path, line
         ) from None
-    except UnicodeDecodeError as err:
-        raise DataError(
-            f"cannot decode text ({err.reason}); is the encoding right?", path
-        ) from None
+    except UnicodeDecodeError:
+        raise _not_utf8(Path(path)) from None
     if frame.empty:
         raise DataError("no rows", path)
     return frame
@@ -74,6 +72,7 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 def _bad_value(column: object, values: pd.Series, rows: np.ndarray, problem: str) -> str:
     shown = values.iloc[int(rows[0])]
+    shown = shown.item() if isinstance(shown, np.generic) else shown
     got = "an empty field" if pd.isna(shown) or str(shown).strip() == "" else repr(shown)
     return f"column {column!r}: {problem}, got {got}"
 
@@ -146,6 +145,18 @@ def _ids(frame: pd.DataFrame, column: object, what: str, path: Path, first_line:
     return ids
 
 
+def _not_utf8(path: Path) -> DataError:
+    """The error for a file that is not UTF-8, naming the line of the first bad byte."""
+    raw = path.read_bytes() if path.is_file() else b""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        byte = raw[err.start : err.start + 1].hex()
+        return DataError(f"byte 0x{byte} is not UTF-8 text; save the file as UTF-8", path, line)
+    return DataError("cannot decode text as UTF-8", path)
+
+
 def _decode_bytes(path: Path, encoding: str, fallback: str | None = None) -> str:
     """The file's text; ``fallback`` is tried when ``encoding`` fails (MovieLens titles are
     ISO-8859-1 in 100K and 1M, UTF-8 in later releases)."""
@@ -155,6 +166,8 @@ def _decode_bytes(path: Path, encoding: str, fallback: str | None = None) -> str
     except UnicodeDecodeError as err:
         if fallback is not None:
             return raw.decode(fallback)
+        if encoding == "utf-8":
+            raise _not_utf8(path) from None
         raise DataError(f"cannot decode text as {encoding} ({err.reason})", path) from None
 
 
@@ -236,6 +249,12 @@ def read_table(path: Path, columns: dict[str, str] | None = None) -> Source:
         if not has_header:
             roles = ["user", "item", "rating", "time"][: frame.shape[1]]
             frame.columns = [*roles, *range(len(roles), frame.shape[1])]
+    if frame.shape[1] < 2:
+        raise DataError(
+            f"one column only ({str(frame.columns[0])!r}); fields must be separated by "
+            "',', tab, ';', '|', a space or '::'",
+            path,
+        )
     found: dict[str, object] = {}
     lower = {str(c).lower(): c for c in frame.columns}
     for role, guesses in _GUESSES.items():

@@ -46,10 +46,12 @@ class PrepareConfig:
 
 @dataclass
 class DropLog:
-    """Rows read, dropped per reason, and kept."""
+    """Rows read, dropped per reason, and kept; ``notes`` counts rows that are kept but
+    worth knowing about (duplicates in files that fix their split)."""
 
     read: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
 
     def drop(self, reason: str, n: int) -> None:
         if n:
@@ -58,6 +60,12 @@ class DropLog:
     @property
     def kept(self) -> int:
         return self.read - sum(self.dropped.values())
+
+
+def count_duplicates(data: Interactions) -> int:
+    """Rows that repeat an earlier (user, item) pair."""
+    keys = data.user_ids * data.n_items + data.item_ids
+    return len(keys) - len(np.unique(keys))
 
 
 def dedupe_latest(data: Interactions) -> tuple[Interactions, int]:
