@@ -258,6 +258,25 @@ def quickstart(
     console.print(f"\nrun folder: {out} (metrics.json, history.csv, bundle/, plots/, tensorboard/)")
 
 
+@app.command()
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run folders to report on.")],
+    out: Annotated[Path, typer.Option(help="report.html, or report.md (PNGs beside it).")] = Path(
+        "report.html"
+    ),
+    k: Annotated[int, typer.Option("--k", help="List length for coverage and bias.")] = 10,
+) -> None:
+    """Metrics, learning curves, LR schedule, embedding map, coverage and popularity bias
+    of one or more runs, compared side by side."""
+    from ncf.report import write_report
+
+    for folder in run_dirs:
+        if not (folder / "metrics.json").exists():
+            raise UsageError(f"{folder}: not a finished run folder (no metrics.json)")
+    runs = write_report(run_dirs, out, k)
+    console.print(f"wrote {out} ({len(runs)} run{'s' * (len(runs) > 1)})")
+
+
 @data_app.command("info")
 def data_info(
     spec: Annotated[str, typer.Argument(help="Registry name, file or folder.")],

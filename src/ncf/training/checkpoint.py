@@ -15,6 +15,9 @@ import torch
 
 from ncf.errors import DataError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def atomic_write(path: Path, write: Any) -> None:
     """Calls ``write(tmp_path)`` then renames the temporary file onto ``path``."""
@@ -23,6 +26,7 @@ def atomic_write(path: Path, write: Any) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -1,0 +1,466 @@
+"""Reports on run folders: one self-contained HTML page (or markdown with PNGs).
+
+For each run: the metrics with their protocol, validation next to test; the learning
+curves and the learning-rate schedule; a map of the most popular items' embeddings
+(PCA, labelled with titles); catalogue coverage and popularity bias of the top-k
+recommendations. Across runs: one comparison table and chart.
+
+    >>> write_report([Path("runs/gmf"), Path("runs/neumf")], Path("report.html"))
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ncf.errors import DataError
+
+MAIN_METRICS = ("hr@10", "ndcg@10", "recall@10", "mrr", "auc")
+
+
+@dataclass
+class Figure:
+    name: str
+    title: str
+    png: bytes
+
+
+@dataclass
+class RunReport:
+    """What the report shows of one run."""
+
+    name: str
+    metrics: dict[str, Any]
+    config: dict[str, Any]
+    beyond: dict[str, float]
+    figures: list[Figure]
+    notes: list[str]
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def recommendation_stats(
+    top_items: np.ndarray, popularity: np.ndarray, head: float = 0.2
+) -> dict[str, float]:
+    """Beyond-accuracy numbers of a (n_users, k) top-k list.
+
+    Args:
+        top_items: (n_users, k) recommended item indices.
+        popularity: (n_items,) interaction counts in the data the model learnt from.
+        head: the share of most popular items that forms the "head".
+
+    Returns:
+        ``coverage``: share of the catalogue recommended to anyone;
+        ``gini``: Gini index of how often each item is recommended (0 = even, 1 = one item);
+        ``arp``: mean popularity of recommended items, as a share of users;
+        ``catalogue_arp``: the same mean over the whole catalogue, for scale;
+        ``head_share``: share of recommendation slots going to the head items;
+        ``head_share_data``: share of interactions the head items hold in the data.
+    """
+    n_items = len(popularity)
+    counts = np.bincount(top_items.ravel(), minlength=n_items).astype(np.float64)
+    sorted_counts = np.sort(counts)
+    ranks = np.arange(1, n_items + 1)
+    gini = (
+        float(((2 * ranks - n_items - 1) * sorted_counts).sum() / (n_items * counts.sum()))
+        if counts.sum()
+        else 0.0
+    )
+    n_users_scale = max(len(top_items), 1)
+    order = np.argsort(-popularity, kind="stable")
+    head_items = np.zeros(n_items, dtype=bool)
+    head_items[order[: max(1, int(round(head * n_items)))]] = True
+    total = popularity.sum()
+    return {
+        "coverage": float((counts > 0).mean()),
+        "gini": gini,
+        "arp": float(popularity[top_items].mean() / n_users_scale),
+        "catalogue_arp": float(popularity.mean() / n_users_scale),
+        "head_share": float(head_items[top_items].mean()),
+        "head_share_data": float(popularity[head_items].sum() / total) if total else 0.0,
+    }
+
+
+def pca_2d(vectors: np.ndarray) -> np.ndarray:
+    """(n, d) -> (n, 2) coordinates on the two leading principal components."""
+    centred = vectors - vectors.mean(axis=0, keepdims=True)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:2].T
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _png(fig: Any) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _curves(history: pd.DataFrame, title: str) -> Figure:
+    plt = _pyplot()
+    metrics = [c for c in history.columns if c.startswith("valid_") and "@" in c][:3]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for phase, rows in history.groupby("phase", sort=False):
+        axes[0].plot(rows["epoch"], rows["loss"], marker="o", label=f"{phase}")
+    axes[0].set(xlabel="epoch", ylabel="training loss", title="loss")
+    axes[0].legend()
+    select = history[history["phase"] == "select"]
+    for column in metrics:
+        values = select[["epoch", column]].dropna()
+        axes[1].plot(values["epoch"], values[column], marker="o", label=column[6:])
+    axes[1].set(xlabel="epoch", title="validation (model selection)")
+    if metrics:
+        axes[1].legend()
+    fig.suptitle(title)
+    return Figure("curves", "Learning curves", _png(fig))
+
+
+def _schedule(history: pd.DataFrame) -> Figure:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for phase, rows in history.groupby("phase", sort=False):
+        ax.plot(rows["epoch"], rows["lr"], marker="o", label=str(phase))
+    ax.set(xlabel="epoch", ylabel="learning rate", title="learning-rate schedule")
+    ax.legend()
+    return Figure("lr", "Learning-rate schedule", _png(fig))
+
+
+def _embedding_map(vectors: np.ndarray, labels: list[str], title: str) -> Figure:
+    plt = _pyplot()
+    xy = pca_2d(vectors)
+    fig, ax = plt.subplots(figsize=(9, 7))
+    ax.scatter(xy[:, 0], xy[:, 1], s=14, color="tab:blue")
+    for (x, y), label in zip(xy, labels):
+        ax.annotate(label, (x, y), fontsize=7, xytext=(3, 2), textcoords="offset points")
+    ax.set(xlabel="PC 1", ylabel="PC 2", title=title)
+    return Figure("embeddings", "Item embedding map", _png(fig))
+
+
+def _popularity_plot(top_items: np.ndarray, popularity: np.ndarray, k: int) -> Figure:
+    plt = _pyplot()
+    order = np.argsort(-popularity, kind="stable")
+    counts = np.bincount(top_items.ravel(), minlength=len(popularity))[order]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.bar(np.arange(len(order)), counts, width=1.0, color="tab:orange", label=f"in top-{k}")
+    share = popularity[order] / max(popularity.sum(), 1) * top_items.size
+    ax.plot(np.arange(len(order)), share, color="tab:blue", lw=1, label="if by popularity share")
+    ax.set(
+        xlabel="items by training popularity (most popular first)",
+        ylabel="times recommended",
+        title="popularity bias",
+    )
+    ax.legend()
+    return Figure("popularity", "Popularity bias of recommendations", _png(fig))
+
+
+def _comparison_plot(runs: list[RunReport]) -> Figure:
+    plt = _pyplot()
+    metrics = [m for m in ("hr@10", "ndcg@10") if all(m in r.metrics["test"] for r in runs)]
+    metrics = metrics or list(runs[0].metrics["test"])[:2]
+    fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(runs)), 3.4))
+    width = 0.8 / max(len(metrics), 1)
+    x = np.arange(len(runs))
+    for j, metric in enumerate(metrics):
+        values = [r.metrics["test"].get(metric, np.nan) for r in runs]
+        ax.bar(x + j * width, values, width, label=f"test {metric}")
+    ax.set_xticks(x + width * (len(metrics) - 1) / 2, [r.name for r in runs], rotation=20)
+    ax.set(title="test metrics across runs")
+    ax.legend()
+    return Figure("comparison", "Test metrics across runs", _png(fig))
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def _read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame | None]:
+    metrics_path = run_dir / "metrics.json"
+    if not metrics_path.exists():
+        raise DataError("not a finished run folder (no metrics.json)", run_dir)
+    try:
+        metrics = json.loads(metrics_path.read_text())
+        config = tomllib.loads((run_dir / "config.toml").read_text())
+    except (OSError, ValueError) as err:
+        raise DataError(f"cannot read the run ({err})", run_dir) from None
+    history = None
+    if (run_dir / "history.csv").exists():
+        history = pd.read_csv(run_dir / "history.csv")
+        if "phase" not in history:
+            history["phase"] = "select"
+    return metrics, config, history
+
+
+def analyse_run(
+    run_dir: Path, k: int = 10, n_items_map: int = 40, max_users: int = 20_000
+) -> RunReport:
+    """Reads a run folder and computes everything its section of the report shows."""
+    from ncf.recommender import load
+
+    metrics, config, history = _read_run(run_dir)
+    name = run_dir.name
+    title = f"{metrics['model']} on {metrics['data']}"
+    figures, notes = [], []
+    if history is not None and "loss" in history and history["loss"].notna().any():
+        figures.append(_curves(history, title))
+        if "lr" in history:
+            figures.append(_schedule(history))
+    else:
+        notes.append(f"{metrics['model']} is fitted in closed form: no learning curves.")
+    rec = load(run_dir)
+    known = rec.known
+    popularity = np.bincount(known.item_ids, minlength=known.n_items).astype(np.float64)
+    embeddings = rec.model.item_embeddings()
+    if embeddings is not None:
+        top = np.argsort(-popularity, kind="stable")[:n_items_map]
+        vectors = embeddings.detach().float().cpu().numpy()[top]
+        if known.items is not None and "title" in known.items:
+            labels = [str(t)[:32] for t in known.items["title"].to_numpy()[top]]
+        else:
+            labels = [str(i) for i in known.item_vocab.raw(top)]
+        figures.append(
+            _embedding_map(vectors, labels, f"{title}: the {len(top)} most popular items")
+        )
+    else:
+        notes.append(f"{metrics['model']} has no item embeddings: no embedding map.")
+    users = np.unique(known.user_ids)
+    if len(users) > max_users:
+        users = np.sort(np.random.default_rng(0).choice(users, max_users, replace=False))
+        notes.append(f"Recommendation statistics use {max_users:,} users drawn at random.")
+    top_items, _ = rec.top_k(users, k)
+    beyond = recommendation_stats(top_items, popularity)
+    figures.append(_popularity_plot(top_items, popularity, k))
+    return RunReport(
+        name, metrics, config, {f"{key}@{k}": v for key, v in beyond.items()}, figures, notes
+    )
+
+
+# --------------------------------------------------------------------------- writers
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 0.6em 0 1.2em; }
+th, td { border: 1px solid #ccc; padding: 3px 9px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f1f1f1; }
+img { max-width: 100%; display: block; margin: 0.5em 0; }
+.note, .broken { color: #8a5300; }
+section { border-top: 2px solid #ddd; margin-top: 2em; }
+"""
+
+# marks images that failed to load, and records the count on <body> for automated checks
+_SCRIPT = """
+window.addEventListener("load", () => {
+  const images = [...document.images];
+  const ok = images.filter((img) => img.complete && img.naturalWidth > 0);
+  images.filter((img) => !ok.includes(img)).forEach((img) => {
+    const warning = document.createElement("p");
+    warning.className = "broken";
+    warning.textContent = "image failed to load";
+    img.after(warning);
+  });
+  document.body.dataset.imagesLoaded = `${ok.length}/${images.length}`;
+});
+"""
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _metrics_rows(run: RunReport) -> tuple[list[str], list[list[str]]]:
+    protocol = run.metrics["protocol"]
+    header = ["metric", f"valid ({protocol})", f"test ({protocol})"]
+    rows = [
+        [name, _number(run.metrics["valid"].get(name, "-")), _number(value)]
+        for name, value in run.metrics["test"].items()
+    ]
+    return header, rows
+
+
+def _facts(run: RunReport) -> list[list[str]]:
+    m = run.metrics
+    return [
+        ["split", str(m.get("split", "-"))],
+        ["protocol", str(m["protocol"])],
+        ["best epoch / epochs run", f"{m['best_epoch']} / {m['epochs_run']}"],
+        ["refit on train + valid", str(m.get("refit", "-"))],
+        ["users / items", f"{m['n_users']:,} / {m['n_items']:,}"],
+        [
+            "train / valid / test rows",
+            f"{m['n_train']:,} / {m.get('n_valid', 0):,} / {m.get('n_test', 0):,}",
+        ],
+        ["seed", str(m.get("seed", "-"))],
+        ["fit time (s)", _number(float(m["timing"]["fit_s"]))],
+    ]
+
+
+def _comparison_rows(runs: list[RunReport]) -> tuple[list[str], list[list[str]]]:
+    metrics = [m for m in MAIN_METRICS if any(m in r.metrics["test"] for r in runs)]
+    beyond = ["coverage@10", "gini@10", "head_share@10"]
+    header = ["run", "model", "data", "protocol", *[f"test {m}" for m in metrics], *beyond]
+    rows = []
+    for r in runs:
+        rows.append(
+            [
+                r.name,
+                r.metrics["model"],
+                str(r.metrics["data"]),
+                r.metrics["protocol"],
+                *[_number(r.metrics["test"].get(m, "-")) for m in metrics],
+                *[_number(r.beyond.get(b, "-")) for b in beyond],
+            ]
+        )
+    return header, rows
+
+
+def _comparability(runs: list[RunReport]) -> list[str]:
+    notes = []
+    for key in ("data", "protocol", "split"):
+        values = {str(r.metrics.get(key)) for r in runs}
+        if len(values) > 1:
+            notes.append(
+                f"The runs differ in {key} ({', '.join(sorted(values))}): their test "
+                "numbers are not comparable."
+            )
+    return notes
+
+
+def _beyond_rows(run: RunReport) -> list[list[str]]:
+    labels = {
+        "coverage": "catalogue coverage",
+        "gini": "Gini of recommendation counts",
+        "arp": "mean popularity of recommended items (share of users)",
+        "catalogue_arp": "mean popularity over the catalogue (share of users)",
+        "head_share": "share of slots given to the 20% most popular items",
+        "head_share_data": "share of interactions those items hold",
+    }
+    rows = []
+    for key, value in run.beyond.items():
+        base, _, k = key.partition("@")
+        rows.append([f"{labels[base]} (top-{k})", f"{value:.4f}"])
+    return rows
+
+
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _html_image(figure: Figure) -> str:
+    data = base64.b64encode(figure.png).decode()
+    return (
+        f"<h4>{html.escape(figure.title)}</h4>"
+        f'<img alt="{html.escape(figure.title)}" src="data:image/png;base64,{data}">'
+    )
+
+
+def to_html(runs: list[RunReport], comparison: Figure | None) -> str:
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>ncf report</title>",
+        f"<style>{_CSS}</style></head><body><h1>ncf report</h1>",
+        "<p>Validation numbers are what model selection saw; test numbers were computed "
+        "once, after selection. Each metric is labelled with its protocol.</p>",
+    ]
+    if len(runs) > 1:
+        parts.append("<h2>Comparison</h2>")
+        parts += [f"<p class='note'>{html.escape(n)}</p>" for n in _comparability(runs)]
+        parts.append(_html_table(*_comparison_rows(runs)))
+        if comparison is not None:
+            parts.append(_html_image(comparison))
+    for run in runs:
+        parts.append(
+            f"<section><h2>{html.escape(run.name)}: {html.escape(run.metrics['model'])}"
+            f" on {html.escape(str(run.metrics['data']))}</h2>"
+        )
+        parts.append(_html_table(["run", run.name], _facts(run)))
+        parts.append(_html_table(*_metrics_rows(run)))
+        parts.append("<h3>Recommendations beyond accuracy</h3>")
+        parts.append(_html_table(["measure", "value"], _beyond_rows(run)))
+        parts += [f"<p class='note'>{html.escape(n)}</p>" for n in run.notes]
+        parts += [_html_image(f) for f in run.figures]
+        parts.append("</section>")
+    parts.append(f"<script>{_SCRIPT}</script></body></html>")
+    return "\n".join(parts)
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
+
+
+def to_markdown(runs: list[RunReport], comparison: Figure | None, assets: Path) -> str:
+    """Markdown text; the figures are written as PNG files into ``assets``."""
+    assets.mkdir(parents=True, exist_ok=True)
+
+    def image(figure: Figure, stem: str) -> str:
+        path = assets / f"{stem}-{figure.name}.png"
+        path.write_bytes(figure.png)
+        return f"![{figure.title}]({assets.name}/{path.name})"
+
+    parts = [
+        "# ncf report",
+        "Validation numbers are what model selection saw; test numbers were computed once, "
+        "after selection. Each metric is labelled with its protocol.",
+    ]
+    if len(runs) > 1:
+        parts += ["## Comparison", *[f"> {n}" for n in _comparability(runs)]]
+        parts.append(_md_table(*_comparison_rows(runs)))
+        if comparison is not None:
+            parts.append(image(comparison, "all"))
+    for i, run in enumerate(runs):
+        parts.append(f"## {run.name}: {run.metrics['model']} on {run.metrics['data']}")
+        parts.append(_md_table(["run", run.name], _facts(run)))
+        parts.append(_md_table(*_metrics_rows(run)))
+        parts.append("### Recommendations beyond accuracy")
+        parts.append(_md_table(["measure", "value"], _beyond_rows(run)))
+        parts += [f"> {n}" for n in run.notes]
+        parts += [image(f, f"{i}-{run.name}") for f in run.figures]
+    return "\n\n".join(parts) + "\n"
+
+
+def write_report(run_dirs: list[Path], out: Path, k: int = 10) -> list[RunReport]:
+    """Writes ``out`` (``.html``, or ``.md`` with a ``<stem>_files/`` folder of PNGs)."""
+    from ncf.training.checkpoint import atomic_write
+
+    if out.suffix not in (".html", ".md"):
+        raise DataError("expected a .html or .md file name", out)
+    names = [Path(d).name for d in run_dirs]
+    runs = [analyse_run(Path(d), k) for d in run_dirs]
+    if len(set(names)) < len(names):  # same folder names under different parents
+        for run, folder in zip(runs, run_dirs):
+            run.name = str(folder)
+    comparison = _comparison_plot(runs) if len(runs) > 1 else None
+    if out.suffix == ".html":
+        text = to_html(runs, comparison)
+    else:
+        text = to_markdown(runs, comparison, out.parent / f"{out.stem}_files")
+    atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return runs
