@@ -100,6 +100,14 @@ def train(
     ] = False,
     print_config: Annotated[bool, typer.Option(help="Print the resolved config and exit.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    mlflow: Annotated[
+        str | None,
+        typer.Option(
+            help="Log to MLflow: --mlflow alone uses the local store ./mlruns; or give a "
+            "tracking URI or folder (needs the 'track' extra).",
+        ),
+    ] = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "ncf",
 ) -> None:
     """Train a model, select it on validation, test it once, write a run folder."""
     import tomli_w
@@ -137,7 +145,12 @@ def train(
         return
     name = Path(str(run_config.data)).name.replace(".", "_") or "data"
     out = out or Path("runs") / f"{run_config.model}-{name}"
-    result = train_run(run_config, out, resume=resume, progress=progress)
+    tracker = None
+    if mlflow is not None:
+        from ncf.training.tracking import MlflowTracker
+
+        tracker = MlflowTracker(mlflow, experiment, out.name)
+    result = train_run(run_config, out, resume=resume, progress=progress, tracker=tracker)
     metrics = result.metrics
     console.print(_metrics_table(metrics, f"{run_config.model} on {run_config.data}"))
     console.print(
@@ -345,9 +358,22 @@ def data_split(
     )
 
 
+DEFAULT_MLFLOW_STORE = "./mlruns"
+
+
+def _optional_values(args: list[str]) -> list[str]:
+    """``--mlflow`` may stand alone: then it means the local store ``./mlruns``."""
+    out = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--mlflow" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            out.append(DEFAULT_MLFLOW_STORE)
+    return out
+
+
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        app(args=_optional_values(sys.argv[1:]), prog_name="ncf", standalone_mode=False)
     except NcfError as err:
         if DEBUG["on"]:
             raise

@@ -32,6 +32,7 @@ from ncf.errors import UsageError
 from ncf.evaluation.protocols import Evaluator, Protocol
 from ncf.models import MODELS, Model, load_pretrained
 from ncf.random import Generators, seed_torch
+from ncf.training.tracking import MlflowTracker
 
 
 def model_defaults(name: str) -> dict[str, Any]:
@@ -217,9 +218,31 @@ class RunResult:
 
 
 def train_run(
-    config: RunConfig, out: Path, resume: bool = False, progress: bool = True
+    config: RunConfig,
+    out: Path,
+    resume: bool = False,
+    progress: bool = True,
+    tracker: MlflowTracker | None = None,
 ) -> RunResult:
-    """Trains, selects on validation, tests once, and writes the run folder."""
+    """Trains, selects on validation, tests once, and writes the run folder.
+
+    ``tracker`` (MLflow) receives the parameters, every epoch's numbers, the final
+    metrics and the bundle."""
+    if tracker is None:
+        return _train_run(config, out, resume, progress, None)
+    tracker.log_params(config.to_dict())
+    try:
+        result = _train_run(config, out, resume, progress, tracker)
+    except BaseException:
+        tracker.abort()
+        raise
+    tracker.finish(result.metrics, out)
+    return result
+
+
+def _train_run(
+    config: RunConfig, out: Path, resume: bool, progress: bool, tracker: MlflowTracker | None
+) -> RunResult:
     from ncf.bundle import save_bundle
     from ncf.training.logs import plot_history, write_history
 
@@ -246,12 +269,14 @@ def train_run(
         model.fit(split.train.csr())
         valid = prepared.valid(model)
         history = [{"epoch": 1, **{f"valid_{k}": v for k, v in valid.items()}}]
+        if tracker is not None:
+            tracker("select")(history[0])
         best_epoch = epochs_run = 1
         if refit:
             model.fit(known.csr())
     else:
         history, valid, best_epoch, epochs_run = _train_gradient(
-            model, config, split.train, prepared.valid, out, device, resume, progress
+            model, config, split.train, prepared.valid, out, device, resume, progress, tracker
         )
         if refit:
             # the epoch count is chosen on validation; the final model learns from
@@ -260,7 +285,7 @@ def train_run(
             seed_torch(config.seed)
             model = build_model(config, split).to(device)
             refit_history, _, _, _ = _train_gradient(
-                model, config, known, None, out, device, resume, progress, refit_epochs=best_epoch
+                model, config, known, None, out, device, resume, progress, tracker, best_epoch
             )
             history += refit_history
     fit_s = time.perf_counter() - fit_started
@@ -313,6 +338,7 @@ def _train_gradient(
     device: torch.device,
     resume: bool,
     progress: bool,
+    tracker: MlflowTracker | None = None,
     refit_epochs: int | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, float], int, int]:
     """Trains on ``train`` with selection by ``evaluate``, or (``refit_epochs``) for a fixed
@@ -334,7 +360,7 @@ def _train_gradient(
         evaluate,
         Generators.from_seed(config.seed),
         checkpoint=checkpoint,
-        callbacks=[tensorboard],
+        callbacks=[tensorboard] + ([tracker(phase)] if tracker is not None else []),
         progress=progress,
         amp=device.type == "cuda",
         stop_at=refit_epochs,
