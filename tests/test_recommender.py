@@ -12,6 +12,7 @@ from ncf.data.interactions import from_raw
 from ncf.errors import DataError
 from ncf.models import GMF, Popularity
 from ncf.recommender import load
+from tests.conftest import make_interactions
 
 
 @pytest.fixture()
@@ -65,3 +66,14 @@ def test_corrupted_bundle_fails_clearly(bundle):
     (bundle / "weights.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(DataError, match="cannot read bundle"):
         load(bundle)
+
+
+def test_truncated_bundle_files_fail_clearly(tmp_path):
+    model = GMF(4, 3, dim=2)
+    known = make_interactions([0, 1, 2, 3], [0, 1, 2, 0])
+    for name in ("weights.safetensors", "interactions.parquet", "config.json"):
+        folder = save_bundle(tmp_path / name, model, known)
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[: len(data) // 2])
+        with pytest.raises(DataError, match=rf"{name}|cannot read bundle"):
+            load(folder)

@@ -325,7 +325,10 @@ def _train_run(
             "total_s": round(time.perf_counter() - started, 3),
         },
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    from ncf.training.checkpoint import atomic_write
+
+    # written last and atomically: a run folder with metrics.json is a finished run
+    atomic_write(out / "metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
     return RunResult(metrics, model, prepared, out)
 
 
