@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ncf.data.formats import TEST, TRAIN, read_lists, read_path, read_table
+from ncf.data.formats import TEST, TRAIN, read_path, read_table
+from ncf.data.given import read_lists
 from ncf.errors import DataError
 
 

@@ -31,23 +31,28 @@ def evaluator(split, part="valid"):
     return Evaluator.build(getattr(split, part), Protocol("full"), exclude, ks=(10,))
 
 
-def train_gmf(split, config, seed=0, checkpoint=None, resume=None, callbacks=None):
-    torch.manual_seed(seed)
-    model = GMF(split.train.n_users, split.train.n_items, dim=16)
+def train(split, config, model, init_seed=0, checkpoint=None, resume=None):
+    """Trains ``model(n_users, n_items)`` (weights drawn with ``init_seed``); the sampling
+    streams are always seed 0, so a resumed run differs only in what the checkpoint fixes."""
+    torch.manual_seed(init_seed)
+    model = model(split.train.n_users, split.train.n_items)
     trainer = Trainer(
         model,
         split.train,
         config,
         evaluator(split),
-        Generators.from_seed(seed),
+        Generators.from_seed(0),
         checkpoint=checkpoint,
-        callbacks=callbacks,
         progress=False,
     )
     if resume is not None:
         trainer.resume(resume)
     trainer.fit()
     return model, trainer
+
+
+def train_gmf(split, config):
+    return train(split, config, lambda n_users, n_items: GMF(n_users, n_items, dim=16))
 
 
 def test_a_trained_model_beats_popularity_on_planted_structure(split):
@@ -68,23 +73,13 @@ def test_early_stopping_restores_the_best_epoch(split):
     assert evaluator(split)(model)["ndcg@10"] == pytest.approx(max(scores))
 
 
-def train_neumf(split, config, seed=0, checkpoint=None, resume=None):
+def train_neumf(split, config, init_seed=0, checkpoint=None, resume=None):
     """A NeuMF with dropout, so that the global RNG's state matters too."""
-    torch.manual_seed(seed)
-    model = NeuMF(split.train.n_users, split.train.n_items, dim=8, layers=[16, 8], dropout=0.3)
-    trainer = Trainer(
-        model,
-        split.train,
-        config,
-        evaluator(split),
-        Generators.from_seed(0),
-        checkpoint=checkpoint,
-        progress=False,
-    )
-    if resume is not None:
-        trainer.resume(resume)
-    trainer.fit()
-    return model, trainer
+
+    def neumf(n_users, n_items):
+        return NeuMF(n_users, n_items, dim=8, layers=[16, 8], dropout=0.3)
+
+    return train(split, config, neumf, init_seed, checkpoint, resume)
 
 
 def assert_same_weights(a, b):
@@ -135,7 +130,7 @@ def test_a_signal_at_a_random_batch_checkpoints_and_resumes_exactly(
     assert state["partial"]["batch"] == batch % per_epoch + 1
     monkeypatch.undo()
     resumed, again = train_neumf(
-        split, RESUME_CONFIG, seed=7, checkpoint=checkpoint, resume=checkpoint
+        split, RESUME_CONFIG, init_seed=7, checkpoint=checkpoint, resume=checkpoint
     )
     assert_same_weights(model, resumed)
     assert [r["loss"] for r in again.history] == [r["loss"] for r in trainer.history]
@@ -161,7 +156,7 @@ def test_a_crash_at_a_random_batch_resumes_from_the_last_epoch_exactly(
     assert torch.load(checkpoint, weights_only=True)["epoch"] == batch // per_epoch
     monkeypatch.undo()
     resumed, again = train_neumf(
-        split, RESUME_CONFIG, seed=7, checkpoint=checkpoint, resume=checkpoint
+        split, RESUME_CONFIG, init_seed=7, checkpoint=checkpoint, resume=checkpoint
     )
     assert_same_weights(model, resumed)
     assert [r["loss"] for r in again.history] == [r["loss"] for r in trainer.history]

@@ -1,0 +1,198 @@
+"""Readers for files that fix their split: the NCF benchmark files (He et al. 2017) and
+``train.txt`` / ``test.txt`` user-item lists (NGCF / LightGCN).
+
+Their ids are 0-based indices; the vocabularies hold the ids present, so indices equal the
+files' ids whenever every id occurs (as in the published files) and a huge id costs no
+memory.
+
+    >>> source = read_ncf(Path("data/ml-1m/ncf"))
+    >>> source.test_negatives.shape
+    (6040, 99)
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ncf.data.formats import (
+    _INT64_MAX,
+    TEST,
+    TRAIN,
+    Source,
+    _check_ids,
+    _numeric,
+    _read_csv,
+)
+from ncf.data.interactions import Interactions, Vocabulary, from_raw
+from ncf.errors import DataError
+
+
+def _fits_int64(word: bytes) -> bool:
+    try:
+        return abs(int(word)) <= _INT64_MAX
+    except ValueError:
+        return False
+
+
+def _ncf_file(folder: Path, suffix: str) -> Path | None:
+    hits = sorted(folder.glob(f"*{suffix}"))
+    return hits[0] if hits else None
+
+
+def is_ncf_folder(folder: Path) -> bool:
+    return _ncf_file(folder, ".train.rating") is not None
+
+
+def read_ncf(folder: Path) -> Source:
+    """The NCF benchmark files (He et al. 2017).
+
+    ``*.train.rating`` (``user item [rating [time]]``, tab-separated, ids 0-based),
+    ``*.test.rating`` (one held-out item per user) and ``*.test.negative`` (``(user,item)``
+    then the sampled negatives, one line per test line). Row order is the time order.
+    Item titles are attached when ``ncf_item_map.tsv`` and ``../movies.dat`` exist.
+    """
+    train_path = _ncf_file(folder, ".train.rating")
+    test_path = _ncf_file(folder, ".test.rating")
+    if train_path is None or test_path is None:
+        raise DataError("expected *.train.rating and *.test.rating", folder)
+    parts = []
+    for path in (train_path, test_path):
+        frame = _read_csv(path, sep="\t", header=None, quoting=csv.QUOTE_NONE)
+        if not 2 <= frame.shape[1] <= 4:
+            raise DataError(
+                f"expected 2 to 4 tab-separated columns, found {frame.shape[1]}", path, 1
+            )
+        users = _numeric(frame, 0, path, 1, integer=True)
+        items = _numeric(frame, 1, path, 1, integer=True)
+        _check_ids(users, "user", path, 1)
+        _check_ids(items, "item", path, 1)
+        ratings = _numeric(frame, 2, path, 1) if frame.shape[1] > 2 else None
+        times = _numeric(frame, 3, path, 1, integer=True) if frame.shape[1] > 3 else None
+        parts.append((users, items, ratings, times))
+    (tr_u, tr_i, tr_r, tr_t), (te_u, te_i, te_r, te_t) = parts
+    negatives = None
+    neg_path = _ncf_file(folder, ".test.negative")
+    if neg_path is not None:
+        negatives = _read_ncf_negatives(neg_path, te_u, te_i)
+    # the files' ids are 0-based indices; the vocabularies hold the ids present, so that
+    # indices equal the ids whenever every id from 0 up occurs (as in the published files)
+    user_vocab = Vocabulary.from_raw(np.concatenate([tr_u, te_u]))
+    item_vocab = Vocabulary.from_raw(
+        np.concatenate([tr_i, te_i, [] if negatives is None else negatives.ravel()]).astype(
+            np.int64
+        )
+    )
+    if negatives is not None:
+        negatives = item_vocab.index(negatives.ravel()).reshape(negatives.shape)
+    ratings = (
+        None if tr_r is None or te_r is None else np.concatenate([tr_r, te_r]).astype(np.float32)
+    )
+    times = None if tr_t is None or te_t is None else np.concatenate([tr_t, te_t])
+    data = Interactions(
+        user_ids=user_vocab.index(np.concatenate([tr_u, te_u])),
+        item_ids=item_vocab.index(np.concatenate([tr_i, te_i])),
+        user_vocab=user_vocab,
+        item_vocab=item_vocab,
+        ratings=ratings,
+        times=times,
+        items=_ncf_titles(folder, item_vocab.ids),
+    )
+    part = np.r_[np.full(len(tr_u), TRAIN, np.int8), np.full(len(te_u), TEST, np.int8)]
+    return Source(data, name=str(folder), part=part, test_negatives=negatives)
+
+
+def _read_ncf_negatives(path: Path, test_users: np.ndarray, test_items: np.ndarray) -> np.ndarray:
+    frame = _read_csv(path, sep="\t", header=None, quoting=csv.QUOTE_NONE)
+    if len(frame) != len(test_users):
+        raise DataError(f"{len(frame)} lines, but the test file has {len(test_users)}", path)
+    pair = frame[0].astype(str).str.extract(r"^\((\d+),(\d+)\)$")
+    if pair.isna().any(axis=None):
+        row = int(np.flatnonzero(pair.isna().any(axis=1).to_numpy())[0])
+        raise DataError(f"expected '(user,item)' first, got {frame.iat[row, 0]!r}", path, row + 1)
+    users = pair[0].astype(np.int64).to_numpy()
+    items = pair[1].astype(np.int64).to_numpy()
+    wrong = np.flatnonzero((users != test_users) | (items != test_items))
+    if len(wrong):
+        row = int(wrong[0])
+        raise DataError(
+            f"pair ({users[row]},{items[row]}) disagrees with the test file's "
+            f"({test_users[row]},{test_items[row]})",
+            path,
+            row + 1,
+        )
+    negatives = frame.iloc[:, 1:]
+    if negatives.isna().any(axis=None):
+        row = int(np.flatnonzero(negatives.isna().any(axis=1).to_numpy())[0])
+        raise DataError("fewer negatives than on the first line", path, row + 1)
+    out = np.column_stack(
+        [_numeric(negatives, c, path, 1, integer=True) for c in negatives.columns]
+    )
+    _check_ids(out.ravel(), "item", path, 1)
+    return out
+
+
+def _ncf_titles(folder: Path, item_ids: np.ndarray) -> pd.DataFrame | None:
+    """Titles for the NCF ML-1M items via ``ncf_item_map.tsv`` and ``../movies.dat``."""
+    map_path, movies_path = folder / "ncf_item_map.tsv", folder.parent / "movies.dat"
+    if not (map_path.exists() and movies_path.exists()):
+        return None
+    item_map = pd.read_csv(map_path, sep="\t")
+    from ncf.data.movielens import _movies_dat
+
+    movies = _movies_dat(movies_path, "utf-8")
+    meta = movies.reindex(item_map["movie_id"].to_numpy())
+    meta.index = item_map["ncf_item"].to_numpy()
+    return meta.reindex(item_ids).reset_index(drop=True)
+
+
+def _read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """ "user item item ..." lines -> (users, items), vectorised over the whole file."""
+    raw = path.read_bytes()
+    words = raw.split()
+    if not words:
+        raise DataError("file is empty", path)
+    buffer = np.frombuffer(raw, dtype=np.uint8)
+    blank = (buffer == 32) | (buffer == 9) | (buffer == 13) | (buffer == 10) | (buffer == 11)
+    blank |= buffer == 12
+    starts = np.flatnonzero(~blank & np.r_[True, blank[:-1]])
+    line_of = np.cumsum(buffer == 10)[starts]
+    try:
+        tokens = np.array(words, dtype=np.int64)
+    except (ValueError, OverflowError):
+        tokens = None
+    bad = (
+        np.flatnonzero(tokens < 0)
+        if tokens is not None
+        else [next(i for i, w in enumerate(words) if not _fits_int64(w))]  # the error path only
+    )
+    if len(bad):
+        at = int(bad[0])
+        raise DataError(
+            f"expected an integer id >= 0 within 64 bits, got "
+            f"{words[at].decode(errors='replace')!r}",
+            path,
+            int(line_of[at]) + 1,
+        )
+    first = np.r_[True, line_of[1:] != line_of[:-1]]
+    users = np.repeat(tokens[first], np.diff(np.r_[np.flatnonzero(first), len(tokens)]))
+    keep = ~first  # the first token of a line is the user
+    return users[keep], tokens[keep]
+
+
+def read_lists(folder: Path) -> Source:
+    """``train.txt`` / ``test.txt`` with lines ``user item item ...`` (NGCF / LightGCN).
+
+    A line with a user and no items adds nothing."""
+    train_u, train_i = _read_lists(folder / "train.txt")
+    test_u, test_i = _read_lists(folder / "test.txt")
+    users = np.concatenate([train_u, test_u])
+    items = np.concatenate([train_i, test_i])
+    if not len(users):
+        raise DataError("no interactions: every line holds a user only", folder)
+    data = from_raw(users, items)
+    part = np.r_[np.full(len(train_u), TRAIN, np.int8), np.full(len(test_u), TEST, np.int8)]
+    return Source(data, name=str(folder), part=part)
