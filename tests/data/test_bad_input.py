@@ -94,6 +94,10 @@ CASES = {
     "missing id": ({"r.csv": "user,item\n1,2\n,4\n"}, r"r.csv, line 3: missing user id"),
     # empty files
     "empty table": ({"r.csv": ""}, r"r.csv: file is empty"),
+    "damaged parquet": (
+        {"r.parquet": b"PAR1 not really parquet PAR1"},
+        r"r.parquet: cannot read parquet",
+    ),
     "header only": ({"r.csv": "user,item,rating\n"}, r"r.csv: no rows"),
     "empty u.data": ({"u.data": ""}, r"u.data: file is empty"),
     "empty ncf train": ({"x.train.rating": "", **NCF_OK}, r"x.train.rating: file is empty"),

@@ -145,6 +145,17 @@ def _ids(frame: pd.DataFrame, column: object, what: str, path: Path, first_line:
     return ids
 
 
+def _read_parquet(path: Path, allow_empty: bool = False) -> pd.DataFrame:
+    """`pandas.read_parquet` whose errors name the file; rows are reported as lines."""
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises many types for damaged files
+        raise DataError(f"cannot read parquet ({type(err).__name__}: {err})", path) from None
+    if frame.empty and not allow_empty:
+        raise DataError("no rows", path)
+    return frame
+
+
 def _not_utf8(path: Path) -> DataError:
     """The error for a file that is not UTF-8, naming the line of the first bad byte."""
     raw = path.read_bytes() if path.is_file() else b""
@@ -224,8 +235,8 @@ def read_table(path: Path, columns: dict[str, str] | None = None) -> Source:
     """
     columns = dict(columns or {})
     if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
-        first_line = 0
+        frame = _read_parquet(path)
+        first_line = 1  # errors name the 1-based row
     else:
         raw = path.read_bytes()[:65536]
         if not raw.strip():

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ncf.data.formats import TEST, TRAIN, VALID, Source
+from ncf.data.formats import TEST, TRAIN, VALID, Source, _ids, _numeric, _read_parquet, _require
 from ncf.data.interactions import Interactions, from_raw
 from ncf.errors import DataError
 
@@ -230,24 +230,37 @@ def read_split_source(folder: Path) -> Source:
         path = folder / f"{name}.parquet"
         if not path.exists():
             raise DataError(f"missing {name}.parquet", folder)
-        frame = pd.read_parquet(path)
+        frame = _read_parquet(path, allow_empty=name == "valid")
+        _require(frame, ["user", "item"], path)
+        frame["user"] = _ids(frame, "user", "user", path, 1)
+        frame["item"] = _ids(frame, "item", "item", path, 1)
         frame["part"] = part
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True)
     items_frame = None
     if (folder / "items.parquet").exists():
-        items_frame = pd.read_parquet(folder / "items.parquet").set_index("item")
+        items_frame = _read_parquet(folder / "items.parquet")
+        _require(items_frame, ["item"], folder / "items.parquet")
+        items_frame = items_frame.set_index("item")
     data = from_raw(
         frame["user"].to_numpy(),
         frame["item"].to_numpy(),
-        ratings=frame["rating"].to_numpy() if "rating" in frame else None,
-        times=frame["time"].to_numpy() if "time" in frame else None,
+        ratings=_numeric(frame, "rating", folder, 1) if "rating" in frame else None,
+        times=_numeric(frame, "time", folder, 1, integer=True) if "time" in frame else None,
         items_frame=items_frame,
     )
     negatives = None
     if (folder / "test_negatives.parquet").exists():
-        raw = pd.read_parquet(folder / "test_negatives.parquet").to_numpy()
-        negatives = data.item_vocab.index(raw.ravel()).reshape(raw.shape)
+        path = folder / "test_negatives.parquet"
+        raw = _read_parquet(path).to_numpy()
+        if len(raw) != (frame["part"] == TEST).sum():
+            raise DataError(
+                f"{len(raw)} rows, but test.parquet has {(frame['part'] == TEST).sum()}", path
+            )
+        negatives = data.item_vocab.index(raw.ravel(), missing="mask").reshape(raw.shape)
+        if (negatives < 0).any():
+            row = int(np.flatnonzero((negatives < 0).any(axis=1))[0])
+            raise DataError("a negative item that is in no part of the split", path, row + 1)
     return Source(
         data, name=str(folder), part=frame["part"].to_numpy(np.int8), test_negatives=negatives
     )
