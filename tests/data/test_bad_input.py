@@ -116,6 +116,14 @@ CASES = {
         },
         r"x.test.negative, line 2: pair \(1,3\) disagrees with the test file's \(1,2\)",
     ),
+    "negatives with a huge id": (
+        {
+            "x.train.rating": "0\t1\n1\t0\n",
+            "x.test.rating": "0\t3\n1\t2\n",
+            "x.test.negative": "(0,3)\t0\t4\n(99999999999999999999,2)\t4\t3\n",
+        },
+        r"x.test.negative, line 2: column 0: integer out of the 64-bit range",
+    ),
     "negatives missing a line": (
         {
             "x.train.rating": "0\t1\n1\t0\n",

@@ -113,8 +113,8 @@ def _read_ncf_negatives(path: Path, test_users: np.ndarray, test_items: np.ndarr
     if pair.isna().any(axis=None):
         row = int(np.flatnonzero(pair.isna().any(axis=1).to_numpy())[0])
         raise DataError(f"expected '(user,item)' first, got {frame.iat[row, 0]!r}", path, row + 1)
-    users = pair[0].astype(np.int64).to_numpy()
-    items = pair[1].astype(np.int64).to_numpy()
+    users = _numeric(pair, 0, path, 1, integer=True)
+    items = _numeric(pair, 1, path, 1, integer=True)
     wrong = np.flatnonzero((users != test_users) | (items != test_items))
     if len(wrong):
         row = int(wrong[0])
