@@ -283,9 +283,6 @@ def report(
     of one or more runs, compared side by side."""
     from ncf.report import write_report
 
-    for folder in run_dirs:
-        if not (folder / "metrics.json").exists():
-            raise UsageError(f"{folder}: not a finished run folder (no metrics.json)")
     runs = write_report(run_dirs, out, k)
     console.print(f"wrote {out} ({len(runs)} run{'s' * (len(runs) > 1)})")
 
