@@ -26,10 +26,10 @@ def test_toml_round_trip_of_a_resolved_config():
 
     import tomli_w
 
-    from ncf.pipeline import _toml_ready
+    from ncf.pipeline import toml_ready
 
     config = resolve_config({"model": "neumf", "data": "synthetic", "ks": [5, 10], "dropout": 0.2})
-    text = tomli_w.dumps(_toml_ready(config.to_dict()))
+    text = tomli_w.dumps(toml_ready(config.to_dict()))
     again = resolve_config(flatten_toml(tomllib.loads(text)))
     assert again == config
 
@@ -62,12 +62,21 @@ def test_a_run_config_read_back_keeps_its_seed():
 
     import tomli_w
 
-    from ncf.pipeline import _toml_ready
+    from ncf.pipeline import toml_ready
 
     config = resolve_config({"model": "gmf", "data": "synthetic", "seed": 3, "subsample_seed": 5})
-    again = resolve_config(
-        flatten_toml(tomllib.loads(tomli_w.dumps(_toml_ready(config.to_dict()))))
-    )
+    again = resolve_config(flatten_toml(tomllib.loads(tomli_w.dumps(toml_ready(config.to_dict())))))
     assert (again.seed, again.prepare.subsample_seed) == (3, 5)
     with pytest.raises(UsageError, match="setting 'lr' is given twice, as 0.1 and 0.2"):
         flatten_toml({"lr": 0.1, "train": {"lr": 0.2}})
+
+
+def test_the_resolved_table_is_informational():
+    from ncf.run_folder import config_text
+
+    config = resolve_config({"model": "gmf", "data": "synthetic", "threads": 0})
+    import tomllib
+
+    text = config_text(config, {"split": "loo", "protocol": "full", "device": "cpu", "threads": 2})
+    assert tomllib.loads(text)["resolved"]["threads"] == 2
+    assert resolve_config(flatten_toml(tomllib.loads(text))) == config

@@ -40,7 +40,7 @@ def test_recommend_excludes_seen_items_and_speaks_raw_ids(bundle):
     assert u2.item.tolist()[2] == 400
     everything = rec.recommend(["u1"], k=2, exclude_seen=False)
     assert set(everything.item) == {100, 200}
-    with pytest.raises(DataError, match="unknown id 'nobody'"):
+    with pytest.raises(DataError, match="unknown user id 'nobody'"):
         rec.recommend(["nobody"])
     assert rec.history("u3").item.tolist() == [100, 200, 400]
 

@@ -15,6 +15,7 @@ Layout::
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -55,6 +56,9 @@ def save_bundle(
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a bundle is shared like any folder
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "weights.safetensors"))
@@ -82,6 +86,8 @@ def save_bundle(
         pd.DataFrame({"user": known.user_ids, "item": known.item_ids}).to_parquet(
             tmp / "interactions.parquet", index=False
         )
+        for path in tmp.iterdir():  # safetensors writes 0600; give the usual permissions
+            os.chmod(path, 0o666 & ~umask)
         if folder.exists():
             shutil.rmtree(folder)
         tmp.rename(folder)
@@ -91,7 +97,7 @@ def save_bundle(
     return folder
 
 
-def _bundle_folder(path: str | Path) -> Path:
+def bundle_folder(path: str | Path) -> Path:
     path = Path(path)
     if (path / "bundle" / "config.json").exists():
         return path / "bundle"
@@ -102,7 +108,7 @@ def _bundle_folder(path: str | Path) -> Path:
 
 def read_config(path: str | Path) -> dict[str, Any]:
     """The ``config.json`` of a bundle or of a run folder's bundle."""
-    folder = _bundle_folder(path)
+    folder = bundle_folder(path)
     try:
         config = json.loads((folder / "config.json").read_text())
         config["model"], config["args"], config["n_users"], config["n_items"]  # noqa: B018
@@ -123,7 +129,7 @@ def load_parts(
         selected: load the train-only, validation-selected weights when the bundle has
             them (see `save_bundle`), else the final weights.
     """
-    folder = _bundle_folder(path)
+    folder = bundle_folder(path)
     config = read_config(folder)
     name = config["model"]
     if name not in MODELS:

@@ -42,6 +42,7 @@ class TrainConfig:
         patience: stop after this many epochs without a better validation metric.
         monitor: the validation metric that selects the epoch (e.g. ``ndcg@10``).
         eval_every: evaluate on validation every this many epochs.
+        eval_at_start: also evaluate the untrained model, as epoch 0 of the history.
     """
 
     epochs: int = 20
@@ -59,14 +60,15 @@ class TrainConfig:
     patience: int = 3
     monitor: str = "ndcg@10"
     eval_every: int = 1
+    eval_at_start: bool = False
 
     def __post_init__(self) -> None:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("sampler", self.sampler, SAMPLERS)
         for name in ("epochs", "batch_size", "n_negatives", "eval_every", "step_size"):
-            if getattr(self, name) < (0 if name == "epochs" else 1):
-                raise UsageError(f"{name} must be positive, got {getattr(self, name)}")
+            if getattr(self, name) < 1:
+                raise UsageError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if self.lr <= 0:
             raise UsageError(f"lr must be > 0, got {self.lr}")
         if self.patience < 1:
@@ -95,6 +97,8 @@ class RunConfig:
             the test evaluation (the validation part only serves model selection).
         deterministic: on CUDA, use deterministic kernels only (slower); CPU runs are
             deterministic anyway.
+        threads: CPU threads for training, evaluation and data loading; 0 = a choice for
+            the machine (`default_threads`), recorded in the run's ``config.toml``.
     """
 
     model: str = "neumf"
@@ -112,11 +116,14 @@ class RunConfig:
     mlp_run: str = ""
     refit: bool = True
     deterministic: bool = False
+    threads: int = 0
 
     def __post_init__(self) -> None:
         _choice("device", self.device, ("auto", "cpu", "cuda"))
         if not self.ks or min(self.ks) < 1:
             raise UsageError(f"ks must be positive cut-offs, got {self.ks}")
+        if self.threads < 0:
+            raise UsageError(f"threads must be >= 1 (or 0 for automatic), got {self.threads}")
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -159,11 +166,10 @@ class RunConfig:
                     f"unknown setting {key!r} for model {self.model!r}; "
                     f"allowed: {', '.join(allowed)}"
                 )
-        if "ks" in run and not isinstance(run["ks"], tuple):
-            run["ks"] = tuple(run["ks"]) if isinstance(run["ks"], list) else (int(run["ks"]),)
+        model = {k: parse_value(v) if isinstance(v, str) else v for k, v in model.items()}
         return replace(
             self,
-            **run,
+            **_coerce(RunConfig, run),
             train=replace(self.train, **_coerce(TrainConfig, train)),
             prepare=replace(self.prepare, **_coerce(PrepareConfig, prepare)),
             model_args=model,
@@ -183,28 +189,49 @@ def _known(cls: type, values: dict[str, Any], section: str) -> dict[str, Any]:
     return values
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
-    """Casts values (often strings from ``--set``) to the field types of ``cls``."""
-    types = {f.name: f.type for f in fields(cls)}
+    """Casts values (strings from ``--set``, or TOML values) to the field types of ``cls``.
+
+    A text field keeps the text as given (``columns=user:uid,item:iid`` stays one string);
+    a list of values given for a text field is joined with commas."""
+    types = {f.name: str(f.type) for f in fields(cls)}
     out = {}
     for key, value in values.items():
-        kind = str(types[key])
+        kind = types[key]
         try:
-            if "None" in kind and (value is None or str(value).lower() == "none"):
-                out[key] = None
-            elif kind.startswith("int"):
-                out[key] = int(value)
-            elif kind.startswith("float"):
-                out[key] = float(value)
-            elif kind.startswith("bool"):
-                out[key] = (
-                    value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-                )
-            else:
-                out[key] = value
+            out[key] = _cast(kind, value)
         except (TypeError, ValueError):
             raise UsageError(f"setting {key}={value!r}: expected {kind}") from None
     return out
+
+
+def _cast(kind: str, value: Any) -> Any:
+    if "None" in kind and (value is None or str(value).lower() == "none"):
+        return None
+    if kind.startswith("tuple"):
+        parts = value.split(",") if isinstance(value, str) else value
+        parts = parts if isinstance(parts, (list, tuple)) else [parts]
+        return tuple(int(str(p).strip()) for p in parts if str(p).strip())
+    if kind.startswith("bool"):
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() not in _TRUE + _FALSE:
+            raise ValueError(value)
+        return str(value).lower() in _TRUE
+    if kind.startswith("int"):
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(value)
+        return int(value)
+    if kind.startswith("float"):
+        return float(value)
+    if kind.startswith("str") and isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if kind.startswith("str"):
+        return str(value)
+    return value
 
 
 def parse_value(text: str) -> Any:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import tomli_w
 import torch
 
 from ncf.config import RunConfig
@@ -28,11 +27,30 @@ from ncf.data.registry import DATASETS, resolve
 from ncf.data.sampling import SeenSet, sample_distinct_negatives
 from ncf.data.splits import Split, default_split, make_split
 from ncf.data.synthetic import make_synthetic
+from ncf.device import pick_device, use_threads
 from ncf.errors import UsageError
 from ncf.evaluation.protocols import Evaluator, Protocol
 from ncf.models import MODELS, Model, load_pretrained
 from ncf.random import Generators, seed_torch
+from ncf.run_folder import (
+    config_text,
+    default_run_folder,
+    flatten_toml,
+    prepare_folder,
+    toml_ready,
+)
 from ncf.training.tracking import MlflowTracker
+
+__all__ = [
+    "default_run_folder",
+    "evaluate_run",
+    "flatten_toml",
+    "prepare_run",
+    "resolve_config",
+    "toml_ready",
+    "train_run",
+]
+Echo = Callable[[str], None]
 
 
 def model_defaults(name: str) -> dict[str, Any]:
@@ -60,22 +78,6 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     arguments = model_defaults(name)
     config = replace(base, model=name).with_overrides(pairs, set(arguments))
     return replace(config, model_args={**arguments, **config.model_args})
-
-
-def flatten_toml(values: dict[str, Any]) -> dict[str, Any]:
-    """A config.toml's sections ([train], [prepare], [model_args]) as flat settings."""
-    flat: dict[str, Any] = {}
-    for key, value in values.items():
-        section = value if key in ("train", "prepare", "model_args") else {key: value}
-        if not isinstance(section, dict):
-            raise UsageError(f"[{key}] must be a table of settings")
-        for name, setting in section.items():
-            if name in flat and flat[name] != setting:
-                raise UsageError(
-                    f"setting {name!r} is given twice, as {flat[name]!r} and {setting!r}"
-                )
-            flat[name] = setting
-    return flat
 
 
 def load_source(spec: str, columns: str = "") -> Source:
@@ -152,21 +154,6 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
     return Prepared(source, split, protocol, valid, test, log)
 
 
-def pick_device(name: str, deterministic: bool = False) -> torch.device:
-    """The run's device; ``deterministic`` makes CUDA runs repeat bit for bit (at a cost in
-    speed): deterministic kernels only, no cuBLAS workspace reuse across streams, no TF32."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda, but no CUDA device is available")
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if deterministic and name == "cuda":
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-    return torch.device(name)
-
-
 def build_model(config: RunConfig, split: Split) -> Model:
     cls = MODELS[config.model]
     try:
@@ -223,16 +210,27 @@ def train_run(
     resume: bool = False,
     progress: bool = True,
     tracker: MlflowTracker | None = None,
+    overwrite: bool = False,
+    echo: Echo | None = None,
 ) -> RunResult:
     """Trains, selects on validation, tests once, and writes the run folder.
 
-    ``tracker`` (MLflow) receives the parameters, every epoch's numbers, the final
-    metrics and the bundle."""
+    Args:
+        config: the run's settings.
+        out: the run folder. A finished run there is replaced only with ``overwrite``; an
+            unfinished one is continued with ``resume`` (from its last checkpoint).
+        progress: progress bars.
+        tracker: MLflow tracking; receives the parameters, every epoch's numbers, the
+            final metrics and the bundle.
+        echo: receives one line per epoch and per notable event (rows dropped, the
+            device); None prints nothing.
+    """
+    options = _Options(resume, overwrite, progress, tracker, echo or (lambda line: None))
     if tracker is None:
-        return _train_run(config, out, resume, progress, None)
+        return _train_run(config, out, options)
     tracker.log_params(config.to_dict())
     try:
-        result = _train_run(config, out, resume, progress, tracker)
+        result = _train_run(config, out, options)
     except BaseException:
         tracker.abort()
         raise
@@ -240,24 +238,45 @@ def train_run(
     return result
 
 
-def _train_run(
-    config: RunConfig, out: Path, resume: bool, progress: bool, tracker: MlflowTracker | None
-) -> RunResult:
+@dataclass
+class _Options:
+    resume: bool
+    overwrite: bool
+    progress: bool
+    tracker: MlflowTracker | None
+    echo: Echo
+
+
+def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     from ncf.bundle import save_bundle
-    from ncf.training.logs import plot_history, write_history
+    from ncf.training.checkpoint import atomic_write
+    from ncf.training.logs import write_history, write_plots
 
     started = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    text = tomli_w.dumps(_toml_ready(config.to_dict()))
-    if resume and (out / "config.toml").exists():
-        _check_same_config(out / "config.toml", text)
-    (out / "config.toml").write_text(text)
+    prepare_folder(out, config_text(config), options.resume, options.overwrite)
+    threads = use_threads(config.threads)
     generators = Generators.from_seed(config.seed)
     prepared = prepare_run(config, generators)
     split = prepared.split
+    dropped = {**prepared.log.dropped, **split.dropped}
+    for reason, n in dropped.items():
+        options.echo(f"dropped {n:,} rows: {reason}")
+    device = pick_device(config.device, config.deterministic)
+    resolved = {
+        "split": split.spec,
+        "protocol": prepared.protocol.label,
+        "device": str(device),
+        "threads": threads,
+    }
+    (out / "config.toml").write_text(config_text(config, resolved))
+    options.echo(
+        f"{config.model} on {config.data}: {split.train.n_users:,} users, "
+        f"{split.train.n_items:,} items, train / valid / test "
+        f"{len(split.train):,} / {len(split.valid):,} / {len(split.test):,} rows "
+        f"({split.spec}, {prepared.protocol.label}, {device}, threads {threads})"
+    )
     load_s = time.perf_counter() - started
 
-    device = pick_device(config.device, config.deterministic)
     seed_torch(config.seed)
     model = build_model(config, split).to(device)
     fit_started = time.perf_counter()
@@ -269,25 +288,23 @@ def _train_run(
         model.fit(split.train.csr())
         valid = prepared.valid(model)
         history = [{"epoch": 1, **{f"valid_{k}": v for k, v in valid.items()}}]
-        if tracker is not None:
-            tracker("select")(history[0])
+        if options.tracker is not None:
+            options.tracker("select")(history[0])
         best_epoch = epochs_run = 1
         if refit:
             model.fit(known.csr())
+        shown = f"valid {config.train.monitor} {valid.get(config.train.monitor, float('nan')):.4f}"
+        options.echo(f"fitted in {time.perf_counter() - fit_started:.1f} s; {shown}")
     else:
-        history, valid, best_epoch, epochs_run = _train_gradient(
-            model, config, split.train, prepared.valid, out, device, resume, progress, tracker
-        )
+        run = _gradient_runner(config, out, device, options)
+        history, valid, best_epoch, epochs_run = run(model, split.train, prepared.valid, None)
         if refit:
             # the epoch count is chosen on validation; the final model learns from
             # train + validation for that many epochs, from the same initial weights
             selected = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             seed_torch(config.seed)
             model = build_model(config, split).to(device)
-            refit_history, _, _, _ = _train_gradient(
-                model, config, known, None, out, device, resume, progress, tracker, best_epoch
-            )
-            history += refit_history
+            history += run(model, known, None, best_epoch)[0]
     fit_s = time.perf_counter() - fit_started
 
     eval_started = time.perf_counter()
@@ -296,11 +313,6 @@ def _train_run(
 
     save_bundle(out / "bundle", model.cpu(), known, selected)
     frame = write_history(history, out / "history.csv")
-    if model.objective != "fit":
-        selection = frame[frame["phase"] == "select"] if "phase" in frame else frame
-        plot_history(
-            selection, out / "plots" / "learning_curve.png", f"{config.model} on {config.data}"
-        )
     metrics = {
         "model": config.model,
         "data": config.data,
@@ -316,8 +328,10 @@ def _train_run(
         "n_train": len(split.train),
         "n_valid": len(split.valid),
         "n_test": len(split.test),
+        "dropped": dropped,
         "seed": config.seed,
         "device": str(device),
+        "threads": threads,
         "timing": {
             "load_s": round(load_s, 3),
             "fit_s": round(fit_s, 3),
@@ -325,64 +339,93 @@ def _train_run(
             "total_s": round(time.perf_counter() - started, 3),
         },
     }
-    from ncf.training.checkpoint import atomic_write
-
+    write_plots(out, frame, metrics)
     # written last and atomically: a run folder with metrics.json is a finished run
     atomic_write(out / "metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
     return RunResult(metrics, model, prepared, out)
 
 
-def _train_gradient(
-    model: Model,
-    config: RunConfig,
-    train: Interactions,
-    evaluate: Evaluator | None,
-    out: Path,
-    device: torch.device,
-    resume: bool,
-    progress: bool,
-    tracker: MlflowTracker | None = None,
-    refit_epochs: int | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, float], int, int]:
-    """Trains on ``train`` with selection by ``evaluate``, or (``refit_epochs``) for a fixed
-    number of epochs without evaluation. Returns history, best validation metrics, best
-    epoch and epochs run."""
+GradientRun = Callable[
+    [Model, Interactions, Evaluator | None, int | None],
+    tuple[list[dict[str, Any]], dict[str, float], int, int],
+]
+
+
+def _gradient_runner(
+    config: RunConfig, out: Path, device: torch.device, options: _Options
+) -> GradientRun:
+    """A function that trains a model on some interactions, with selection by an
+    evaluator, or (``refit_epochs``) blind for a fixed number of epochs. It returns the
+    history, the best validation metrics, the best epoch and the epochs run."""
     from ncf.training.logs import TensorBoardLogger
     from ncf.training.loop import Trainer
+    from ncf.training.progress import epoch_line
 
-    refit = refit_epochs is not None
-    if config.model == "neumf" and (config.gmf_run or config.mlp_run):
-        pretrain_neumf(model, config, refit)
-    phase = "refit" if refit else "select"
-    checkpoint = out / f"checkpoint-{phase}.pt"
-    tensorboard = TensorBoardLogger(out / "tensorboard" / phase)
-    trainer = Trainer(
-        model,
-        train,
-        config.train,
-        evaluate,
-        Generators.from_seed(config.seed),
-        checkpoint=checkpoint,
-        callbacks=[tensorboard] + ([tracker(phase)] if tracker is not None else []),
-        progress=progress,
-        amp=device.type == "cuda",
-        stop_at=refit_epochs,
-    )
-    if resume and checkpoint.exists():
-        trainer.resume(checkpoint)
-    history = [{"phase": phase, **row} for row in trainer.fit()]
-    tensorboard.close()
-    best = history[trainer.best_epoch - 1] if history and not refit else {}
-    valid = {k.removeprefix("valid_"): v for k, v in best.items() if k.startswith("valid_")}
-    return history, valid, trainer.best_epoch, trainer.epoch
+    def run(
+        model: Model,
+        train: Interactions,
+        evaluate: Evaluator | None,
+        refit_epochs: int | None,
+    ) -> tuple[list[dict[str, Any]], dict[str, float], int, int]:
+        refit = refit_epochs is not None
+        if config.model == "neumf" and (config.gmf_run or config.mlp_run):
+            pretrain_neumf(model, config, refit)
+        phase = "refit" if refit else "select"
+        checkpoint = out / f"checkpoint-{phase}.pt"
+        tensorboard = TensorBoardLogger(out / "tensorboard" / phase)
+        epochs = min(refit_epochs or config.train.epochs, config.train.epochs)
+        callbacks = [tensorboard, epoch_line(phase, epochs, config.train.monitor, options.echo)]
+        if options.tracker is not None:
+            callbacks.append(options.tracker(phase))
+        trainer = Trainer(
+            model,
+            train,
+            config.train,
+            evaluate,
+            Generators.from_seed(config.seed),
+            checkpoint=checkpoint,
+            callbacks=callbacks,
+            progress=options.progress,
+            amp=device.type == "cuda",
+            stop_at=refit_epochs,
+        )
+        if options.resume and checkpoint.exists():
+            trainer.resume(checkpoint)
+        history = [{"phase": phase, **row} for row in trainer.fit()]
+        tensorboard.close()
+        best = (
+            next((r for r in history if r["epoch"] == trainer.best_epoch), {}) if not refit else {}
+        )
+        valid = {k.removeprefix("valid_"): v for k, v in best.items() if k.startswith("valid_")}
+        return history, valid, trainer.best_epoch, trainer.epoch
+
+    return run
 
 
-def evaluate_run(run_dir: Path, protocol: str | None, ks: tuple[int, ...] | None) -> dict[str, Any]:
-    """Re-evaluates a run's bundle on its test split, with another protocol or cut-offs."""
+def evaluate_run(
+    run_dir: Path,
+    protocol: str | None = None,
+    ks: tuple[int, ...] | None = None,
+    threads: int | None = None,
+    per_query: bool = False,
+) -> dict[str, Any]:
+    """Re-evaluates a run on its split, with another protocol or cut-offs.
+
+    The test part is scored with the run's final model. The validation part is scored
+    with the model that was selected on it, trained on the training part only: the
+    bundle's ``selected`` weights, or for closed-form models a fit on the training part.
+    A model refit on train + validation is never scored on validation (it saw it).
+
+    Returns:
+        ``protocol``, ``valid`` and ``test`` metrics, ``valid_model`` (which model scored
+        validation), ``valid_note`` (why validation is missing, if it is) and, with
+        ``per_query``, a frame of each query's metrics (``part``, ``user``, [``item``]).
+    """
     import tomllib
 
     from ncf.bundle import load_parts
 
+    use_threads(threads or 0)
     values = flatten_toml(tomllib.loads((run_dir / "config.toml").read_text()))
     if protocol:
         values["protocol"] = protocol
@@ -391,35 +434,57 @@ def evaluate_run(run_dir: Path, protocol: str | None, ks: tuple[int, ...] | None
     config = resolve_config(values)
     prepared = prepare_run(config, Generators.from_seed(config.seed))
     model, _, _ = load_parts(run_dir)
-    return {
+    valid_model, note = _validation_model(run_dir, config, prepared, model)
+    result: dict[str, Any] = {
         "protocol": prepared.protocol.label,
-        "valid": prepared.valid(model),
+        "valid": prepared.valid(valid_model) if valid_model is not None else {},
         "test": prepared.test(model),
+        "valid_model": "valid, train-only model" if valid_model is not model else "valid",
+        "valid_note": note,
     }
+    if per_query:
+        parts = [("test", prepared.test, model)]
+        if valid_model is not None:
+            parts.insert(0, ("valid", prepared.valid, valid_model))
+        result["per_query"] = _per_query_frame(parts, prepared.split)
+    return result
 
 
-def _check_same_config(path: Path, text: str) -> None:
-    """A run resumes only under the config that started it."""
-    import tomllib
+def _validation_model(
+    run_dir: Path, config: RunConfig, prepared: Prepared, final: Model
+) -> tuple[Model | None, str]:
+    """The model to score validation with, or None and the reason."""
+    from ncf.bundle import bundle_folder, load_parts
 
-    old, new = flatten_toml(tomllib.loads(path.read_text())), flatten_toml(tomllib.loads(text))
-    differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-    if differ:
-        shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:5])
-        raise UsageError(
-            f"{path}: --resume needs the run's own config, but {shown} differ; "
-            "use the same settings or another --out"
-        )
+    metrics_path = run_dir / "metrics.json"
+    refit = (
+        json.loads(metrics_path.read_text()).get("refit", True) if metrics_path.exists() else True
+    )
+    if not refit or not len(prepared.split.valid):
+        return final, ""
+    if (bundle_folder(run_dir) / "selected.safetensors").exists():
+        return load_parts(run_dir, selected=True)[0], ""
+    if final.objective == "fit":
+        model = build_model(config, prepared.split)
+        model.fit(prepared.split.train.csr())
+        return model, ""
+    return None, (
+        "validation is not scored: the final model was refit on train + validation and "
+        "the bundle holds no train-only weights"
+    )
 
 
-def _toml_ready(values: dict[str, Any]) -> dict[str, Any]:
-    """Drops None values (TOML has no null); they mean 'default' when read back."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            out[key] = _toml_ready(value)
-        elif isinstance(value, tuple):
-            out[key] = list(value)
-        elif value is not None:
-            out[key] = value
-    return out
+def _per_query_frame(parts: list[tuple[str, Evaluator, Model]], split: Split) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    frames = []
+    for name, evaluator, model in parts:
+        values = evaluator.per_query(model)
+        frame = pd.DataFrame({"part": name, "user": split.train.user_vocab.raw(evaluator.users)})
+        if evaluator.protocol.kind == "sampled":
+            frame["item"] = split.train.item_vocab.raw(evaluator.relevant[:, 0])
+        for metric, per in values.items():
+            frame[metric] = np.asarray(per, dtype=np.float64)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

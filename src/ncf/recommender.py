@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from ncf.bundle import load_parts
 from ncf.data.interactions import Interactions
-from ncf.errors import DataError
+from ncf.errors import DataError, UsageError
 from ncf.models import Model
 
 
@@ -51,6 +51,7 @@ class Recommender:
         self, user_index: np.ndarray, k: int = 10, exclude_seen: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
         """(n,) user indices -> (n, k) item indices and scores, best first."""
+        _check_k(k)
         k = min(k, self.model.n_items)
         items_out, scores_out = [], []
         for start in range(0, len(user_index), self.batch_size):
@@ -75,7 +76,7 @@ class Recommender:
         self, users: list | np.ndarray, k: int = 10, exclude_seen: bool = True
     ) -> pd.DataFrame:
         """Top-k per raw user id: columns user, rank (1-based), item, score and metadata."""
-        index = self.known.user_vocab.index(np.asarray(users))
+        index = self.known.user_vocab.index(np.asarray(users), what="user")
         items, scores = self.top_k(index, k, exclude_seen)
         finite = np.isfinite(scores).ravel()
         frame = self._frame(items.ravel())
@@ -86,16 +87,17 @@ class Recommender:
 
     def history(self, user: object) -> pd.DataFrame:
         """The known items of one raw user id."""
-        row = self.seen[int(self.known.user_vocab.index(np.array([user]))[0])]
+        row = self.seen[int(self.known.user_vocab.index(np.array([user]), what="user")[0])]
         return self._frame(row.indices.astype(np.int64))
 
     @torch.no_grad()
     def similar(self, item: object, k: int = 10) -> pd.DataFrame:
         """Items closest to a raw item id by cosine of the model's item embeddings."""
+        _check_k(k)
         embeddings = self.model.item_embeddings()
         if embeddings is None:
             raise DataError(f"model {self.model.name!r} has no item embeddings")
-        index = int(self.known.item_vocab.index(np.array([item]))[0])
+        index = int(self.known.item_vocab.index(np.array([item]), what="item")[0])
         vectors = F.normalize(embeddings.float().cpu(), dim=1)
         scores = vectors @ vectors[index]
         scores[index] = -torch.inf
@@ -103,6 +105,11 @@ class Recommender:
         frame = self._frame(top.numpy())
         frame["score"] = values.numpy()
         return frame
+
+
+def _check_k(k: int) -> None:
+    if k < 1:
+        raise UsageError(f"k must be a positive number of items, got {k}")
 
 
 def load(path: str | Path) -> Recommender:

@@ -12,26 +12,37 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ncf.errors import DataError
+from ncf.report_figures import (
+    Figure,
+    _comparison_plot,
+    _embedding_map,
+    _png,
+    _popularity_plot,
+    _short,
+    gini,
+    lorenz,
+    pca_2d,
+    place_labels,
+)
+from ncf.training.logs import identical_groups, learning_curve_figure, learning_rate_figure
+
+__all__ = ["gini", "lorenz", "pca_2d", "place_labels", "recommendation_stats", "write_report"]
+
+if TYPE_CHECKING:
+    pass
 
 MAIN_METRICS = ("hr@10", "ndcg@10", "recall@10", "mrr", "auc")
-
-
-@dataclass
-class Figure:
-    name: str
-    title: str
-    png: bytes
 
 
 @dataclass
@@ -69,13 +80,6 @@ def recommendation_stats(
     """
     n_items = len(popularity)
     counts = np.bincount(top_items.ravel(), minlength=n_items).astype(np.float64)
-    sorted_counts = np.sort(counts)
-    ranks = np.arange(1, n_items + 1)
-    gini = (
-        float(((2 * ranks - n_items - 1) * sorted_counts).sum() / (n_items * counts.sum()))
-        if counts.sum()
-        else 0.0
-    )
     n_users_scale = max(len(top_items), 1)
     order = np.argsort(-popularity, kind="stable")
     head_items = np.zeros(n_items, dtype=bool)
@@ -83,114 +87,12 @@ def recommendation_stats(
     total = popularity.sum()
     return {
         "coverage": float((counts > 0).mean()),
-        "gini": gini,
+        "gini": gini(counts),
         "arp": float(popularity[top_items].mean() / n_users_scale),
         "catalogue_arp": float(popularity.mean() / n_users_scale),
         "head_share": float(head_items[top_items].mean()),
         "head_share_data": float(popularity[head_items].sum() / total) if total else 0.0,
     }
-
-
-def pca_2d(vectors: np.ndarray) -> np.ndarray:
-    """(n, d) -> (n, 2) coordinates on the two leading principal components."""
-    centred = vectors - vectors.mean(axis=0, keepdims=True)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return centred @ vt[:2].T
-
-
-# --------------------------------------------------------------------------- figures
-
-
-def _png(fig: Any) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _curves(history: pd.DataFrame, title: str) -> Figure:
-    plt = _pyplot()
-    metrics = [c for c in history.columns if c.startswith("valid_") and "@" in c][:3]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    for phase, rows in history.groupby("phase", sort=False):
-        axes[0].plot(rows["epoch"], rows["loss"], marker="o", label=f"{phase}")
-    axes[0].set(xlabel="epoch", ylabel="training loss", title="loss")
-    axes[0].legend()
-    select = history[history["phase"] == "select"]
-    for column in metrics:
-        values = select[["epoch", column]].dropna()
-        axes[1].plot(values["epoch"], values[column], marker="o", label=column[6:])
-    axes[1].set(xlabel="epoch", title="validation (model selection)")
-    if metrics:
-        axes[1].legend()
-    fig.suptitle(title)
-    return Figure("curves", "Learning curves", _png(fig))
-
-
-def _schedule(history: pd.DataFrame) -> Figure:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3))
-    for phase, rows in history.groupby("phase", sort=False):
-        ax.plot(rows["epoch"], rows["lr"], marker="o", label=str(phase))
-    ax.set(xlabel="epoch", ylabel="learning rate", title="learning-rate schedule")
-    ax.legend()
-    return Figure("lr", "Learning-rate schedule", _png(fig))
-
-
-def _embedding_map(vectors: np.ndarray, labels: list[str], title: str) -> Figure:
-    plt = _pyplot()
-    xy = pca_2d(vectors)
-    fig, ax = plt.subplots(figsize=(9, 7))
-    ax.scatter(xy[:, 0], xy[:, 1], s=14, color="tab:blue")
-    for (x, y), label in zip(xy, labels):
-        ax.annotate(label, (x, y), fontsize=7, xytext=(3, 2), textcoords="offset points")
-    ax.set(xlabel="PC 1", ylabel="PC 2", title=title)
-    return Figure("embeddings", "Item embedding map", _png(fig))
-
-
-def _popularity_plot(top_items: np.ndarray, popularity: np.ndarray, k: int) -> Figure:
-    plt = _pyplot()
-    order = np.argsort(-popularity, kind="stable")
-    counts = np.bincount(top_items.ravel(), minlength=len(popularity))[order]
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.bar(np.arange(len(order)), counts, width=1.0, color="tab:orange", label=f"in top-{k}")
-    share = popularity[order] / max(popularity.sum(), 1) * top_items.size
-    ax.plot(np.arange(len(order)), share, color="tab:blue", lw=1, label="if by popularity share")
-    ax.set(
-        xlabel="items by training popularity (most popular first)",
-        ylabel="times recommended",
-        title="popularity bias",
-    )
-    ax.legend()
-    return Figure("popularity", "Popularity bias of recommendations", _png(fig))
-
-
-def _comparison_plot(runs: list[RunReport]) -> Figure:
-    plt = _pyplot()
-    metrics = [m for m in ("hr@10", "ndcg@10") if all(m in r.metrics["test"] for r in runs)]
-    metrics = metrics or list(runs[0].metrics["test"])[:2]
-    fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(runs)), 3.4))
-    width = 0.8 / max(len(metrics), 1)
-    x = np.arange(len(runs))
-    for j, metric in enumerate(metrics):
-        values = [r.metrics["test"].get(metric, np.nan) for r in runs]
-        ax.bar(x + j * width, values, width, label=f"test {metric}")
-    ax.set_xticks(x + width * (len(metrics) - 1) / 2, [r.name for r in runs], rotation=20)
-    ax.set(title="test metrics across runs")
-    ax.legend()
-    return Figure("comparison", "Test metrics across runs", _png(fig))
 
 
 # --------------------------------------------------------------------------- one run
@@ -223,10 +125,12 @@ def analyse_run(
     name = run_dir.name
     title = f"{metrics['model']} on {metrics['data']}"
     figures, notes = [], []
-    if history is not None and "loss" in history and history["loss"].notna().any():
-        figures.append(_curves(history, title))
-        if "lr" in history:
-            figures.append(_schedule(history))
+    curves = None if history is None else learning_curve_figure(history, metrics)
+    if history is not None and curves is not None:
+        figures.append(Figure("curves", "Learning curves", _png(curves)))
+        schedule = learning_rate_figure(history, metrics)
+        if schedule is not None:
+            figures.append(Figure("lr", "Learning-rate schedule", _png(schedule)))
     else:
         notes.append(f"{metrics['model']} is fitted in closed form: no learning curves.")
     rec = load(run_dir)
@@ -237,7 +141,7 @@ def analyse_run(
         top = np.argsort(-popularity, kind="stable")[:n_items_map]
         vectors = embeddings.detach().float().cpu().numpy()[top]
         if known.items is not None and "title" in known.items:
-            labels = [str(t)[:32] for t in known.items["title"].to_numpy()[top]]
+            labels = [_short(str(t)) for t in known.items["title"].to_numpy()[top]]
         else:
             labels = [str(i) for i in known.item_vocab.raw(top)]
         figures.append(
@@ -266,11 +170,17 @@ th, td { border: 1px solid #ccc; padding: 3px 9px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f1f1f1; }
 img { max-width: 100%; display: block; margin: 0.5em 0; }
+table.comparison { font-size: 0.85em; }
+table.comparison th { vertical-align: bottom; }
+table.comparison :is(th, td):nth-child(-n + 4) { text-align: left; }
+table.comparison th, table.comparison td { padding: 3px 6px; }
+.caption { font-size: 0.85em; color: #555; }
 .note, .broken { color: #8a5300; }
 section { border-top: 2px solid #ddd; margin-top: 2em; }
 """
 
-# marks images that failed to load, and records the count on <body> for automated checks
+# marks images that failed to load, and records on <body> for automated checks the count
+# of images loaded and of tables or images wider than the page
 _SCRIPT = """
 window.addEventListener("load", () => {
   const images = [...document.images];
@@ -282,12 +192,21 @@ window.addEventListener("load", () => {
     img.after(warning);
   });
   document.body.dataset.imagesLoaded = `${ok.length}/${images.length}`;
+  const right = document.body.getBoundingClientRect().right + 0.5;
+  const wide = [...document.querySelectorAll("table, img")].filter(
+    (element) => element.getBoundingClientRect().right > right
+  );
+  document.body.dataset.overflowing = String(wide.length);
 });
 """
 
 
 def _number(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _seconds(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.1f}"
 
 
 def _metrics_rows(run: RunReport) -> tuple[list[str], list[list[str]]]:
@@ -301,7 +220,7 @@ def _metrics_rows(run: RunReport) -> tuple[list[str], list[list[str]]]:
 
 
 def _facts(run: RunReport) -> list[list[str]]:
-    m = run.metrics
+    m, t = run.metrics, run.metrics.get("timing", {})
     return [
         ["split", str(m.get("split", "-"))],
         ["protocol", str(m["protocol"])],
@@ -313,14 +232,29 @@ def _facts(run: RunReport) -> list[list[str]]:
             f"{m['n_train']:,} / {m.get('n_valid', 0):,} / {m.get('n_test', 0):,}",
         ],
         ["seed", str(m.get("seed", "-"))],
-        ["fit time (s)", _number(float(m["timing"]["fit_s"]))],
+        [
+            "seconds: load / fit / test / total",
+            " / ".join(_seconds(t.get(f"{key}_s")) for key in ("load", "fit", "eval", "total")),
+        ],
     ]
 
 
 def _comparison_rows(runs: list[RunReport]) -> tuple[list[str], list[list[str]]]:
+    """One row per run; metrics equal in every run (hr@10 = recall@10 under leave-one-out)
+    share one column."""
     metrics = [m for m in MAIN_METRICS if any(m in r.metrics["test"] for r in runs)]
+    tests = pd.DataFrame([{m: r.metrics["test"].get(m, np.nan) for m in metrics} for r in runs])
+    groups = identical_groups(tests, metrics)
     beyond = ["coverage@10", "gini@10", "head_share@10"]
-    header = ["run", "model", "data", "protocol", *[f"test {m}" for m in metrics], *beyond]
+    header = [
+        "run",
+        "model",
+        "data",
+        "protocol",
+        *[f"test {' = '.join(g)}" for g in groups],
+        *beyond,
+        "fit (s)",
+    ]
     rows = []
     for r in runs:
         rows.append(
@@ -329,8 +263,9 @@ def _comparison_rows(runs: list[RunReport]) -> tuple[list[str], list[list[str]]]
                 r.metrics["model"],
                 str(r.metrics["data"]),
                 r.metrics["protocol"],
-                *[_number(r.metrics["test"].get(m, "-")) for m in metrics],
+                *[_number(r.metrics["test"].get(g[0], "-")) for g in groups],
                 *[_number(r.beyond.get(b, "-")) for b in beyond],
+                _seconds(r.metrics.get("timing", {}).get("fit_s")),
             ]
         )
     return header, rows
@@ -364,12 +299,26 @@ def _beyond_rows(run: RunReport) -> list[list[str]]:
     return rows
 
 
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _breakable(text: str) -> str:
+    """Escaped text that may wrap after ``-``, ``_`` or ``/`` (``neumf-<wbr>pretrained``),
+    never inside a word."""
+    return re.sub(r"([-_/])", r"\1<wbr>", html.escape(text))
+
+
+def _html_table(header: list[str], rows: list[list[str]], css_class: str = "") -> str:
+    """A table; with ``css_class`` (the comparison) cells wrap between the parts of names
+    and headers break into short lines, so the widths go to the run names."""
+    cell = _breakable if css_class else html.escape
+    if css_class:
+        head = "".join(
+            f"<th>{cell(h).replace('test ', 'test<br>').replace(' = ', ' =<br>')}</th>"
+            for h in header
+        )
+    else:
+        head = "".join(f"<th>{cell(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in row) + "</tr>" for row in rows)
+    attribute = f' class="{css_class}"' if css_class else ""
+    return f"<table{attribute}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _html_image(figure: Figure) -> str:
@@ -377,6 +326,7 @@ def _html_image(figure: Figure) -> str:
     return (
         f"<h4>{html.escape(figure.title)}</h4>"
         f'<img alt="{html.escape(figure.title)}" src="data:image/png;base64,{data}">'
+        + (f"<p class='caption'>{html.escape(figure.caption)}</p>" if figure.caption else "")
     )
 
 
@@ -390,7 +340,7 @@ def to_html(runs: list[RunReport], comparison: Figure | None) -> str:
     if len(runs) > 1:
         parts.append("<h2>Comparison</h2>")
         parts += [f"<p class='note'>{html.escape(n)}</p>" for n in _comparability(runs)]
-        parts.append(_html_table(*_comparison_rows(runs)))
+        parts.append(_html_table(*_comparison_rows(runs), css_class="comparison"))
         if comparison is not None:
             parts.append(_html_image(comparison))
     for run in runs:
@@ -423,7 +373,8 @@ def to_markdown(runs: list[RunReport], comparison: Figure | None, assets: Path) 
     def image(figure: Figure, stem: str) -> str:
         path = assets / f"{stem}-{figure.name}.png"
         path.write_bytes(figure.png)
-        return f"![{figure.title}]({assets.name}/{path.name})"
+        caption = f"\n\n{figure.caption}" if figure.caption else ""
+        return f"![{figure.title}]({assets.name}/{path.name}){caption}"
 
     parts = [
         "# ncf report",

@@ -51,7 +51,8 @@ CASES = {
     ),
     "table without an item column": (
         {"r.csv": "user,thing\n1,2\n"},
-        r"r.csv: no item column among \['user', 'thing'\]; name it with --set columns=item:",
+        r"r.csv: no item column among \['user', 'thing'\]; name it with --columns item:COLUMN "
+        r"\(or by position: --columns user:0,item:1\)",
     ),
     # non-numeric, NaN, negative, huge
     "non-numeric id": (

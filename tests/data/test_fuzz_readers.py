@@ -1,7 +1,11 @@
-"""Fuzzing: every reader either returns consistent interactions or raises `DataError`."""
+"""Fuzzing: every reader either returns consistent interactions or raises `DataError`.
+
+Arbitrary bytes, token soups, near-valid rows and byte-level mutations of valid files of
+every format (tables, sequences, lists, NCF, RecBole, ``.npy``, parquet)."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import tempfile
 from pathlib import Path
@@ -58,6 +62,18 @@ TOKENS = [
     "(2,3)",
     "é",
     "\x00",
+    "user_id:token",
+    "item_id:token",
+    "rating:float",
+    "timestamp:float",
+    "class:token_seq",
+    ":token",
+    ":float",
+    ":token_seq",
+    "alice",
+    "item_a",
+    "\x93NUMPY",
+    "PK\x03\x04",
 ]
 BAD_BYTES = [b"\xff", b"\xe9", b"\xc3", b"\x80"]
 
@@ -81,6 +97,13 @@ LAYOUTS = {
     "lists": ["train.txt", "test.txt"],
     "table.parquet": ["table.parquet"],
     "split": ["split.json", "train.parquet", "valid.parquet", "test.parquet"],
+    "table.txt": ["table.txt"],
+    "table.inter": ["table.inter"],
+    "table.npy": ["table.npy"],
+    "recbole": ["x.inter", "x.item"],
+    "recbole-split": ["x.train.inter", "x.valid.inter", "x.test.inter"],
+    "lists-valid": ["train.txt", "valid.txt", "test.txt"],
+    "npy-split": ["train_list.npy", "valid_list.npy", "test_list.npy"],
 }
 
 
@@ -181,3 +204,113 @@ def test_parquet_tables_and_saved_splits_with_odd_values(data):
             assert source.data.item_ids.max() < source.data.n_items
     finally:
         shutil.rmtree(folder)
+
+
+# --------------------------------------------------------------------------- mutated files
+
+
+def npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+INTER = (
+    b"user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+    b"1\t10\t4\t100\n1\t11\t5\t101.5\n2\t10\t3\t102\n"
+)
+ITEM = (
+    b"item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
+    b"10\tToy Story\t1995\tAnimation Comedy\n11\tHeat\t1995\tAction\n"
+)
+PAIRS = np.array([[0, 0], [0, 1], [1, 0], [1, 2]], np.int64)
+VALID_FILES = {
+    "table.csv": [b"alice,item_a,4.5,1600000000\nbob,item_b,3,1600000001\nalice,item_b,2,3\n"],
+    "table.txt": [b"1 1 2 3 4 5\n2 3 6 7\n3 2 8 9 4 1 3\n"],
+    "table.inter": [INTER],
+    "table.npy": [npy(np.array([[0, 1, 4.5], [1, 2, 3.0]]))],
+    "recbole": [INTER, ITEM],
+    "recbole-split": [INTER, INTER.replace(b"101.5", b"7"), INTER.replace(b"\t10\t", b"\t12\t")],
+    "lists-valid": [b"0 1 2 3\n1 0 2\n", b"0 4\n1 3\n", b"0 5\n1 4 5\n"],
+    "npy-split": [npy(PAIRS), npy(PAIRS[:1] + 2), npy(PAIRS[1:] + 1)],
+}
+
+
+@st.composite
+def mutated(draw, valid: bytes) -> bytes:
+    """``valid`` with a few bytes replaced, inserted or deleted, or cut short."""
+    content = bytearray(valid)
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, max(len(content) - 1, 0)))
+        op = draw(st.sampled_from(["replace", "insert", "delete", "cut"]))
+        byte = draw(st.sampled_from([*b"\x00\t\n ,:-.x9\xe9\xff", draw(st.integers(0, 255))]))
+        if op == "replace" and content:
+            content[at] = byte
+        elif op == "insert":
+            content.insert(at, byte)
+        elif op == "delete" and content:
+            del content[at]
+        elif op == "cut":
+            del content[at:]
+    return bytes(content)
+
+
+@pytest.mark.parametrize("layout", sorted(VALID_FILES))
+@FUZZ
+@given(data=st.data())
+def test_mutated_valid_files_never_fail_with_anything_but_a_data_error(layout, data):
+    contents = [
+        data.draw(st.one_of(st.just(valid), mutated(valid))) for valid in VALID_FILES[layout]
+    ]
+    check(layout, contents)
+
+
+ARRAY_VALUES = [0, 1, 2, 7, -1, 2**62, 2**63 - 1, 1.5, float("nan"), float("inf"), 1e30]
+DTYPES = ["int64", "int32", "uint64", "float64", "float32", "int8", "object", "bool", "<U2"]
+
+
+@FUZZ
+@given(data=st.data())
+def test_npy_arrays_with_odd_shapes_dtypes_and_values(data):
+    """Structurally valid ``.npy`` files holding odd arrays, as a table and as a split."""
+    contents = []
+    for _ in range(3):
+        shape = data.draw(st.sampled_from([(0, 2), (3, 2), (2, 3), (4,), (2, 4), (1, 1, 2)]))
+        values = [data.draw(st.sampled_from(ARRAY_VALUES)) for _ in range(int(np.prod(shape)))]
+        try:
+            array = np.array(values, dtype=data.draw(st.sampled_from(DTYPES))).reshape(shape)
+        except (OverflowError, ValueError):  # a value the dtype cannot hold
+            array = np.array(values, dtype=object).reshape(shape)
+        contents.append(npy(array))
+    check("npy-split", contents)
+    check("table.npy", contents[:1])
+
+
+@pytest.mark.parametrize(
+    ("layout", "separator", "n_fields"),
+    [("table.txt", " ", 7), ("lists-valid", " ", 5), ("table.csv", ",", 4)],
+)
+@FUZZ
+@given(data=st.data())
+def test_near_valid_sequences_and_lists(layout, separator, n_fields, data):
+    contents = []
+    for _ in LAYOUTS[layout]:
+        lines = data.draw(rows(n_fields))
+        contents.append("".join(separator.join(line) + "\n" for line in lines).encode())
+    check(layout, contents)
+
+
+@FUZZ
+@given(data=st.data())
+def test_near_valid_recbole_files(data):
+    """Typed headers with known, unknown and odd field names and types, then odd rows."""
+    names = st.sampled_from(["user_id", "item_id", "rating", "timestamp", "uid", "class", ""])
+    kinds = st.sampled_from(["token", "float", "token_seq", "float_seq", "int", ""])
+    contents = []
+    for _ in LAYOUTS["recbole-split"]:
+        n_fields = data.draw(st.integers(1, 5))
+        header = "\t".join(f"{data.draw(names)}:{data.draw(kinds)}" for _ in range(n_fields))
+        lines = data.draw(rows(n_fields))
+        contents.append((header + "\n" + "".join("\t".join(r) + "\n" for r in lines)).encode())
+    check("recbole-split", contents)
+    check("recbole", contents[:1] + [ITEM])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 
@@ -169,14 +170,30 @@ def test_the_same_seed_gives_bit_identical_weights_and_history(split, uninterrup
     assert [r["loss"] for r in second.history] == [r["loss"] for r in trainer.history]
 
 
-def test_step_schedule_decays_the_learning_rate(split):
+def test_history_logs_the_learning_rate_each_epoch_trained_with(split):
+    """Regression: the rate was read after ``scheduler.step()``, one epoch late."""
     _, trainer = train_gmf(
         split,
         TrainConfig(
             epochs=4, batch_size=2048, lr=0.01, schedule="step", step_size=2, gamma=0.1, patience=10
         ),
     )
-    assert [round(row["lr"], 6) for row in trainer.history] == [0.01, 0.001, 0.001, 0.0001]
+    assert [round(row["lr"], 6) for row in trainer.history] == [0.01, 0.01, 0.001, 0.001]
+    _, trainer = train_gmf(
+        split, TrainConfig(epochs=4, batch_size=2048, lr=0.01, schedule="cosine", patience=10)
+    )
+    rates = [row["lr"] for row in trainer.history]
+    assert rates[0] == 0.01 and rates[1] == pytest.approx(0.01 * (1 + math.cos(math.pi / 4)) / 2)
+
+
+def test_epoch_zero_scores_the_untrained_model_without_selecting_it(split):
+    config = TrainConfig(epochs=3, batch_size=1024, lr=0.01, patience=10, eval_at_start=True)
+    _, trainer = train_gmf(split, config)
+    epochs = [row["epoch"] for row in trainer.history]
+    assert epochs == [0, 1, 2, 3] and "loss" not in trainer.history[0]
+    untrained = trainer.history[0]["valid_ndcg@10"]
+    assert all(row["valid_ndcg@10"] > untrained for row in trainer.history[1:])
+    assert trainer.best_epoch >= 1
 
 
 def test_config_validation_names_the_bad_value():

@@ -1,8 +1,10 @@
-"""Readers for the interaction formats of the field.
+"""Reading whatever a data spec points at, and the checks every reader shares.
 
-Each reader returns a `Source`: all interactions, and for formats that fix the split
-(the NCF benchmark files, ``train.txt`` / ``test.txt`` lists, a saved split) which rows
-are train / valid / test plus any given test negatives.
+`read_path` dispatches a file or folder to its reader; each reader returns a `Source`:
+all interactions, and for formats that fix the split (NCF benchmark files, user-item
+lists, RecBole benchmark files, DiffRec ``.npy`` splits, a saved split) which rows are
+train / valid / test plus any given test negatives. The helpers here turn bad input into
+a `DataError` naming the file, line and value.
 
     >>> source = read_path("data/ml-1m/ncf")        # NCF benchmark folder
     >>> source.data.n_users, source.test_negatives.shape
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ncf.data.interactions import Interactions, from_raw
+from ncf.data.interactions import Interactions
 from ncf.errors import DataError
 
 TRAIN, VALID, TEST = 0, 1, 2
@@ -49,6 +51,8 @@ class Source:
 def _read_csv(path: Path | io.StringIO, name: Path | None = None, **kwargs: object) -> pd.DataFrame:
     """`pandas.read_csv` whose errors name the file (``name`` when reading a buffer) and line."""
     source, path = path, name or path  # type: ignore[assignment]
+    if isinstance(source, Path):
+        check_text(source)
     try:
         frame = pd.read_csv(source, **kwargs)  # type: ignore[call-overload]
     except pd.errors.EmptyDataError:
@@ -159,6 +163,9 @@ def _read_parquet(path: Path, allow_empty: bool = False) -> pd.DataFrame:
 def _not_utf8(path: Path) -> DataError:
     """The error for a file that is not UTF-8, naming the line of the first bad byte."""
     raw = path.read_bytes() if path.is_file() else b""
+    kind = binary_kind(raw[:_SNIFF_BYTES])
+    if kind is not None:
+        return _unsupported(path, kind)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -172,6 +179,7 @@ def _decode_bytes(path: Path, encoding: str, fallback: str | None = None) -> str
     """The file's text; ``fallback`` is tried when ``encoding`` fails (MovieLens titles are
     ISO-8859-1 in 100K and 1M, UTF-8 in later releases)."""
     raw = path.read_bytes()
+    check_text(path, raw[:_SNIFF_BYTES])
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as err:
@@ -182,16 +190,83 @@ def _decode_bytes(path: Path, encoding: str, fallback: str | None = None) -> str
         raise DataError(f"cannot decode text as {encoding} ({err.reason})", path) from None
 
 
-def _read_double_colon(path: Path, names: list[str] | None, encoding: str) -> pd.DataFrame:
+def _read_double_colon(
+    path: Path, names: list[str] | None, encoding: str, header: int | None = None
+) -> pd.DataFrame:
     """Reads a ``::``-separated file fast: ``::`` becomes a tab, then the C parser runs.
     Text that is not valid ``encoding`` is read as ISO-8859-1."""
     text = _decode_bytes(path, encoding, fallback="latin-1").replace("::", "\t")
     return _read_csv(
-        io.StringIO(text), path, sep="\t", header=None, names=names, quoting=csv.QUOTE_NONE
+        io.StringIO(text), path, sep="\t", header=header, names=names, quoting=csv.QUOTE_NONE
     )
 
 
-# --------------------------------------------------------------------------- generic tables
+# --------------------------------------------------------------------------- file types
+
+_SNIFF_BYTES = 8000  # as git: a NUL byte in the first 8000 bytes makes a file binary
+
+# magic numbers of the binary files people hand to a data loader by mistake
+_MAGIC = (
+    (b"\x93NUMPY", "NumPy .npy data (name the file .npy)"),
+    (b"PK\x03\x04", "a zip archive (.zip, .npz, .xlsx ...)"),
+    (b"PK\x05\x06", "an empty zip archive"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PAR1", "Parquet data (name the file .parquet)"),
+    (b"\x1f\x8b", "gzip-compressed data (decompress it first)"),
+    (b"BZh", "bzip2-compressed data (decompress it first)"),
+    (b"\xfd7zXZ\x00", "xz-compressed data (decompress it first)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data (decompress it first)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-zip archive"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x89HDF\r\n\x1a\n", "HDF5 data"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document (.xls)"),
+)
+_PICKLE = re.compile(rb"\A\x80[\x02-\x05]")
+_BZIP2 = re.compile(rb"\ABZh[1-9]1AY&SY")
+
+ACCEPTED = (
+    "accepted: UTF-8 text tables (.csv .tsv .txt .dat), sequence .txt files, "
+    "RecBole .inter files, .parquet tables, .npy arrays of (user, item[, rating]) rows"
+)
+
+
+def binary_kind(head: bytes) -> str | None:
+    """What a file's first bytes say it is when it is not text, or None for text.
+
+    Binary means a known magic number (NumPy, zip, PNG, pickle, compressed data ...) or a
+    NUL byte among ``head`` (text never holds one). A stray byte that is not UTF-8 (a
+    Latin-1 accent) leaves a file text: it fails later with the line of that byte."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text (save the file as UTF-8)"
+    for magic, kind in _MAGIC:
+        if head.startswith(magic) and (magic != b"BZh" or _BZIP2.match(head)):
+            return kind
+    if _PICKLE.match(head):
+        return "a Python pickle (never loaded: unpickling can run code)"
+    if b"\x00" in head[:_SNIFF_BYTES]:
+        return "binary data"
+    return None
+
+
+def _unsupported(path: Path, kind: str) -> DataError:
+    return DataError(f"unsupported file type: {kind}; {ACCEPTED}", path)
+
+
+def check_text(path: Path, head: bytes | None = None) -> None:
+    """Fails with "unsupported file type" when ``path`` holds binary data, not text."""
+    if head is None:
+        with path.open("rb") as file:
+            head = file.read(_SNIFF_BYTES)
+    kind = binary_kind(head)
+    if kind is not None:
+        raise _unsupported(path, kind)
+
+
+# --------------------------------------------------------------------------- column names
 
 _GUESSES = {
     "user": ["user", "user_id", "userid", "uid", "u", "customer_id", "reviewer_id"],
@@ -205,6 +280,10 @@ _GUESSES = {
         "movieid",
         "book_id",
         "product_id",
+        "business_id",
+        "track_id",
+        "artist_id",
+        "venue_id",
     ],
     "rating": ["rating", "ratings", "score", "r", "stars"],
     "time": ["timestamp", "time", "ts", "date", "datetime", "unix_time"],
@@ -212,116 +291,81 @@ _GUESSES = {
 
 
 def parse_columns(text: str) -> dict[str, str]:
-    """``"user:uid,item:iid"`` -> ``{"user": "uid", "item": "iid"}``."""
+    """``"user:uid,item:iid"`` -> ``{"user": "uid", "item": "iid"}``; positions work too
+    (``"user:0,item:1"``)."""
     out = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         role, sep, column = part.partition(":")
-        if not sep or role not in _GUESSES:
+        if not sep or role not in _GUESSES or not column:
             raise DataError(
                 f"bad column mapping {part!r}; "
-                "expected ROLE:COLUMN with ROLE in user,item,rating,time"
+                "expected ROLE:COLUMN with ROLE in user,item,rating,time "
+                "and COLUMN a name or a 0-based position"
             )
         out[role] = column
     return out
 
 
 def read_table(path: Path, columns: dict[str, str] | None = None) -> Source:
-    """A csv / tsv / txt / dat / parquet table of interactions.
+    """A csv / tsv / txt / dat / parquet table: see `ncf.data.tables.read_table`."""
+    from ncf.data.tables import read_table as read
 
-    The delimiter and header are detected; columns are found by common names
-    (``user_id``, ``movieId``, ``rating``, ``timestamp`` ...) or given by ``columns``
-    (role -> column name, or 0-based position for headerless files). A headerless file's
-    columns are taken as user, item[, rating[, time]].
-    """
-    columns = dict(columns or {})
-    if path.suffix == ".parquet":
-        frame = _read_parquet(path)
-        first_line = 1  # errors name the 1-based row
-    else:
-        raw = path.read_bytes()[:65536]
-        if not raw.strip():
-            raise DataError("file is empty", path)
-        head = raw.decode("utf-8", errors="replace").splitlines()
-        sample = "\n".join(head[:20])
-        if "::" in sample:
-            frame = _read_double_colon(path, None, "utf-8")
-            has_header = False
-        else:
-            try:
-                delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;| ").delimiter
-            except csv.Error:
-                delimiter = "\t" if "\t" in head[0] else ","
-            first = head[0].split(delimiter)
-            has_header = any(not _is_number(field) for field in first[:2])
-            frame = _read_csv(
-                path, sep=delimiter, header=0 if has_header else None, skipinitialspace=True
-            )
-        first_line = 2 if has_header else 1
-        if not has_header:
-            roles = ["user", "item", "rating", "time"][: frame.shape[1]]
-            frame.columns = [*roles, *range(len(roles), frame.shape[1])]
-    if frame.shape[1] < 2:
-        raise DataError(
-            f"one column only ({str(frame.columns[0])!r}); fields must be separated by "
-            "',', tab, ';', '|', a space or '::'",
-            path,
-        )
-    found: dict[str, object] = {}
-    lower = {str(c).lower(): c for c in frame.columns}
-    for role, guesses in _GUESSES.items():
-        if role in columns:
-            name = columns[role]
-            key = int(name) if name.isdigit() and name not in frame.columns else name
-            if key not in frame.columns and not isinstance(key, int):
-                raise DataError(
-                    f"no column {name!r} for {role}; columns are {[str(c) for c in frame.columns]}",
-                    path,
-                )
-            found[role] = frame.columns[key] if isinstance(key, int) else key
-        else:
-            hit = next((lower[g] for g in guesses if g in lower), None)
-            if hit is not None:
-                found[role] = hit
-    for role in ("user", "item"):
-        if role not in found:
-            raise DataError(
-                f"no {role} column among {[str(c) for c in frame.columns]}; "
-                f"name it with --set columns={role}:COLUMN",
-                path,
-            )
-    users = _ids(frame, found["user"], "user", path, first_line)
-    items = _ids(frame, found["item"], "item", path, first_line)
-    ratings = _numeric(frame, found["rating"], path, first_line) if "rating" in found else None
-    times = None
-    if "time" in found:
-        column = frame[found["time"]]
-        if column.dtype.kind in "OMm" and not pd.api.types.is_numeric_dtype(column):
-            parsed = pd.to_datetime(column, errors="coerce", utc=True)
-            if parsed.isna().any():
-                row = int(np.flatnonzero(parsed.isna())[0])
-                raise DataError(f"bad time {column.iloc[row]!r}", path, first_line + row)
-            times = parsed.astype("int64").to_numpy() // 10**9
-        else:
-            times = _numeric(frame, found["time"], path, first_line, integer=True)
-    return Source(from_raw(users, items, ratings=ratings, times=times), name=str(path))
+    return read(path, columns)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+# --------------------------------------------------------------------------- dispatch
+
+FOLDER_LAYOUTS = (
+    "MovieLens files (u.data, ratings.dat, interactions.tsv or ratings.csv), "
+    "NCF benchmark files (*.train.rating, *.test.rating[, *.test.negative]), "
+    "RecBole atomic files (NAME.inter[, NAME.item], or NAME.train.inter, "
+    "NAME.test.inter[, NAME.valid.inter]), "
+    "train.txt / test.txt[ / valid.txt] lists, "
+    "train_list.npy / test_list.npy[ / valid_list.npy] arrays, "
+    "or a split saved by ncf data split (split.json)"
+)
+
+
+def _read_file(path: Path, columns: dict[str, str] | None) -> Source:
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        from ncf.data.arrays import read_npy
+
+        return read_npy(path)
+    if suffix == ".inter":
+        from ncf.data.recbole import read_recbole
+
+        return read_recbole(path, columns)
+    if suffix == ".parquet":
+        return read_table(path, columns)
+    with path.open("rb") as file:
+        head = file.read(65536)
+    check_text(path, head[:_SNIFF_BYTES])
+    if suffix not in (".csv", ".tsv"):
+        from ncf.data.sequences import looks_like_sequences, read_sequences
+
+        if looks_like_sequences(head, complete=len(head) < 65536):
+            return read_sequences(path)
+    return read_table(path, columns)
 
 
 def read_path(path: str | Path, columns: dict[str, str] | None = None) -> Source:
-    """Reads whatever ``path`` holds: a folder of a known layout or a table file."""
+    """Reads whatever ``path`` holds: a table or sequence file, or a folder of a known
+    layout (`FOLDER_LAYOUTS`).
+
+    Files: ``.npy`` arrays (`ncf.data.arrays`), RecBole ``.inter`` files
+    (`ncf.data.recbole`), ``.parquet`` tables, text files of ``user item item ...``
+    sequences (`ncf.data.sequences`, detected by content, not in ``.csv`` / ``.tsv``
+    files), any other text table (`ncf.data.tables`). Binary files of other kinds fail
+    with "unsupported file type"."""
     path = Path(path)
     if not path.exists():
         raise DataError("no such file or folder", path)
     if path.is_file():
-        return read_table(path, columns)
+        return _read_file(path, columns)
+    from ncf.data.arrays import is_npy_folder, read_npy_folder
     from ncf.data.given import is_ncf_folder, read_lists, read_ncf
+    from ncf.data.recbole import is_recbole_folder, read_recbole
 
     if is_ncf_folder(path):
         return read_ncf(path)
@@ -329,6 +373,10 @@ def read_path(path: str | Path, columns: dict[str, str] | None = None) -> Source
         from ncf.data.splits import read_split_source
 
         return read_split_source(path)
+    if is_recbole_folder(path):
+        return read_recbole(path, columns)
+    if is_npy_folder(path):
+        return read_npy_folder(path)
     if (path / "train.txt").exists() and (path / "test.txt").exists():
         return read_lists(path)
     from ncf.data.movielens import read_ml100k, read_ml_csv, read_ml_dat
@@ -339,8 +387,8 @@ def read_path(path: str | Path, columns: dict[str, str] | None = None) -> Source
         return read_ml_dat(path)
     if (path / "ratings.csv").exists():
         return read_ml_csv(path)
-    raise DataError(
-        "unrecognised folder: expected MovieLens files, NCF *.train.rating files, "
-        "train.txt/test.txt lists or a saved split",
-        path,
-    )
+    for train, test in (("train.txt", "test.txt"), ("train_list.npy", "test_list.npy")):
+        if (path / train).exists() != (path / test).exists():
+            have, lack = (train, test) if (path / train).exists() else (test, train)
+            raise DataError(f"{have} without {lack}; a given split needs both", path)
+    raise DataError(f"unrecognised folder: expected {FOLDER_LAYOUTS}", path)

@@ -1,5 +1,5 @@
 """Readers for files that fix their split: the NCF benchmark files (He et al. 2017) and
-``train.txt`` / ``test.txt`` user-item lists (NGCF / LightGCN).
+``train.txt`` / ``test.txt`` (+ optional ``valid.txt``) user-item lists (NGCF / LightGCN).
 
 Their ids are 0-based indices; the vocabularies hold the ids present, so indices equal the
 files' ids whenever every id occurs (as in the published files) and a huge id costs no
@@ -22,10 +22,12 @@ from ncf.data.formats import (
     _INT64_MAX,
     TEST,
     TRAIN,
+    VALID,
     Source,
     _check_ids,
     _numeric,
     _read_csv,
+    check_text,
 )
 from ncf.data.interactions import Interactions, Vocabulary, from_raw
 from ncf.errors import DataError
@@ -152,6 +154,7 @@ def _ncf_titles(folder: Path, item_ids: np.ndarray) -> pd.DataFrame | None:
 def _read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """ "user item item ..." lines -> (users, items), vectorised over the whole file."""
     raw = path.read_bytes()
+    check_text(path, raw[:8000])
     words = raw.split()
     if not words:
         raise DataError("file is empty", path)
@@ -184,15 +187,22 @@ def _read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_lists(folder: Path) -> Source:
-    """``train.txt`` / ``test.txt`` with lines ``user item item ...`` (NGCF / LightGCN).
+    """``train.txt`` / ``test.txt`` with lines ``user item item ...`` (NGCF / LightGCN), and
+    ``valid.txt`` when present: its rows are the validation part (``--split given`` then
+    validates on them instead of on each user's last training item; an empty
+    ``valid.txt`` is as none).
 
     A line with a user and no items adds nothing."""
-    train_u, train_i = _read_lists(folder / "train.txt")
-    test_u, test_i = _read_lists(folder / "test.txt")
-    users = np.concatenate([train_u, test_u])
-    items = np.concatenate([train_i, test_i])
+    parts = [(TRAIN, "train.txt"), (TEST, "test.txt")]
+    valid = folder / "valid.txt"
+    if valid.is_file() and valid.read_bytes().strip():
+        parts.insert(1, (VALID, "valid.txt"))
+    read = [(part, *_read_lists(folder / name)) for part, name in parts]
+    users = np.concatenate([u for _, u, _ in read])
+    items = np.concatenate([i for _, _, i in read])
     if not len(users):
-        raise DataError("no interactions: every line holds a user only", folder)
+        names = ", ".join(name for _, name in parts)
+        raise DataError(f"no interactions: every line of {names} holds a user only", folder)
     data = from_raw(users, items)
-    part = np.r_[np.full(len(train_u), TRAIN, np.int8), np.full(len(test_u), TEST, np.int8)]
+    part = np.concatenate([np.full(len(u), p, np.int8) for p, u, _ in read])
     return Source(data, name=str(folder), part=part)

@@ -48,17 +48,19 @@ class Vocabulary:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Vocabulary) and np.array_equal(self.ids, other.ids)
 
-    def index(self, raw: np.ndarray | list, missing: str = "raise") -> np.ndarray:
+    def index(self, raw: np.ndarray | list, missing: str = "raise", what: str = "") -> np.ndarray:
         """Maps raw ids to indices.
 
         Args:
             raw: (n,) raw ids.
             missing: ``"raise"`` to fail on an unknown id, ``"mask"`` to return -1 for it.
+            what: ``"user"`` or ``"item"``, named in the error for an unknown id.
 
         Returns:
             (n,) int64 indices.
         """
-        raw = np.asarray(raw)
+        given = np.asarray(raw)
+        raw = given
         if raw.dtype.kind in "iu" and self.ids.dtype.kind in "OUS":
             raw = raw.astype(str)
         elif raw.dtype.kind in "OUS" and self.ids.dtype.kind in "iu":
@@ -66,8 +68,9 @@ class Vocabulary:
             raw = as_int.fillna(-(2**62)).to_numpy(np.int64)
         out = self._index.get_indexer(raw).astype(np.int64)
         if missing == "raise" and (out < 0).any():
-            bad = raw[out < 0][0].item()
-            raise DataError(f"unknown id {bad!r}")
+            bad = given[out < 0][0]
+            bad = bad.item() if isinstance(bad, np.generic) else bad
+            raise DataError(f"unknown {what + ' ' if what else ''}id {bad!r}")
         return out
 
     def raw(self, index: np.ndarray) -> np.ndarray:

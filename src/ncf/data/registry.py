@@ -178,12 +178,14 @@ def fetch(info: DatasetInfo, root: Path, progress: bool = True) -> Path:
 
 
 def _download(url: str, dest: Path, progress: bool) -> None:
+    from rich import get_console
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
     with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
         total = int(response.headers.get("Content-Length") or 0) or None
         columns = [*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn()]
-        with Progress(*columns, disable=not progress, transient=True) as bar:
+        bars = progress and get_console().is_terminal
+        with Progress(*columns, disable=not bars, transient=True) as bar:
             task = bar.add_task(f"download {url.rsplit('/', 1)[-1]}", total=total)
             for block in iter(lambda: response.read(1 << 16), b""):
                 out.write(block)

@@ -203,8 +203,13 @@ def default_split(source: Source) -> str:
 # --------------------------------------------------------------------------- on disk
 
 
-def save_split(split: Split, folder: str | Path, seed: int | None = None) -> Path:
-    """Writes ``train/valid/test.parquet`` (raw ids), test negatives and ``split.json``."""
+def save_split(
+    split: Split, folder: str | Path, seed: int | None = None, dropped: dict[str, int] | None = None
+) -> Path:
+    """Writes ``train/valid/test.parquet`` (raw ids), test negatives and ``split.json``.
+
+    ``dropped`` (rows dropped per reason, preparation included) is recorded in
+    ``split.json``; by default the split's own drops."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("train", "valid", "test"):
@@ -218,7 +223,12 @@ def save_split(split: Split, folder: str | Path, seed: int | None = None) -> Pat
         items = split.train.items.copy()
         items.insert(0, "item", split.train.item_vocab.ids)
         items.to_parquet(folder / "items.parquet", index=False)
-    meta = {"spec": split.spec, "seed": seed, "counts": split.counts(), "dropped": split.dropped}
+    meta = {
+        "spec": split.spec,
+        "seed": seed,
+        "counts": split.counts(),
+        "dropped": split.dropped if dropped is None else dropped,
+    }
     (folder / "split.json").write_text(json.dumps(meta, indent=2))
     return folder
 

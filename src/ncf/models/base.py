@@ -5,6 +5,7 @@ never from a config or a dataset object. It provides:
 
 - ``forward(users, items) -> (B,)`` scores (logits for pointwise models);
 - ``score_all(users) -> (B, n_items)`` scores of every item;
+- ``summary``: one line saying what the model is;
 - ``objective``: ``"pointwise"`` (BCE with logits on sampled negatives), ``"pairwise"``
   (BPR), or ``"fit"`` (closed form or counting, via ``fit(train)``);
 - ``train_defaults``: the training settings found best for it on validation data;
@@ -24,6 +25,8 @@ class Model(nn.Module):
     """Base class: stores hyper-parameters and implements the shared helpers."""
 
     name: ClassVar[str] = ""
+    #: one line for ``ncf models``
+    summary: ClassVar[str] = ""
     objective: ClassVar[str] = "pointwise"
     personalised: ClassVar[bool] = True
     train_defaults: ClassVar[dict[str, Any]] = {}

@@ -23,6 +23,7 @@ class BPRMF(Model):
     """
 
     name = "bpr-mf"
+    summary = "dot product with biases, Bayesian personalised ranking (Rendle et al. 2009)"
     objective = "pairwise"
     # chosen on the validation part of the NCF ML-1M split
     train_defaults = {

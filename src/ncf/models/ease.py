@@ -23,6 +23,7 @@ class EASE(Model):
     """
 
     name = "ease"
+    summary = "closed-form item-item autoencoder (Steck 2019)"
     objective = "fit"
     needs_history = True
 

@@ -23,6 +23,7 @@ class GMF(Model):
     """
 
     name = "gmf"
+    summary = "generalized matrix factorisation: weighted product of embeddings (He et al. 2017)"
     objective = "pointwise"
     # chosen on the validation part of the NCF ML-1M split
     train_defaults = {

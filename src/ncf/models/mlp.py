@@ -27,6 +27,7 @@ class MLP(Model):
     """
 
     name = "mlp"
+    summary = "concatenated embeddings through a ReLU tower (He et al. 2017)"
     objective = "pointwise"
     # chosen on the validation part of the NCF ML-1M split
     train_defaults = {

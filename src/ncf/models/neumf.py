@@ -30,6 +30,7 @@ class NeuMF(Model):
     """
 
     name = "neumf"
+    summary = "GMF and MLP side by side, optionally pre-trained from both (He et al. 2017)"
     objective = "pointwise"
     # chosen on the validation part of the NCF ML-1M split
     train_defaults = {

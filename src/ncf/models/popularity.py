@@ -18,6 +18,7 @@ class Popularity(Model):
     """Args: n_users, n_items: index ranges."""
 
     name = "popularity"
+    summary = "number of training interactions of the item (a baseline)"
     objective = "fit"
     personalised = False
 

@@ -1,11 +1,25 @@
-"""Run records: ``history.csv``, TensorBoard events and learning-curve plots."""
+"""Run records: ``history.csv``, TensorBoard events and the run's pictures in ``plots/``.
+
+    >>> frame = write_history(history, out / "history.csv")
+    >>> write_plots(out, frame, metrics)  # learning_curve.png, learning_rate.png, metrics.png
+
+The figures are built by plain functions (`learning_curve_figure`, `learning_rate_figure`,
+`metrics_figure`) that the report reuses, so a run folder and a report draw the same picture.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+SELECT_COLOR, REFIT_COLOR, BEST_COLOR = "tab:blue", "tab:orange", "tab:red"
 
 
 class TensorBoardLogger:
@@ -33,31 +47,270 @@ def write_history(history: list[dict[str, Any]], path: Path) -> pd.DataFrame:
     return frame
 
 
-def plot_history(history: pd.DataFrame, path: Path, title: str = "") -> Path | None:
-    """Loss and validation metrics per epoch, in one PNG."""
-    if history.empty:
+# --------------------------------------------------------------------------- figures
+
+
+def new_figure(**kwargs: Any) -> Figure:
+    """A matplotlib figure with its own Agg canvas: no pyplot state, nothing to close."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(**kwargs)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def identical_groups(
+    frame: pd.DataFrame, columns: list[str], atol: float = 1e-9
+) -> list[list[str]]:
+    """Groups the columns whose values are equal in every row (NaN equals NaN).
+
+    Under leave-one-out, hr@k and recall@k are the same number for every epoch; drawn as
+    two lines the second hides the first, so they are drawn once, labelled together.
+
+    Returns:
+        the groups in column order, each a list of column names (the first is the group's).
+    """
+    groups: list[list[str]] = []
+    for column in columns:
+        values = frame[column].to_numpy(dtype=np.float64)
+        for group in groups:
+            first = frame[group[0]].to_numpy(dtype=np.float64)
+            if np.allclose(first, values, rtol=0.0, atol=atol, equal_nan=True):
+                group.append(column)
+                break
+        else:
+            groups.append([column])
+    return groups
+
+
+def group_label(group: list[str], prefix: str = "valid_") -> str:
+    """``["valid_hr@10", "valid_recall@10"]`` -> ``"hr@10 = recall@10"``."""
+    return " = ".join(c.removeprefix(prefix) for c in group)
+
+
+def _title(metrics: dict[str, Any], what: str) -> str:
+    if "model" in metrics and "data" in metrics:
+        return f"{metrics['model']} on {metrics['data']}: {what}"
+    return what
+
+
+def _phases(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    phase = history["phase"] if "phase" in history else pd.Series("select", index=history.index)
+    return history[phase == "select"], history[phase == "refit"]
+
+
+def _integer_epochs(ax: Axes) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _mark_best(ax: Axes, best_epoch: int | None) -> Any:
+    if best_epoch is None:
         return None
-    import matplotlib
+    return ax.axvline(best_epoch, color=BEST_COLOR, ls="--", lw=1.2, zorder=1, gid="best-epoch")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    metrics = [c for c in history.columns if c.startswith("valid_")][:4]
-    fig, axes = plt.subplots(1, 1 + bool(metrics), figsize=(10 if metrics else 5, 3.6))
-    axes = axes if metrics else [axes]
-    axes[0].plot(history["epoch"], history["loss"], marker="o")
-    axes[0].set(xlabel="epoch", ylabel="training loss", title="loss")
-    for column in metrics:
-        axes[1].plot(
-            history["epoch"], history[column], marker="o", label=column.removeprefix("valid_")
-        )
-    if metrics:
-        axes[1].set(xlabel="epoch", title="validation")
-        axes[1].legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+def _phase_lines(
+    ax: Axes, select: pd.DataFrame, refit: pd.DataFrame, column: str, labels: tuple[str, str]
+) -> list[Any]:
+    """Draws ``column`` per epoch for the selection run and the refit; one line when the
+    refit repeats the selection run's values (a schedule), so neither hides the other."""
+    chosen = select[["epoch", column]].dropna()
+    again = refit[["epoch", column]].dropna()
+    markers = _marker_size(len(chosen))
+    if len(again) and len(chosen):
+        common = chosen.merge(again, on="epoch", suffixes=("", "_refit"))
+        if len(common) == len(again) and np.allclose(
+            common[column], common[f"{column}_refit"], rtol=1e-9, atol=0.0
+        ):
+            last = int(again["epoch"].max())
+            label = f"{labels[0]} = {labels[1]} (refit: epochs 1-{last})"
+            return ax.plot(chosen["epoch"], chosen[column], marker="o", ms=markers, label=label)
+    lines = []
+    for rows, color, style, label in (
+        (chosen, SELECT_COLOR, "-", labels[0]),
+        (again, REFIT_COLOR, "--", labels[1]),
+    ):
+        if len(rows):
+            lines += ax.plot(
+                rows["epoch"],
+                rows[column],
+                ls=style,
+                marker="o",
+                ms=markers,
+                color=color,
+                label=label,
+            )
+    return lines
+
+
+def _marker_size(n_epochs: int) -> float:
+    return 5.0 if n_epochs <= 15 else 3.0 if n_epochs <= 40 else 0.0
+
+
+def learning_curve_figure(history: pd.DataFrame, metrics: dict[str, Any]) -> Figure | None:
+    """Training loss of both phases on top, one small panel per validation metric below.
+
+    Each metric has its own panel (and y range): on one axis auc (about 0.85) flattens
+    precision@10 (about 0.01). Metrics equal in every epoch share a panel, labelled
+    ``hr@10 = recall@10``. The best epoch (``metrics["best_epoch"]``, chosen on validation)
+    is a dashed line in every panel and a star on every metric; an epoch-0 row (the
+    untrained model) is drawn where it has values. The legend sits above the panels, off
+    the data.
+
+    Args:
+        history: one row per epoch: ``phase`` (select / refit), ``epoch``, ``loss``,
+            ``valid_<metric>`` columns.
+        metrics: metrics.json's dict (``best_epoch``, ``model``, ``data``).
+
+    Returns:
+        the figure, or None when the history has no loss (a closed-form model).
+    """
+    if history.empty or "loss" not in history or history["loss"].isna().all():
+        return None
+    from matplotlib.lines import Line2D
+
+    select, refit = _phases(history)
+    best = metrics.get("best_epoch")
+    columns = [c for c in history.columns if c.startswith("valid_") and select[c].notna().any()]
+    groups = identical_groups(select, columns)
+    n_cols = 2 if len(groups) == 4 else min(3, len(groups)) or 1
+    n_rows = -(-len(groups) // n_cols)
+    figure = new_figure(figsize=(11, 3.4 + 2.4 * n_rows), layout="constrained")
+    grid = figure.add_gridspec(1 + n_rows, n_cols, height_ratios=[1.4] + [1.0] * n_rows)
+    loss_ax = figure.add_subplot(grid[0, :])
+    labels = (
+        "training loss, selection run (on train)",
+        "training loss, refit (on train + valid): the final model",
+    )
+    handles = _phase_lines(loss_ax, select, refit, "loss", labels)
+    loss_ax.set(ylabel="training loss", title=_title(metrics, "training loss"))
+    markers = _marker_size(len(select))
+    if len(groups):
+        label = "validation, selection run"
+        if (select["epoch"] == 0).any():
+            label += " (epoch 0: the untrained model)"
+        handles.append(Line2D([], [], color=SELECT_COLOR, marker="o", ms=markers, label=label))
+    line = _mark_best(loss_ax, best)
+    if line is not None:
+        line.set_label(f"best epoch {best} (selected on validation)")
+        handles.append(line)
+    axes = [loss_ax]
+    for i, group in enumerate(groups):
+        ax = figure.add_subplot(grid[1 + i // n_cols, i % n_cols], sharex=loss_ax)
+        values = select[["epoch", group[0]]].dropna()
+        label = group_label(group)
+        ax.plot(values["epoch"], values[group[0]], marker="o", ms=markers, label=label)
+        title = f"validation {label}"
+        at_best = values[values["epoch"] == best][group[0]]
+        if len(at_best):
+            ax.plot(
+                best, at_best.iloc[0], marker="*", ms=13, color=BEST_COLOR, zorder=3, gid="best"
+            )
+            ax.margins(y=0.15)  # room for the star at the top
+            title += f"\nat the best epoch: {at_best.iloc[0]:.4f}"
+        _mark_best(ax, best)
+        ax.set_title(title, fontsize=10)
+        if i + n_cols >= len(groups):  # no panel below
+            ax.set_xlabel("epoch")
+        axes.append(ax)
+    for ax in axes:
+        _integer_epochs(ax)
+        ax.grid(alpha=0.3)
+    if not len(groups):
+        loss_ax.set_xlabel("epoch")
+    figure.legend(handles=handles, loc="outside upper center", ncols=2, fontsize=9)
+    return figure
+
+
+def learning_rate_figure(history: pd.DataFrame, metrics: dict[str, Any]) -> Figure | None:
+    """The learning rate of each epoch, per phase; None without an ``lr`` column."""
+    if "lr" not in history or history["lr"].isna().all():
+        return None
+    figure = new_figure(figsize=(8, 3.4), layout="constrained")
+    ax = figure.add_subplot()
+    select, refit = _phases(history)
+    _phase_lines(ax, select, refit, "lr", ("selection run", "refit"))
+    line = _mark_best(ax, metrics.get("best_epoch"))
+    if line is not None:
+        line.set_label(f"best epoch {metrics['best_epoch']}")
+    _integer_epochs(ax)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    ax.set(xlabel="epoch", ylabel="learning rate", title=_title(metrics, "learning rate"))
+    ax.grid(alpha=0.3)
+    figure.legend(loc="outside lower center", ncols=2, fontsize=9)
+    return figure
+
+
+def metrics_figure(metrics: dict[str, Any]) -> Figure:
+    """Validation next to test for every metric, as grouped horizontal bars with values.
+
+    Metrics equal on both sets (hr@10 and recall@10 under leave-one-out) share one pair of
+    bars, labelled ``hr@10 = recall@10``. auc (0.5 = chance) gets its own panel and scale,
+    so that it does not flatten the ranking metrics. The title names the protocol.
+    """
+    valid, test = metrics.get("valid") or {}, metrics.get("test") or {}
+    names = [*test, *(n for n in valid if n not in test)]
+    table = pd.DataFrame(
+        {n: [valid.get(n, np.nan), test.get(n, np.nan)] for n in names}, index=["valid", "test"]
+    )
+    groups = identical_groups(table, names)
+    panels = [[g for g in groups if g[0] != "auc"], [g for g in groups if g[0] == "auc"]]
+    panels = [panel for panel in panels if panel] or [[]]
+    sizes = [max(len(panel), 1) for panel in panels]
+    figure = new_figure(figsize=(8, 1.5 + 0.62 * sum(sizes)), layout="constrained")
+    axes = figure.subplots(len(panels), 1, height_ratios=sizes, squeeze=False)[:, 0]
+    height = 0.38
+    for ax, panel in zip(axes, panels):
+        y = np.arange(len(panel))[::-1].astype(np.float64)  # first metric at the top
+        columns = [g[0] for g in panel]
+        top = float(np.nanmax(table[columns].to_numpy(dtype=np.float64), initial=0.0)) or 1.0
+        for offset, row, color, label in (
+            (height / 2, "valid", SELECT_COLOR, "validation (selected the model)"),
+            (-height / 2, "test", REFIT_COLOR, "test (computed once, after selection)"),
+        ):
+            values = table.loc[row, columns].to_numpy(dtype=np.float64)
+            shown = ~np.isnan(values)
+            ax.barh(y[shown] + offset, values[shown], height, color=color, label=label)
+            for yy, value in zip(y[shown], values[shown]):
+                ax.text(value + top * 0.01, yy + offset, f"{value:.4f}", va="center", fontsize=8)
+        ax.set_yticks(y, [group_label(g, "") for g in panel])
+        ax.set_ylim(-0.6, len(panel) - 0.4)
+        ax.set_xlim(0, top * 1.18)
+        ax.grid(axis="x", alpha=0.3)
+    protocol = metrics.get("protocol", "?")
+    axes[0].set_title(_title(metrics, f"validation vs test, {protocol} protocol"))
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=9)
+    return figure
+
+
+def write_plots(run_dir: Path, history: pd.DataFrame, metrics: dict[str, Any]) -> list[Path]:
+    """Writes the run's pictures into ``run_dir / "plots"``.
+
+    Args:
+        run_dir: the run folder.
+        history: the whole history frame (both phases, as in history.csv).
+        metrics: metrics.json's dict.
+
+    Returns:
+        the paths written: ``learning_curve.png`` and ``learning_rate.png`` for
+        gradient-trained models, and ``metrics.png`` (validation vs test) for every run.
+    """
+    folder = run_dir / "plots"
+    folder.mkdir(parents=True, exist_ok=True)
+    builders = {
+        "learning_curve": lambda: learning_curve_figure(history, metrics),
+        "learning_rate": lambda: learning_rate_figure(history, metrics),
+        "metrics": lambda: metrics_figure(metrics),
+    }
+    written = []
+    for name, build in builders.items():
+        figure = build()
+        if figure is not None:
+            path = folder / f"{name}.png"
+            figure.savefig(path, dpi=100)
+            written.append(path)
+    return written

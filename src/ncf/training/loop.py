@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from rich import get_console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ncf.config import TrainConfig
@@ -145,7 +146,8 @@ class Trainer:
             TimeRemainingColumn(),
             TextColumn("{task.fields[loss]}"),
         ]
-        with Progress(*columns, disable=not self.progress, transient=True) as bar:
+        bars = self.progress and get_console().is_terminal  # a file or pipe gets no bars
+        with Progress(*columns, disable=not bars, transient=True) as bar:
             task = bar.add_task("train", total=n_batches, completed=first, loss="")
             for b in range(first, n_batches):
                 sl = slice(b * per_batch, (b + 1) * per_batch)
@@ -197,10 +199,13 @@ class Trainer:
 
     def _fit_epochs(self) -> None:
         config = self.config
+        if config.eval_at_start and self.evaluate is not None and not self.history:
+            self._evaluate_untrained()
         while self.epoch < self.stop_at and self.bad_epochs < config.patience:
             started = time.perf_counter()
+            lr = self.optimizer.param_groups[0]["lr"]  # the rate this epoch trains with
             row: dict[str, Any] = {"epoch": self.epoch + 1, **self.train_epoch()}
-            row["lr"] = self.optimizer.param_groups[0]["lr"]
+            row["lr"] = lr
             row["train_s"] = time.perf_counter() - started
             self.epoch += 1
             if self.evaluate is not None and (
@@ -219,6 +224,17 @@ class Trainer:
                 callback(row)
             if self._signal is not None:
                 self._stop(None, 0, 0, None)
+
+    def _evaluate_untrained(self) -> None:
+        """Epoch 0: the untrained model's validation metrics, for learning curves that
+        start from the beginning. It is not a candidate for selection."""
+        started = time.perf_counter()
+        valid = self.evaluate(self.model)  # type: ignore[misc]
+        row = {"epoch": 0, **{f"valid_{k}": v for k, v in valid.items()}}
+        row["eval_s"] = row["seconds"] = time.perf_counter() - started
+        self.history.append(row)
+        for callback in self.callbacks:
+            callback(row)
 
     def _select(self, valid: dict[str, float]) -> None:
         if self.config.monitor not in valid:

@@ -1,0 +1,10 @@
+"""The ``ncf`` command line: a thin layer over the Python API.
+
+Bad usage or bad input exits with code 2 and a one-line message (``--debug`` shows the
+traceback).
+"""
+
+from ncf.cli import data, train, use  # noqa: F401  (the modules register their commands)
+from ncf.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,186 @@
+"""The typer application, the options several commands share, and the entry point.
+
+Every usage error (an unknown option or command, a missing argument, a value of the
+wrong type) and every bad input exits with code 2 and one line on stderr; ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from ncf.errors import Interrupted, NcfError, UsageError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Neural collaborative filtering: train, evaluate and use recommenders.",
+)
+data_app = typer.Typer(no_args_is_help=True, help="Inspect and split data.")
+app.add_typer(data_app, name="data")
+console = Console(highlight=False)
+DEBUG = {"on": False}
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from ncf import __version__
+
+        print(f"ncf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    DEBUG["on"] = debug
+
+
+# --------------------------------------------------------------------------- shared options
+
+Columns = Annotated[
+    str,
+    typer.Option(
+        help="Columns of a table file by name or 0-based position: user:COL,item:COL"
+        "[,rating:COL,time:COL], e.g. user:uid,item:iid or user:0,item:1,rating:2.",
+    ),
+]
+Threshold = Annotated[
+    float | None, typer.Option(help="Implicit feedback: keep ratings >= this value.")
+]
+MinUser = Annotated[int | None, typer.Option(help="Drop users with fewer interactions.")]
+MinItem = Annotated[int | None, typer.Option(help="Drop items with fewer interactions.")]
+Sets = Annotated[list[str] | None, typer.Option("--set", help="key=value setting (repeatable).")]
+Threads = Annotated[
+    int | None,
+    typer.Option(help="CPU threads (default: a choice for this machine, see config.toml)."),
+]
+
+
+def parse_sets(pairs: list[str] | None) -> dict[str, str]:
+    """``--set key=value`` pairs; values stay text until the config casts them by type."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects key=value, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def data_settings(
+    columns: str, threshold: float | None, min_user: int | None, min_item: int | None
+) -> dict[str, Any]:
+    """The data options shared by ``train``, ``data info`` and ``data split``."""
+    values = {
+        "columns": columns,
+        "implicit_threshold": threshold,
+        "min_user": min_user,
+        "min_item": min_item,
+    }
+    return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+def parse_ks(text: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise UsageError(f"--k expects comma-separated integers, got {text!r}") from None
+    if not ks or min(ks) < 1:
+        raise UsageError(f"--k expects positive integers, got {text!r}")
+    return ks
+
+
+def check_k(k: int) -> int:
+    if k < 1:
+        raise UsageError(f"--k must be a positive number of items, got {k}")
+    return k
+
+
+def existing_folder(path: Path) -> Path:
+    """The same message for a missing run folder in every command."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such folder")
+    if not path.is_dir():
+        raise UsageError(f"{path}: not a folder")
+    return path
+
+
+# --------------------------------------------------------------------------- entry point
+
+DEFAULT_MLFLOW_STORE = "./mlruns"
+
+
+def _optional_values(args: list[str]) -> list[str]:
+    """``--mlflow`` may stand alone: then it means the local store ``./mlruns``."""
+    out = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--mlflow" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            out.append(DEFAULT_MLFLOW_STORE)
+    return out
+
+
+def _click_error(err: BaseException) -> bool:
+    """A parser error of click, whichever copy raised it: typer >= 0.29 carries its own
+    (``typer._click``); older releases use the ``click`` package. Matched by class name
+    so that neither has to be importable."""
+    return any(cls.__name__ == "ClickException" for cls in type(err).__mro__)
+
+
+def _usage_line(err: Any) -> str:
+    message = " ".join(str(err.format_message()).split())
+    ctx = getattr(err, "ctx", None)
+    if ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    return message
+
+
+def _one_line_warning(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _optional_values(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if not debug:
+        warnings.showwarning = _one_line_warning
+    try:
+        app(args=args, prog_name="ncf", standalone_mode=False)
+    except NcfError as err:
+        if debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except Interrupted as err:
+        print(f"interrupted: {err}", file=sys.stderr)
+        sys.exit(128 + err.signum)
+    except typer.Abort:
+        sys.exit(130)
+    except (typer.Exit, SystemExit) as done:
+        code = getattr(done, "exit_code", getattr(done, "code", 0))
+        sys.exit(code or 0)
+    except Exception as err:
+        if not _click_error(err):
+            raise
+        if type(err).__name__ == "NoArgsIsHelpError":  # `ncf` or `ncf data` alone: help
+            print(err.format_message())  # type: ignore[attr-defined]
+            sys.exit(0)
+        if debug:
+            raise
+        print(f"error: {_usage_line(err)}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,280 @@
+"""``ncf train``, ``ncf evaluate``, ``ncf quickstart`` and ``ncf models``."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ncf.cli.app import (
+    Columns,
+    MinItem,
+    MinUser,
+    Sets,
+    Threads,
+    Threshold,
+    app,
+    console,
+    data_settings,
+    existing_folder,
+    parse_ks,
+    parse_sets,
+)
+from ncf.errors import UsageError
+
+DEFAULT_MODEL = "neumf"
+TABLE_METRICS = ("hr@", "ndcg@", "recall@", "mrr", "auc")
+OBJECTIVES = {
+    "pointwise": "BCE, sampled negatives",
+    "pairwise": "BPR, sampled negatives",
+    "fit": "closed form / counting",
+}
+
+
+def metrics_table(metrics: dict[str, Any], title: str, valid_label: str = "valid") -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column(f"{valid_label} ({metrics['protocol']})", justify="right")
+    table.add_column(f"test ({metrics['protocol']})", justify="right")
+    valid = metrics.get("valid") or {}
+    for name in metrics["test"]:
+        if name.startswith(TABLE_METRICS):
+            shown = f"{valid[name]:.4f}" if name in valid else "-"
+            table.add_row(name, shown, f"{metrics['test'][name]:.4f}")
+    return table
+
+
+def echo(line: str) -> None:
+    """One line as is: never wrapped, so that logs in files and pipes stay one per event."""
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    from ncf.pipeline import flatten_toml
+
+    try:
+        return flatten_toml(tomllib.loads(path.read_text()))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise UsageError(f"{path}: cannot read config ({err})") from None
+
+
+@app.command()
+def train(
+    model: Annotated[
+        str,
+        typer.Option(help=f"Model name (default {DEFAULT_MODEL}); `ncf models` lists them."),
+    ] = "",
+    data: Annotated[str, typer.Option(help="Registry name, file or folder.")] = "",
+    split: Annotated[
+        str,
+        typer.Option(
+            help="loo, loo-random, time:V,T, ratio:TR,V,T, user-ratio:TR,V,T, "
+            "user-time-ratio:TR,V,T or given (default: the data's own split, else loo)."
+        ),
+    ] = "",
+    protocol: Annotated[
+        str, typer.Option(help="full or sampled:N (default: sampled:N with given negatives).")
+    ] = "",
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Examples per step.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    factors: Annotated[int | None, typer.Option(help="Embedding size (model 'dim').")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of everything random.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "",
+    threads: Threads = None,
+    k: Annotated[str, typer.Option("--k", help="Cut-offs, e.g. 10,20.")] = "",
+    columns: Columns = "",
+    threshold: Threshold = None,
+    min_user: MinUser = None,
+    min_item: MinItem = None,
+    set_: Sets = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config file.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Run folder (default runs/MODEL-DATA, numbered -2, -3 ... if taken)."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the run already in the run folder.")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Continue from the run folder's checkpoint.")
+    ] = False,
+    print_config: Annotated[bool, typer.Option(help="Print the resolved config and exit.")] = False,
+    progress: Annotated[
+        bool, typer.Option(help="Progress bars (shown only on a terminal).")
+    ] = True,
+    mlflow: Annotated[
+        str | None,
+        typer.Option(
+            help="Log to MLflow: --mlflow alone uses the local store ./mlruns; or give a "
+            "tracking URI or folder (needs the 'track' extra).",
+        ),
+    ] = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "ncf",
+) -> None:
+    """Train a model, select it on validation, test it once, write a run folder."""
+    import tomli_w
+
+    from ncf.pipeline import default_run_folder, resolve_config, toml_ready, train_run
+
+    values: dict[str, Any] = _read_toml(config) if config is not None else {}
+    flags = {
+        "model": model,
+        "data": data,
+        "split": split,
+        "protocol": protocol,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "dim": factors,
+        "seed": seed,
+        "device": device,
+        "threads": threads,
+    }
+    values.update({key: v for key, v in flags.items() if v not in (None, "")})
+    values.update(data_settings(columns, threshold, min_user, min_item))
+    if k:
+        values["ks"] = list(parse_ks(k))
+    values.update(parse_sets(set_))
+    values.setdefault("model", DEFAULT_MODEL)
+    if print_config:
+        values.setdefault("data", "")
+        console.print(tomli_w.dumps(toml_ready(resolve_config(values).to_dict())), markup=False)
+        return
+    if not values.get("data"):
+        raise UsageError("--data is required (a registry name, a file or a folder)")
+    run_config = resolve_config(values)
+    out = out or default_run_folder(run_config, resume, overwrite)
+    tracker = None
+    if mlflow is not None:
+        from ncf.training.tracking import MlflowTracker
+
+        tracker = MlflowTracker(mlflow, experiment, out.name)
+    result = train_run(
+        run_config,
+        out,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress and console.is_terminal,
+        tracker=tracker,
+        echo=echo,
+    )
+    metrics = result.metrics
+    console.print(metrics_table(metrics, f"{run_config.model} on {run_config.data}"))
+    echo(
+        f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}; "
+        f"{metrics['timing']['total_s']:.1f} s; run folder {out}"
+    )
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    protocol: Annotated[str, typer.Option(help="full or sampled:N (default: the run's).")] = "",
+    k: Annotated[str, typer.Option("--k", help="Cut-offs, e.g. 10,20.")] = "",
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    per_user: Annotated[
+        Path | None,
+        typer.Option(help="Write each query's metrics (user, part, metrics) to .parquet or .csv."),
+    ] = None,
+    threads: Threads = None,
+) -> None:
+    """Evaluate a trained run again, with any protocol and cut-offs.
+
+    Validation is scored with the model selected on it, trained on the training part
+    only; test with the final model. A refit model (trained on train + validation) is
+    never scored on validation."""
+    from ncf.pipeline import evaluate_run
+
+    existing_folder(run_dir)
+    if not (run_dir / "config.toml").exists():
+        raise UsageError(f"{run_dir}: not a run folder (no config.toml)")
+    if per_user is not None and per_user.suffix not in (".parquet", ".csv"):
+        raise UsageError(f"{per_user}: expected a .parquet or .csv file name")
+    result = evaluate_run(
+        run_dir, protocol or None, parse_ks(k) if k else None, threads, per_user is not None
+    )
+    if per_user is not None:
+        frame = result.pop("per_query")
+        if per_user.suffix == ".parquet":
+            frame.to_parquet(per_user, index=False)
+        else:
+            frame.to_csv(per_user, index=False)
+    if json_:
+        print(json.dumps(result))
+        return
+    console.print(metrics_table(result, f"{run_dir}", result["valid_model"]))
+    if result.get("valid_note"):
+        echo(f"note: {result['valid_note']}")
+    if per_user is not None:
+        echo(f"wrote {len(frame):,} rows to {per_user}")
+
+
+@app.command()
+def models() -> None:
+    """The models, with their training objective and what they are."""
+    from ncf.models import MODELS
+
+    table = Table(title="models (ncf train --model NAME)")
+    table.add_column("name")
+    table.add_column("objective")
+    table.add_column("what")
+    for name, cls in MODELS.items():
+        default = " (default)" if name == DEFAULT_MODEL else ""
+        table.add_row(name + default, OBJECTIVES.get(cls.objective, cls.objective), cls.summary)
+    console.print(table)
+
+
+app.command("list-models", hidden=True)(models)
+
+
+@app.command()
+def quickstart(
+    out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/quickstart"),
+    epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 15,
+) -> None:
+    """Offline demo: NeuMF on built-in synthetic data, evaluated, with a user's top-10.
+
+    Replaces the run in the run folder (runs/quickstart by default)."""
+    from ncf.models import Popularity
+    from ncf.pipeline import resolve_config, train_run
+    from ncf.recommender import load
+
+    config = resolve_config(
+        {
+            "model": "neumf",
+            "data": "synthetic",
+            "epochs": epochs,
+            "batch_size": 1024,
+            "lr": 0.005,
+            "dim": 16,
+            "layers": [32, 16, 8],
+            "patience": 3,
+            "ks": [10],
+        }
+    )
+    console.print(
+        "[bold]ncf quickstart[/]: NeuMF on a synthetic catalogue (1,000 users, 600 "
+        "items, planted genre tastes), leave-last-out split, full ranking."
+    )
+    result = train_run(config, out, overwrite=True, progress=console.is_terminal, echo=echo)
+    console.print(metrics_table(result.metrics, "NeuMF on synthetic data"))
+    split = result.prepared.split
+    baseline = Popularity(split.train.n_users, split.train.n_items)
+    baseline.fit(split.train.concat(split.valid).csr())
+    popular = result.prepared.test(baseline)["ndcg@10"]
+    echo(
+        f"test ndcg@10: NeuMF {result.metrics['test']['ndcg@10']:.4f}, "
+        f"popularity {popular:.4f} (same split and protocol)"
+    )
+    rec = load(out)
+    user = rec.known.user_vocab.ids[0]
+    console.print(f"\n[bold]User {user}[/] has seen:")
+    echo(rec.history(user).head(15).to_string(index=False))
+    console.print(f"\n[bold]Top-10 for user {user}[/]:")
+    echo(rec.recommend([user], k=10).drop(columns=["user"]).to_string(index=False))
+    echo(f"\nrun folder: {out} (metrics.json, history.csv, bundle/, plots/, tensorboard/)")

@@ -1,0 +1,106 @@
+"""Using trained runs: ``ncf recommend``, ``ncf similar`` and ``ncf report``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ncf.cli.app import app, check_k, console, existing_folder
+from ncf.errors import UsageError
+
+
+def _read_users(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text; expected one user id per line") from None
+    users = [line.strip() for line in lines if line.strip()]
+    if not users:
+        raise UsageError(f"{path}: no user ids (expected one per line)")
+    return np.array(users)
+
+
+@app.command()
+def recommend(
+    run_dir: Annotated[Path, typer.Argument(help="A run or bundle folder.")],
+    user: Annotated[str | None, typer.Option(help="A raw user id.")] = None,
+    users: Annotated[Path | None, typer.Option(help="File of raw user ids, one per line.")] = None,
+    k: Annotated[int, typer.Option("--k", help="Items per user.")] = 10,
+    output: Annotated[
+        Path | None, typer.Option(help="Write .parquet or .csv instead of printing.")
+    ] = None,
+) -> None:
+    """Top-k items per user, excluding the items each user already has.
+
+    With --users, ids the model does not know are skipped and counted."""
+    from ncf.recommender import load
+
+    if (user is None) == (users is None):
+        raise UsageError("give exactly one of --user and --users")
+    check_k(k)
+    if output is not None and output.suffix not in (".parquet", ".csv"):
+        raise UsageError(f"{output}: expected a .parquet or .csv file name")
+    rec = load(existing_folder(run_dir))
+    if users is not None:
+        raw = _read_users(users)
+        known = rec.known.user_vocab.index(raw, missing="mask") >= 0
+        if not known.any():
+            raise UsageError(f"{users}: none of its {len(raw):,} user ids is known to the model")
+        if not known.all():
+            shown = ", ".join(repr(str(u)) for u in raw[~known][:3])
+            print(
+                f"warning: skipped {int((~known).sum()):,} unknown user id(s) of {len(raw):,} "
+                f"in {users} (e.g. {shown})",
+                file=sys.stderr,
+            )
+        raw = raw[known]
+    else:
+        raw = np.array([user])
+    frame = rec.recommend(raw, k=k)
+    if output is not None:
+        if output.suffix == ".parquet":
+            frame.to_parquet(output, index=False)
+        else:
+            frame.to_csv(output, index=False)
+        console.print(f"wrote {len(frame):,} rows to {output}", markup=False)
+        return
+    console.print(frame.to_string(index=False), markup=False)
+
+
+@app.command()
+def similar(
+    run_dir: Annotated[Path, typer.Argument(help="A run or bundle folder.")],
+    item: Annotated[str, typer.Option(help="A raw item id.")],
+    k: Annotated[int, typer.Option("--k", help="Number of items.")] = 10,
+) -> None:
+    """Items most like one item (cosine of item embeddings)."""
+    from ncf.recommender import load
+
+    check_k(k)
+    rec = load(existing_folder(run_dir))
+    console.print(rec.similar(np.array([item])[0], k=k).to_string(index=False), markup=False)
+
+
+@app.command()
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run folders to report on.")],
+    out: Annotated[Path, typer.Option(help="report.html, or report.md (PNGs beside it).")] = Path(
+        "report.html"
+    ),
+    k: Annotated[int, typer.Option("--k", help="List length for coverage and bias.")] = 10,
+) -> None:
+    """Metrics, learning curves, LR schedule, embedding map, coverage and popularity bias
+    of one or more runs, compared side by side."""
+    from ncf.report import write_report
+
+    check_k(k)
+    for folder in run_dirs:
+        existing_folder(folder)
+    runs = write_report(run_dirs, out, k)
+    console.print(f"wrote {out} ({len(runs)} run{'s' * (len(runs) > 1)})", markup=False)
