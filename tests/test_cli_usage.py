@@ -373,3 +373,52 @@ def test_threads_option_is_recorded(tmp_path):
     assert json.loads((out / "metrics.json").read_text())["threads"] == 1
     config = tomllib.loads((out / "config.toml").read_text())
     assert config["threads"] == 1 and config["resolved"]["threads"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--factors", "0"], "dim must be a positive integer, got 0"),
+        (["--set", "layers=0"], "layers must be a list of positive integers"),
+        (["--lr", "nan"], "lr must be a finite number > 0"),
+        (["--set", "monitor=ndcg@20"], "add its cut-off to ks"),
+        (["--columns", "user:zz"], "--columns applies to table files"),
+    ],
+)
+def test_bad_model_and_data_settings_fail_before_training(args, message, tmp_path):
+    out = tmp_path / "never"
+    result = ncf("train", "--model", "neumf", "--data", "synthetic", "--out", str(out), *args)
+    assert message in one_error_line(result)
+    assert not out.exists()  # bad input leaves no folder behind
+
+
+def test_outputs_into_a_missing_folder_and_unfinished_runs_are_named(gmf_run, tmp_path):
+    out, _ = gmf_run
+    missing = tmp_path / "no" / "such"
+    for args in (
+        ["evaluate", str(out), "--per-user", str(missing / "x.parquet")],
+        ["recommend", str(out), "--user", "1", "--output", str(missing / "t.csv")],
+        ["report", str(out), "--out", str(missing / "r.html")],
+    ):
+        assert "no such folder" in one_error_line(ncf(*args))
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    (unfinished / "config.toml").write_text('model = "gmf"\n')
+    assert "an unfinished run" in one_error_line(ncf("recommend", str(unfinished), "--user", "1"))
+
+
+def test_listings_are_not_wrapped_in_a_pipe(gmf_run):
+    out, _ = gmf_run
+    result = ncf("recommend", str(out), "--user", "1", "--k", "4")
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 5 and all(
+        line.split()[0] == "user" or line.split()[0] == "1" for line in lines
+    )
+
+
+def test_data_split_does_not_replace_a_saved_split(tmp_path):
+    args = ["data", "split", "synthetic", "--out", str(tmp_path / "s")]
+    assert ncf(*args).returncode == 0
+    assert "holds a saved split; add --overwrite" in one_error_line(ncf(*args))
+    assert ncf(*args, "--overwrite", "--seed", "3").returncode == 0
+    assert json.loads((tmp_path / "s" / "split.json").read_text())["seed"] == 3

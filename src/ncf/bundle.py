@@ -103,6 +103,10 @@ def bundle_folder(path: str | Path) -> Path:
         return path / "bundle"
     if (path / "config.json").exists():
         return path
+    if (path / "config.toml").exists():
+        raise DataError(
+            "an unfinished run: it has no bundle yet (continue it with ncf train --resume)", path
+        )
     raise DataError("not a bundle or a run folder with a bundle (no config.json)", path)
 
 

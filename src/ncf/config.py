@@ -10,6 +10,7 @@ key to the component that owns it and failing on unknown keys.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -69,8 +70,14 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "n_negatives", "eval_every", "step_size"):
             if getattr(self, name) < 1:
                 raise UsageError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise UsageError(f"lr must be > 0, got {self.lr}")
+        if not math.isfinite(self.lr) or self.lr <= 0:
+            raise UsageError(f"lr must be a finite number > 0, got {self.lr}")
+        name, _, k = self.monitor.partition("@")
+        if self.monitor not in monitored_metrics((int(k),) if k.isdigit() else ()):
+            raise UsageError(
+                f"monitor must be a metric such as ndcg@10, hr@10, recall@10, precision@10, "
+                f"map@10, mrr or auc; got {self.monitor!r}"
+            )
         if self.patience < 1:
             raise UsageError(f"patience must be >= 1, got {self.patience}")
 
@@ -122,6 +129,11 @@ class RunConfig:
         _choice("device", self.device, ("auto", "cpu", "cuda"))
         if not self.ks or min(self.ks) < 1:
             raise UsageError(f"ks must be positive cut-offs, got {self.ks}")
+        if self.train.monitor not in monitored_metrics(self.ks):
+            raise UsageError(
+                f"monitor {self.train.monitor!r} is not among the computed metrics "
+                f"({', '.join(monitored_metrics(self.ks))}); add its cut-off to ks (--k)"
+            )
         if self.threads < 0:
             raise UsageError(f"threads must be >= 1 (or 0 for automatic), got {self.threads}")
 
@@ -174,6 +186,12 @@ class RunConfig:
             prepare=replace(self.prepare, **_coerce(PrepareConfig, prepare)),
             model_args=model,
         )
+
+
+def monitored_metrics(ks: tuple[int, ...]) -> list[str]:
+    """The metric names an evaluation with cut-offs ``ks`` reports."""
+    at_k = ("hr", "ndcg", "recall", "precision", "map")
+    return [f"{name}@{k}" for k in ks if k > 0 for name in at_k] + ["mrr", "auc"]
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -82,6 +82,8 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
 
 def load_source(spec: str, columns: str = "") -> Source:
     """A data spec (registry name, file, folder, ``synthetic``) -> `Source`."""
+    if columns and (spec == "synthetic" or spec in DATASETS):
+        raise UsageError(f"--columns applies to table files; {spec!r} has known columns")
     if spec == "synthetic":
         return make_synthetic()
     if spec in DATASETS:
@@ -156,10 +158,27 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
 
 def build_model(config: RunConfig, split: Split) -> Model:
     cls = MODELS[config.model]
+    for key, value in config.model_args.items():
+        _check_size(config.model, key, value)
     try:
         return cls(split.train.n_users, split.train.n_items, **config.model_args)
     except (TypeError, ValueError) as err:
         raise UsageError(f"model {config.model!r}: {err}") from None
+
+
+def _check_size(model: str, key: str, value: Any) -> None:
+    """Sizes (``dim``, ``layers``) must be positive whole numbers; ``layers`` a list."""
+    if key == "dim" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise UsageError(f"model {model!r}: dim must be a positive integer, got {value!r}")
+    if key == "layers":
+        sizes = value if isinstance(value, (list, tuple)) else [value]
+        if isinstance(value, (int, str)) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes
+        ):
+            raise UsageError(
+                f"model {model!r}: layers must be a list of positive integers such as "
+                f"64,32,16, got {value!r}"
+            )
 
 
 def pretrained_shapes(values: dict[str, Any]) -> dict[str, Any]:
@@ -268,7 +287,6 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
         "device": str(device),
         "threads": threads,
     }
-    (out / "config.toml").write_text(config_text(config, resolved))
     options.echo(
         f"{config.model} on {config.data}: {split.train.n_users:,} users, "
         f"{split.train.n_items:,} items, train / valid / test "
@@ -279,6 +297,8 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
 
     seed_torch(config.seed)
     model = build_model(config, split).to(device)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.toml").write_text(config_text(config, resolved))
     fit_started = time.perf_counter()
     refit = bool(config.refit and len(split.valid))
     known = split.train.concat(split.valid)  # refit data, and what recommendations exclude

@@ -245,14 +245,17 @@ def _comparison_rows(runs: list[RunReport]) -> tuple[list[str], list[list[str]]]
     metrics = [m for m in MAIN_METRICS if any(m in r.metrics["test"] for r in runs)]
     tests = pd.DataFrame([{m: r.metrics["test"].get(m, np.nan) for m in metrics} for r in runs])
     groups = identical_groups(tests, metrics)
-    beyond = ["coverage@10", "gini@10", "head_share@10"]
+    k = next(iter(runs[0].beyond), "@10").partition("@")[2]
+    beyond = [f"{name}@{k}" for name in ("coverage", "gini", "head_share")]
     header = [
         "run",
         "model",
         "data",
         "protocol",
         *[f"test {' = '.join(g)}" for g in groups],
-        *beyond,
+        f"catalogue coverage (top-{k})",
+        f"Gini (top-{k})",
+        f"slots to the top 20% items (top-{k})",
         "fit (s)",
     ]
     rows = []
@@ -295,7 +298,8 @@ def _beyond_rows(run: RunReport) -> list[list[str]]:
     rows = []
     for key, value in run.beyond.items():
         base, _, k = key.partition("@")
-        rows.append([f"{labels[base]} (top-{k})", f"{value:.4f}"])
+        scope = "" if base in ("catalogue_arp", "head_share_data") else f" (top-{k})"
+        rows.append([f"{labels[base]}{scope}", f"{value:.4f}"])
     return rows
 
 

@@ -87,7 +87,9 @@ def is_finished(out: Path) -> bool:
 
 
 def prepare_folder(out: Path, config_toml: str, resume: bool, overwrite: bool) -> None:
-    """Checks what ``out`` holds against ``resume`` / ``overwrite`` and readies it.
+    """Checks what ``out`` holds against ``resume`` / ``overwrite``; with ``overwrite``,
+    removes the run there. The folder itself is made once the run is ready to start, so
+    bad input leaves nothing behind.
 
     Raises:
         UsageError: a finished run without ``overwrite``; an unfinished one without
@@ -121,7 +123,6 @@ def prepare_folder(out: Path, config_toml: str, resume: bool, overwrite: bool) -
             f"{out} holds an unfinished run; add --resume to continue it or --overwrite to "
             "start again"
         )
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def clear_run(out: Path) -> None:

@@ -95,3 +95,12 @@ def test_compute_returns_every_metric():
         "mrr",
         "auc",
     }
+
+
+def test_nan_scores_never_rank_the_positive_first():
+    """Regression: a diverged model (NaN scores) scored hr@10 = 1.0 on everything."""
+    nan = float("nan")
+    scores = torch.tensor([[nan, nan, nan], [nan, 0.5, 0.1], [0.9, nan, 0.2]])
+    relevant = torch.tensor([[0], [0], [0]])
+    ranks = metrics.pessimistic_ranks(scores, relevant).numpy()
+    assert ranks[:, 0].tolist() == [2.0, 2.0, 0.0]

@@ -130,7 +130,7 @@ def test_legend_covers_no_axes():
 def test_a_schedule_repeated_by_the_refit_is_one_line_a_different_one_two():
     history = gradient_history()
     labels = labelled_lines(learning_rate_figure(history, METRICS))
-    assert any(label.startswith("selection run = refit") for label in labels)
+    assert "selection run; the refit repeats epochs 1-2" in labels
     history.loc[history["phase"] == "refit", "lr"] = [2e-3, 1e-3]
     labels = labelled_lines(learning_rate_figure(history, METRICS))
     assert "selection run" in labels and "refit" in labels

@@ -228,3 +228,19 @@ def test_neumf_pretraining_combines_gmf_and_mlp_outputs():
     torch.testing.assert_close(neumf(users, items), expected)
     with pytest.raises(ValueError, match="MLP layers"):
         load_pretrained(NeuMF(20, 15, dim=4, layers=[16, 4]), gmf, mlp)
+
+
+def test_a_diverged_loss_stops_training_with_a_message(split):
+    config = TrainConfig(epochs=2, batch_size=1024, lr=1e30, optimizer="sgd", momentum=0.0)
+    with pytest.raises(UsageError, match="training diverged: the loss is nan in epoch 1"):
+        train_gmf(split, config)
+
+
+def test_the_monitored_metric_is_checked_before_training():
+    from ncf.config import RunConfig
+
+    with pytest.raises(UsageError, match="monitor must be a metric"):
+        TrainConfig(monitor="foo@10")
+    with pytest.raises(UsageError, match="add its cut-off to ks"):
+        RunConfig(train=TrainConfig(monitor="ndcg@20"), ks=(10,))
+    assert RunConfig(train=TrainConfig(monitor="ndcg@20"), ks=(10, 20)).train.monitor == "ndcg@20"

@@ -25,7 +25,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Inspect and split data.")
 app.add_typer(data_app, name="data")
-console = Console(highlight=False)
+# soft_wrap: lines are never wrapped at 80 columns in files and pipes
+console = Console(highlight=False, soft_wrap=True)
 DEBUG = {"on": False}
 
 
@@ -55,8 +56,8 @@ def _root(
 Columns = Annotated[
     str,
     typer.Option(
-        help="Columns of a table file by name or 0-based position: user:COL,item:COL"
-        "[,rating:COL,time:COL], e.g. user:uid,item:iid or user:0,item:1,rating:2.",
+        help="Columns of a table file, by name or 0-based position, for the roles user, "
+        "item, rating and time: e.g. user:uid,item:iid or user:0,item:1,rating:2.",
     ),
 ]
 Threshold = Annotated[
@@ -109,6 +110,15 @@ def check_k(k: int) -> int:
     if k < 1:
         raise UsageError(f"--k must be a positive number of items, got {k}")
     return k
+
+
+def output_file(path: Path, suffixes: tuple[str, ...] = (".parquet", ".csv")) -> Path:
+    """A file to write: a known suffix, in a folder that exists."""
+    if path.suffix not in suffixes:
+        raise UsageError(f"{path}: expected a {' or '.join(suffixes)} file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"{path}: no such folder {str(path.parent)!r} to write into")
+    return path
 
 
 def existing_folder(path: Path) -> Path:

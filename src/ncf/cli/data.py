@@ -102,6 +102,7 @@ def data_split(
     min_user: MinUser = None,
     min_item: MinItem = None,
     set_: Sets = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a split saved in --out.")] = False,
 ) -> None:
     """Split data and save it (parquet with raw ids); the folder is itself a data spec.
 
@@ -111,6 +112,8 @@ def data_split(
     from ncf.pipeline import load_source, prepare_source
     from ncf.random import Generators
 
+    if (out / "split.json").exists() and not overwrite:
+        raise UsageError(f"{out} holds a saved split; add --overwrite to replace it")
     config = _data_config(
         spec, {**data_settings(columns, threshold, min_user, min_item), **parse_sets(set_)}
     )

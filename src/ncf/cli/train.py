@@ -21,6 +21,7 @@ from ncf.cli.app import (
     console,
     data_settings,
     existing_folder,
+    output_file,
     parse_ks,
     parse_sets,
 )
@@ -165,10 +166,10 @@ def train(
     )
     metrics = result.metrics
     console.print(metrics_table(metrics, f"{run_config.model} on {run_config.data}"))
-    echo(
-        f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}; "
-        f"{metrics['timing']['total_s']:.1f} s; run folder {out}"
-    )
+    epochs = f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}; "
+    if result.model.objective == "fit":
+        epochs = "fitted in closed form; "
+    echo(f"{epochs}{metrics['timing']['total_s']:.1f} s; run folder {out}")
 
 
 @app.command()
@@ -193,8 +194,8 @@ def evaluate(
     existing_folder(run_dir)
     if not (run_dir / "config.toml").exists():
         raise UsageError(f"{run_dir}: not a run folder (no config.toml)")
-    if per_user is not None and per_user.suffix not in (".parquet", ".csv"):
-        raise UsageError(f"{per_user}: expected a .parquet or .csv file name")
+    if per_user is not None:
+        output_file(per_user)
     result = evaluate_run(
         run_dir, protocol or None, parse_ks(k) if k else None, threads, per_user is not None
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ncf.cli.app import app, check_k, console, existing_folder
+from ncf.cli.app import app, check_k, console, existing_folder, output_file
 from ncf.errors import UsageError
 
 
@@ -44,8 +44,8 @@ def recommend(
     if (user is None) == (users is None):
         raise UsageError("give exactly one of --user and --users")
     check_k(k)
-    if output is not None and output.suffix not in (".parquet", ".csv"):
-        raise UsageError(f"{output}: expected a .parquet or .csv file name")
+    if output is not None:
+        output_file(output)
     rec = load(existing_folder(run_dir))
     if users is not None:
         raw = _read_users(users)
@@ -70,7 +70,7 @@ def recommend(
             frame.to_csv(output, index=False)
         console.print(f"wrote {len(frame):,} rows to {output}", markup=False)
         return
-    console.print(frame.to_string(index=False), markup=False)
+    print(frame.to_string(index=False))
 
 
 @app.command()
@@ -84,7 +84,7 @@ def similar(
 
     check_k(k)
     rec = load(existing_folder(run_dir))
-    console.print(rec.similar(np.array([item])[0], k=k).to_string(index=False), markup=False)
+    print(rec.similar(np.array([item])[0], k=k).to_string(index=False))
 
 
 @app.command()
@@ -100,6 +100,7 @@ def report(
     from ncf.report import write_report
 
     check_k(k)
+    output_file(out, (".html", ".md"))
     for folder in run_dirs:
         existing_folder(folder)
     runs = write_report(run_dirs, out, k)

@@ -34,6 +34,9 @@ def pessimistic_ranks(
     """
     if valid is None:
         valid = relevant >= 0
+    # a NaN score (a diverged model) compares false with everything: as the lowest score
+    # it can never place a relevant item first
+    scores = torch.nan_to_num(scores, nan=-torch.inf)
     rel = relevant.clamp(min=0)
     rel_scores = scores.gather(1, rel)  # (B, m)
     rel_scores = torch.where(valid, rel_scores, torch.full_like(rel_scores, float("inf")))

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 SELECT_COLOR, REFIT_COLOR, BEST_COLOR = "tab:blue", "tab:orange", "tab:red"
+VALID_COLOR = "tab:green"  # validation metrics: never the colour of a loss line
 
 
 class TensorBoardLogger:
@@ -126,7 +127,7 @@ def _phase_lines(
             common[column], common[f"{column}_refit"], rtol=1e-9, atol=0.0
         ):
             last = int(again["epoch"].max())
-            label = f"{labels[0]} = {labels[1]} (refit: epochs 1-{last})"
+            label = f"{labels[0]}; the {labels[1]} repeats epochs 1-{last}"
             return ax.plot(chosen["epoch"], chosen[column], marker="o", ms=markers, label=label)
     lines = []
     for rows, color, style, label in (
@@ -192,7 +193,7 @@ def learning_curve_figure(history: pd.DataFrame, metrics: dict[str, Any]) -> Fig
         label = "validation, selection run"
         if (select["epoch"] == 0).any():
             label += " (epoch 0: the untrained model)"
-        handles.append(Line2D([], [], color=SELECT_COLOR, marker="o", ms=markers, label=label))
+        handles.append(Line2D([], [], color=VALID_COLOR, marker="o", ms=markers, label=label))
     line = _mark_best(loss_ax, best)
     if line is not None:
         line.set_label(f"best epoch {best} (selected on validation)")
@@ -202,7 +203,14 @@ def learning_curve_figure(history: pd.DataFrame, metrics: dict[str, Any]) -> Fig
         ax = figure.add_subplot(grid[1 + i // n_cols, i % n_cols], sharex=loss_ax)
         values = select[["epoch", group[0]]].dropna()
         label = group_label(group)
-        ax.plot(values["epoch"], values[group[0]], marker="o", ms=markers, label=label)
+        ax.plot(
+            values["epoch"],
+            values[group[0]],
+            marker="o",
+            ms=markers,
+            color=VALID_COLOR,
+            label=label,
+        )
         title = f"validation {label}"
         at_best = values[values["epoch"] == best][group[0]]
         if len(at_best):

@@ -29,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
 from ncf.data.sampling import SeenSet, sample_negatives
-from ncf.errors import Interrupted
+from ncf.errors import Interrupted, UsageError
 from ncf.models.base import Model
 from ncf.random import Generators
 from ncf.training.checkpoint import load_checkpoint, save_checkpoint
@@ -205,6 +205,11 @@ class Trainer:
             started = time.perf_counter()
             lr = self.optimizer.param_groups[0]["lr"]  # the rate this epoch trains with
             row: dict[str, Any] = {"epoch": self.epoch + 1, **self.train_epoch()}
+            if not np.isfinite(row["loss"]):
+                raise UsageError(
+                    f"training diverged: the loss is {row['loss']} in epoch {self.epoch + 1} "
+                    f"(learning rate {lr:g}); try a lower learning rate (--lr)"
+                )
             row["lr"] = lr
             row["train_s"] = time.perf_counter() - started
             self.epoch += 1
