@@ -189,7 +189,7 @@ def evaluate(
     Validation is scored with the model selected on it, trained on the training part
     only; test with the final model. A refit model (trained on train + validation) is
     never scored on validation."""
-    from ncf.pipeline import evaluate_run
+    from ncf.rescoring import evaluate_run
 
     existing_folder(run_dir)
     if not (run_dir / "config.toml").exists():
