@@ -224,7 +224,7 @@ def test_evaluate_prints_a_table_or_json_and_writes_per_user_metrics(gmf_run, tm
     [
         (["--epochs", "0"], "epochs must be a positive integer, got 0"),
         (["--batch-size", "-5"], "batch_size must be a positive integer, got -5"),
-        (["--lr", "0"], "lr must be > 0"),
+        (["--lr", "0"], "lr must be a finite number > 0, got 0.0"),
         (["--threads", "-1"], "threads must be >= 1"),
     ],
 )

@@ -201,7 +201,7 @@ def test_config_validation_names_the_bad_value():
         UsageError, match="optimizer must be one of adam, adamw, sgd, rmsprop, adagrad; got 'adamx'"
     ):
         TrainConfig(optimizer="adamx")
-    with pytest.raises(UsageError, match="lr must be > 0"):
+    with pytest.raises(UsageError, match="lr must be a finite number > 0"):
         TrainConfig(lr=0)
 
 
