@@ -27,7 +27,6 @@ data_app = typer.Typer(no_args_is_help=True, help="Inspect and split data.")
 app.add_typer(data_app, name="data")
 # soft_wrap: lines are never wrapped at 80 columns in files and pipes
 console = Console(highlight=False, soft_wrap=True)
-DEBUG = {"on": False}
 
 
 def _show_version(value: bool) -> None:
@@ -48,7 +47,9 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    DEBUG["on"] = debug
+    """Neural collaborative filtering: train, evaluate and use recommenders."""
+    # `main` reads --debug from the arguments itself: errors raised while parsing them
+    # must already know it
 
 
 # --------------------------------------------------------------------------- shared options
