@@ -150,6 +150,7 @@ def test_data_info_and_split(shared_data, tmp_path):
     result = ncf("data", "info", "ml-100k", "--threshold", "4", "--min-user", "20", env=env)
     assert result.returncode == 0, result.stderr
     assert "100,000" in result.stdout and "rating < 4" in result.stdout
+    assert "MovieLens 100K files (u.data)" in result.stdout
     result = ncf(
         "data", "split", "ml-100k", "--split", "time:0.8,0.9", "--out", str(tmp_path / "s"), env=env
     )

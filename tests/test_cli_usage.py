@@ -324,6 +324,20 @@ def test_logs_in_a_pipe_have_one_line_per_epoch_and_no_blank_lines(gmf_run):
     assert re.search(r"select epoch 1/3  loss \S+  valid ndcg@10 \S+  \d+\.\d s$", epochs[0])
 
 
+def test_a_run_whose_log_reader_goes_away_finishes(tmp_path):
+    # `ncf train ... | head -1`: the reader closes the pipe after the first line
+    out = tmp_path / "run"
+    args = ["train", "--model", "gmf", "--data", "synthetic", "--out", str(out), *QUICK]
+    with subprocess.Popen(
+        [PYTHON, "-m", "ncf.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        assert process.stdout.readline().startswith(b"gmf on synthetic")
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        assert process.wait(timeout=600) == 0, stderr
+    assert "Error" not in stderr and (out / "metrics.json").exists()
+
+
 def test_drops_are_printed_and_recorded(shared_data, tmp_path):
     env = {"NCF_DATA_DIR": str(shared_data)}
     split = ["--split", "time:0.8,0.9"]

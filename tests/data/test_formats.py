@@ -147,3 +147,18 @@ def test_missing_path_and_unknown_folder(tmp_path):
         read_path(tmp_path / "nope.csv")
     with pytest.raises(DataError, match="unrecognised folder"):
         read_path(tmp_path)
+
+
+def test_read_path_names_the_layout_it_read(shared_data, tmp_path):
+    assert read_path(shared_data / "ml-100k").format == "MovieLens 100K files (u.data)"
+    assert read_path(shared_data / "ml-1m" / "ncf").format == "NCF benchmark files"
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "train.txt").write_text("0 1 2\n1 0\n")
+    (tmp_path / "lists" / "test.txt").write_text("0 0\n1 2\n")
+    assert read_path(tmp_path / "lists").format == "train.txt / test.txt user-item lists"
+    (tmp_path / "seq.txt").write_text("1 1 2 3 4 5\n2 3 4\n")
+    assert read_path(tmp_path / "seq.txt").format == "sequence file (user item item ...)"
+    (tmp_path / "t.csv").write_text("u,i\n1,2\n")
+    assert read_path(tmp_path / "t.csv").format == "text table"
+    np.save(tmp_path / "pairs.npy", np.array([[0, 1], [1, 0]]))
+    assert read_path(tmp_path / "pairs.npy").format == "NumPy array of (user, item) rows"

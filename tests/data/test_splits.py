@@ -101,6 +101,25 @@ def test_saved_split_reads_back_as_a_given_split(source, tmp_path):
     assert again.train.items["title"].notna().all()
 
 
+@pytest.mark.parametrize("spec", ["time:0.8,0.9", "ratio:0.8,0.1,0.1"])
+def test_cut_splits_keep_only_training_users_and_items(shared_data, spec, tmp_path):
+    from ncf.data.formats import read_path
+
+    source = read_path(shared_data / "ml-100k")
+    split = make_split(source, spec, np.random.default_rng(0))
+    assert split.dropped  # ML-100K has items first rated after either cut
+    assert (np.bincount(split.train.item_ids) > 0).all()
+    assert split.train.n_items == len(np.unique(split.train.item_ids)) < source.data.n_items
+    assert split.train.n_users == len(np.unique(split.train.user_ids))
+    titles = split.train.items["title"]
+    assert titles.notna().all() and titles.iloc[split.valid.item_ids[0]] is not None
+    save_split(split, tmp_path / "s", seed=0)
+    again = make_split(read_split_source(tmp_path / "s"), "given", np.random.default_rng(0))
+    assert again.train.user_vocab == split.train.user_vocab
+    assert again.train.item_vocab == split.train.item_vocab
+    assert (again.test.item_ids == split.test.item_ids).all()
+
+
 def test_ncf_given_split_validation_is_the_last_training_row(shared_data):
     from ncf.data.formats import read_path
 

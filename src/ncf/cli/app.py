@@ -7,6 +7,7 @@ shows the traceback instead.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -25,8 +26,24 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Inspect and split data.")
 app.add_typer(data_app, name="data")
+
+
+def _drop_stdout() -> None:
+    """Send the rest of stdout to the null device: its reader has gone (``ncf ... | head``)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits 1 here; a training run whose log reader has gone finishes its work
+        self.quiet = True
+        _drop_stdout()
+
+
 # soft_wrap: lines are never wrapped at 80 columns in files and pipes
-console = Console(highlight=False, soft_wrap=True)
+console = _Console(highlight=False, soft_wrap=True)
 
 
 def _show_version(value: bool) -> None:
@@ -182,6 +199,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(128 + err.signum)
     except typer.Abort:
         sys.exit(130)
+    except BrokenPipeError:  # the reader of stdout has gone: what is left to print is dropped
+        _drop_stdout()
+        sys.exit(0)
     except (typer.Exit, SystemExit) as done:
         code = getattr(done, "exit_code", getattr(done, "code", 0))
         sys.exit(code or 0)

@@ -70,6 +70,7 @@ def data_info(
     table = Table(title=f"{spec}")
     table.add_column("field")
     table.add_column("value", justify="right")
+    table.add_row("format", source.format)
     table.add_row("rows read", f"{log.read:,}")
     for reason, n in log.dropped.items():
         table.add_row(f"dropped: {reason}", f"{n:,}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +37,14 @@ class Source:
         name: where it came from, for labels.
         part: (n,) int8 per row, TRAIN / VALID / TEST, when the files fix the split.
         test_negatives: (n_test, N) item indices, aligned with the TEST rows in row order.
+        format: the layout it was read as (``ncf data info`` shows it), set by `read_path`.
     """
 
     data: Interactions
     name: str
     part: np.ndarray | None = None
     test_negatives: np.ndarray | None = None
+    format: str = ""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -331,13 +333,13 @@ def _read_file(path: Path, columns: dict[str, str] | None) -> Source:
     if suffix == ".npy":
         from ncf.data.arrays import read_npy
 
-        return read_npy(path)
+        return replace(read_npy(path), format="NumPy array of (user, item) rows")
     if suffix == ".inter":
         from ncf.data.recbole import read_recbole
 
-        return read_recbole(path, columns)
+        return replace(read_recbole(path, columns), format="RecBole atomic file")
     if suffix == ".parquet":
-        return read_table(path, columns)
+        return replace(read_table(path, columns), format="parquet table")
     with path.open("rb") as file:
         head = file.read(65536)
     check_text(path, head[:_SNIFF_BYTES])
@@ -345,8 +347,8 @@ def _read_file(path: Path, columns: dict[str, str] | None) -> Source:
         from ncf.data.sequences import looks_like_sequences, read_sequences
 
         if looks_like_sequences(head, complete=len(head) < 65536):
-            return read_sequences(path)
-    return read_table(path, columns)
+            return replace(read_sequences(path), format="sequence file (user item item ...)")
+    return replace(read_table(path, columns), format="text table")
 
 
 def read_path(path: str | Path, columns: dict[str, str] | None = None) -> Source:
@@ -363,30 +365,36 @@ def read_path(path: str | Path, columns: dict[str, str] | None = None) -> Source
         raise DataError("no such file or folder", path)
     if path.is_file():
         return _read_file(path, columns)
+    source, layout = _read_folder(path, columns)
+    return replace(source, format=layout)
+
+
+def _read_folder(path: Path, columns: dict[str, str] | None) -> tuple[Source, str]:
     from ncf.data.arrays import is_npy_folder, read_npy_folder
     from ncf.data.given import is_ncf_folder, read_lists, read_ncf
     from ncf.data.recbole import is_recbole_folder, read_recbole
 
     if is_ncf_folder(path):
-        return read_ncf(path)
+        return read_ncf(path), "NCF benchmark files"
     if (path / "split.json").exists():
         from ncf.data.splits import read_split_source
 
-        return read_split_source(path)
+        return read_split_source(path), "split saved by ncf data split"
     if is_recbole_folder(path):
-        return read_recbole(path, columns)
+        return read_recbole(path, columns), "RecBole atomic files"
     if is_npy_folder(path):
-        return read_npy_folder(path)
+        return read_npy_folder(path), "NumPy split arrays (*_list.npy)"
     if (path / "train.txt").exists() and (path / "test.txt").exists():
-        return read_lists(path)
+        return read_lists(path), "train.txt / test.txt user-item lists"
     from ncf.data.movielens import read_ml100k, read_ml_csv, read_ml_dat
 
     if (path / "u.data").exists():
-        return read_ml100k(path)
-    if (path / "ratings.dat").exists() or (path / "interactions.tsv").exists():
-        return read_ml_dat(path)
+        return read_ml100k(path), "MovieLens 100K files (u.data)"
+    for name in ("ratings.dat", "interactions.tsv"):
+        if (path / name).exists():
+            return read_ml_dat(path), f"MovieLens files ({name})"
     if (path / "ratings.csv").exists():
-        return read_ml_csv(path)
+        return read_ml_csv(path), "MovieLens files (ratings.csv)"
     for train, test in (("train.txt", "test.txt"), ("train_list.npy", "test_list.npy")):
         if (path / train).exists() != (path / test).exists():
             have, lack = (train, test) if (path / train).exists() else (test, train)

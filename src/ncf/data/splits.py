@@ -19,7 +19,8 @@ Split specs (``--split``):
   saved split); validation = each user's last training interaction.
 
 For ``time`` and ``ratio``, validation and test rows whose user or item never occurs in
-training are dropped and counted in `Split.dropped`; the per-user splits keep every
+training are dropped and counted in `Split.dropped`, and the vocabularies keep only the
+users and items of training; the per-user splits keep every
 user in training and keep held-out rows of items unseen in training (they count as
 misses, as in the published leave-one-out protocols).
 
@@ -38,6 +39,7 @@ import pandas as pd
 
 from ncf.data.formats import TEST, TRAIN, VALID, Source, _ids, _numeric, _read_parquet, _require
 from ncf.data.interactions import Interactions, from_raw
+from ncf.data.preprocess import compact
 from ncf.errors import DataError
 
 SPLITS = ("loo", "loo-random", "time", "user-ratio", "user-time-ratio", "ratio", "given")
@@ -126,6 +128,21 @@ def _drop_cold(
     return part.subset(keep)
 
 
+def _training_vocabulary(
+    train: Interactions, valid: Interactions, test: Interactions
+) -> tuple[Interactions, Interactions, Interactions]:
+    """The parts re-indexed over the users and items that training has (after `_drop_cold`
+    the held-out parts hold no others), so that no item without a training row is a
+    candidate, and the split reads back from disk with the same vocabularies."""
+    both = compact(train.concat(valid).concat(test))
+    ends = np.cumsum([len(train), len(valid), len(test)])
+    return (
+        both.subset(slice(0, ends[0])),
+        both.subset(slice(ends[0], ends[1])),
+        both.subset(slice(ends[1], ends[2])),
+    )
+
+
 def _shares(args: str, spec: str) -> tuple[float, float, float]:
     values = tuple(float(x) for x in args.split(","))
     if len(values) != 3 or min(values) < 0 or abs(sum(values) - 1) > 1e-6:
@@ -193,6 +210,7 @@ def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
     if kind in ("time", "ratio"):
         valid = _drop_cold(train, valid, "valid", dropped)
         test = _drop_cold(train, test, "test", dropped)
+        train, valid, test = _training_vocabulary(train, valid, test)
     return Split(train, valid, test, spec, negatives, dropped)
 
 

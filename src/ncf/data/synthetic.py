@@ -112,4 +112,4 @@ def make_synthetic(
         times=times.astype(np.int64),
         items=meta,
     )
-    return Source(data, name="synthetic")
+    return Source(data, name="synthetic", format="synthetic (planted structure)")
