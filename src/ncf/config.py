@@ -16,6 +16,7 @@ from typing import Any
 
 from ncf.data.preprocess import PrepareConfig
 from ncf.errors import UsageError
+from ncf.evaluation.metrics import RATING_METRICS
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 SCHEDULES = ("none", "cosine", "step")
@@ -44,6 +45,9 @@ class TrainConfig:
         monitor: the validation metric that selects the epoch (e.g. ``ndcg@10``).
         eval_every: evaluate on validation every this many epochs.
         eval_at_start: also evaluate the untrained model, as epoch 0 of the history.
+        objective: the training regime (`ncf.training.regimes`): empty = the model's
+            own; ``rating`` trains GMF / MLP / NeuMF on ratings.
+        full_batch: the ``rating`` regime takes every training row in one batch.
     """
 
     epochs: int = 20
@@ -62,6 +66,8 @@ class TrainConfig:
     monitor: str = "ndcg@10"
     eval_every: int = 1
     eval_at_start: bool = False
+    objective: str = ""
+    full_batch: bool = False
 
     def __post_init__(self) -> None:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -76,7 +82,7 @@ class TrainConfig:
         if self.monitor not in monitored_metrics((int(k),) if k.isdigit() else ()):
             raise UsageError(
                 f"monitor must be a metric such as ndcg@10, hr@10, recall@10, precision@10, "
-                f"map@10, mrr or auc; got {self.monitor!r}"
+                f"map@10, mrr, auc, rmse, mae or accuracy; got {self.monitor!r}"
             )
         if self.patience < 1:
             raise UsageError(f"patience must be >= 1, got {self.patience}")
@@ -90,8 +96,9 @@ class RunConfig:
         model: registry name.
         data: data spec (registry name, file or folder).
         split: split spec; empty = the data's own split when it has one, else ``loo``.
-        protocol: ``full`` or ``sampled:N``; empty = ``sampled:N`` for data with given
-            test negatives (N = their number), else ``full``.
+        protocol: ``full``, ``sampled:N`` or ``rating``; empty = ``sampled:N`` for data
+            with given test negatives (N = their number), else ``full`` (rating models
+            bring ``rating``).
         ks: cut-offs of the reported metrics.
         seed: seeds the split, the negatives, the weights and the batch order.
         device: auto, cpu or cuda.
@@ -136,6 +143,13 @@ class RunConfig:
             )
         if self.threads < 0:
             raise UsageError(f"threads must be >= 1 (or 0 for automatic), got {self.threads}")
+        rating_monitor = self.train.monitor in RATING_METRICS
+        if rating_monitor != (self.protocol == "rating"):
+            raise UsageError(
+                f"monitor {self.train.monitor!r} does not fit protocol "
+                f"{self.protocol or 'full'!r}: rmse, mae and accuracy are the metrics of "
+                "protocol 'rating', the ranking metrics those of 'full' and 'sampled:N'"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -191,7 +205,8 @@ class RunConfig:
 def monitored_metrics(ks: tuple[int, ...]) -> list[str]:
     """The metric names an evaluation with cut-offs ``ks`` reports."""
     at_k = ("hr", "ndcg", "recall", "precision", "map")
-    return [f"{name}@{k}" for k in ks if k > 0 for name in at_k] + ["mrr", "auc"]
+    ranking = [f"{name}@{k}" for k in ks if k > 0 for name in at_k] + ["mrr", "auc"]
+    return ranking + list(RATING_METRICS)
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

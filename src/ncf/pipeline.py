@@ -39,6 +39,7 @@ from ncf.run_folder import (
     prepare_folder,
     toml_ready,
 )
+from ncf.training.regimes import REGIMES
 from ncf.training.tracking import MlflowTracker
 
 __all__ = [
@@ -69,7 +70,7 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     ``train_defaults`` (and over ``base`` when given)."""
     base = base or RunConfig()
     name = str(values.get("model", base.model))
-    defaults = dict(MODELS[name].train_defaults) if name in MODELS else {}
+    defaults = regime_defaults(name, values) if name in MODELS else {}
     if name == "neumf" and (values.get("gmf_run") or values.get("mlp_run")):
         defaults.update(pretrained_shapes(values))
         defaults.update(getattr(MODELS[name], "pretrained_defaults", {}))
@@ -77,6 +78,27 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     arguments = model_defaults(name)
     config = replace(base, model=name).with_overrides(pairs, set(arguments))
     return replace(config, model_args={**arguments, **config.model_args})
+
+
+def regime_defaults(name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A model's ``train_defaults`` and those of the regime it trains with
+    (`Regime.run_defaults`: metric, protocol, split). The model's come first for its own
+    regime; a regime picked with ``objective`` overrides what the model tuned for another."""
+    cls = MODELS[name]
+    own = dict(cls.train_defaults)
+    objective = str(values.get("objective") or own.get("objective") or cls.objective)
+    if objective == "fit" or cls.objective == "fit":
+        if values.get("objective") and objective != cls.objective:
+            raise UsageError(f"model {name!r} is fitted in closed form; it takes no objective")
+        return own
+    if objective not in REGIMES:
+        raise UsageError(
+            f"unknown objective {objective!r}; known: {', '.join(REGIMES)}"
+        )
+    regime = REGIMES[objective].run_defaults
+    if objective == cls.objective:
+        return {**regime, **own}
+    return {**own, **regime}
 
 
 def load_source(spec: str, columns: str = "") -> Source:

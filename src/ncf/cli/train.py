@@ -29,11 +29,6 @@ from ncf.errors import UsageError
 
 DEFAULT_MODEL = "neumf"
 TABLE_METRICS = ("hr@", "ndcg@", "recall@", "mrr", "auc")
-OBJECTIVES = {
-    "pointwise": "BCE, sampled negatives",
-    "pairwise": "BPR, sampled negatives",
-    "fit": "closed form / counting",
-}
 
 
 def metrics_table(metrics: dict[str, Any], title: str, valid_label: str = "valid") -> Table:
@@ -175,7 +170,9 @@ def train(
 @app.command()
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
-    protocol: Annotated[str, typer.Option(help="full or sampled:N (default: the run's).")] = "",
+    protocol: Annotated[
+        str, typer.Option(help="full, sampled:N or rating (default: the run's).")
+    ] = "",
     k: Annotated[str, typer.Option("--k", help="Cut-offs, e.g. 10,20.")] = "",
     json_: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     per_user: Annotated[
@@ -219,6 +216,7 @@ def evaluate(
 def models() -> None:
     """The models, with their training objective and what they are."""
     from ncf.models import MODELS
+    from ncf.training.regimes import REGIMES
 
     table = Table(title="models (ncf train --model NAME)")
     table.add_column("name")
@@ -226,7 +224,9 @@ def models() -> None:
     table.add_column("what")
     for name, cls in MODELS.items():
         default = " (default)" if name == DEFAULT_MODEL else ""
-        table.add_row(name + default, OBJECTIVES.get(cls.objective, cls.objective), cls.summary)
+        regime = REGIMES.get(cls.objective)
+        objective = regime.label if regime else "closed form / counting"
+        table.add_row(name + default, objective, cls.summary)
     console.print(table)
 
 

@@ -1,4 +1,5 @@
-"""Ranking metrics as pure functions of the ranks of the relevant items.
+"""Ranking metrics as pure functions of the ranks of the relevant items, and the error
+metrics of predicted ratings (`rating_errors`).
 
 Every metric here takes ``ranks``: a (n_queries, m) float array of the 0-based positions
 of each query's relevant items in its ranked candidate list, padded with ``inf`` where a
@@ -135,3 +136,43 @@ def compute(
     out["mrr"] = reciprocal_rank(ranks)
     out["auc"] = auc(ranks, n_candidates)
     return out
+
+
+# --------------------------------------------------------------------------- ratings
+
+#: metrics of the ``rating`` protocol; the errors are better when lower
+RATING_METRICS = ("rmse", "mae", "accuracy")
+ERRORS = ("rmse", "mae")
+
+
+def higher_is_better(name: str) -> bool:
+    """Whether a larger value of metric ``name`` is better (not for ``rmse`` / ``mae``)."""
+    return name not in ERRORS
+
+
+def rating_errors(predicted: np.ndarray, actual: np.ndarray, step: float) -> dict[str, np.ndarray]:
+    """Per held-out rating: ``squared_error``, ``absolute_error`` and ``accuracy`` (1 when
+    the prediction rounded to the rating scale's ``step`` equals the rating).
+
+    >>> rating_errors(np.array([3.4, 4.6]), np.array([3.0, 4.0]), step=1.0)["accuracy"]
+    array([1., 0.])
+    """
+    error = np.asarray(predicted, np.float64) - actual
+    rounded = np.round(predicted / step) * step
+    return {
+        "squared_error": error**2,
+        "absolute_error": np.abs(error),
+        "accuracy": np.isclose(rounded, actual).astype(np.float64),
+    }
+
+
+def rating_summary(per_rating: dict[str, np.ndarray]) -> dict[str, float]:
+    """``rmse`` (root of the mean squared error), ``mae`` and ``accuracy`` from
+    `rating_errors`; zeros when there is nothing to score."""
+    if not len(per_rating["squared_error"]):
+        return dict.fromkeys(RATING_METRICS, 0.0)
+    return {
+        "rmse": float(np.sqrt(np.mean(per_rating["squared_error"]))),
+        "mae": float(np.mean(per_rating["absolute_error"])),
+        "accuracy": float(np.mean(per_rating["accuracy"])),
+    }

@@ -6,6 +6,9 @@
 - ``sampled:N``: each held-out (user, item) row is ranked among itself and N negatives,
   given by the data (the NCF files) or drawn once per seed, never an item of the user
   in any split, no duplicates. Metrics are averaged over held-out rows.
+- ``rating``: each held-out (user, item, rating) row is predicted, the prediction clipped
+  to the training ratings' range; ``rmse``, ``mae`` and ``accuracy`` over rows
+  (`RatingEvaluator`).
 
 Results do not depend on the batch size: every query is computed on its own and the
 means are taken at the end in float64.
@@ -30,7 +33,7 @@ from ncf.evaluation import metrics
 
 @dataclass(frozen=True)
 class Protocol:
-    """``full`` or ``sampled`` with ``n_negatives`` per held-out row."""
+    """``full``, ``sampled`` with ``n_negatives`` per held-out row, or ``rating``."""
 
     kind: str = "full"
     n_negatives: int = 0
@@ -38,8 +41,8 @@ class Protocol:
     @classmethod
     def parse(cls, text: str) -> Protocol:
         kind, _, n = text.partition(":")
-        if kind == "full" and not n:
-            return cls("full")
+        if kind in ("full", "rating") and not n:
+            return cls(kind)
         if kind == "sampled":
             try:
                 count = int(n or 99)
@@ -47,11 +50,13 @@ class Protocol:
                 count = -1
             if count >= 1:
                 return cls("sampled", count)
-        raise UsageError(f"bad protocol {text!r}; expected 'full' or 'sampled:N' (e.g. sampled:99)")
+        raise UsageError(
+            f"bad protocol {text!r}; expected 'full', 'sampled:N' (e.g. sampled:99) or 'rating'"
+        )
 
     @property
     def label(self) -> str:
-        return "full" if self.kind == "full" else f"sampled:{self.n_negatives}"
+        return f"sampled:{self.n_negatives}" if self.kind == "sampled" else self.kind
 
 
 def _padded_lists(users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,3 +178,82 @@ class Evaluator:
             name: float(np.mean(values)) if len(values) else 0.0
             for name, values in self.per_query(model).items()
         }
+
+
+def rating_step(ratings: np.ndarray) -> float:
+    """The rating scale's step: 1 for whole stars, 0.5 for half stars, else the smallest
+    gap between two distinct ratings."""
+    if np.all(ratings == np.round(ratings)):
+        return 1.0
+    if np.all(ratings * 2 == np.round(ratings * 2)):
+        return 0.5
+    gaps = np.diff(np.unique(ratings))
+    return float(gaps.min()) if len(gaps) else 1.0
+
+
+@dataclass
+class RatingEvaluator:
+    """Held-out ratings, predicted by a model and scored by `metrics.rating_errors`.
+
+    Attributes:
+        protocol: ``rating``.
+        users, items, ratings: (Q,) the held-out rows.
+        low, high: the training ratings' range; predictions are clipped to it.
+        step: the rating scale's step, for ``accuracy``.
+        batch_size: rows per forward pass.
+    """
+
+    protocol: Protocol
+    users: np.ndarray
+    items: np.ndarray
+    ratings: np.ndarray
+    low: float
+    high: float
+    step: float
+    batch_size: int = 1 << 16
+
+    @classmethod
+    def build(cls, queries: Interactions, train: Interactions) -> RatingEvaluator:
+        if queries.ratings is None or train.ratings is None:
+            raise UsageError("protocol 'rating' needs data with ratings; this data has none")
+        known = train.ratings
+        low, high = (float(known.min()), float(known.max())) if len(known) else (0.0, 0.0)
+        return cls(
+            Protocol("rating"),
+            queries.user_ids.copy(),
+            queries.item_ids.copy(),
+            queries.ratings.astype(np.float64),
+            low,
+            high,
+            rating_step(known),
+        )
+
+    @property
+    def relevant(self) -> np.ndarray:
+        """(Q, 1) the held-out items (as the sampled protocol's first column)."""
+        return self.items[:, None]
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    @torch.no_grad()
+    def predict(self, model: torch.nn.Module) -> np.ndarray:
+        """(Q,) clipped predictions."""
+        was_training = model.training
+        model.eval()
+        device = getattr(model, "device", torch.device("cpu"))
+        out = []
+        for start in range(0, len(self.users), self.batch_size):
+            users = torch.from_numpy(self.users[start : start + self.batch_size]).to(device)
+            items = torch.from_numpy(self.items[start : start + self.batch_size]).to(device)
+            out.append(model(users, items).float().cpu().numpy())
+        model.train(was_training)
+        predicted = np.concatenate(out) if out else np.zeros(0, np.float32)
+        return np.clip(predicted.astype(np.float64), self.low, self.high)
+
+    def per_query(self, model: torch.nn.Module) -> dict[str, np.ndarray]:
+        """Errors per held-out row."""
+        return metrics.rating_errors(self.predict(model), self.ratings, self.step)
+
+    def __call__(self, model: torch.nn.Module) -> dict[str, float]:
+        return metrics.rating_summary(self.per_query(model))

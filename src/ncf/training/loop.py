@@ -1,8 +1,8 @@
-"""The training loop: one readable loop for pointwise and pairwise objectives.
+"""The training loop: one `Trainer` for every way of training.
 
-Each epoch shuffles the training positives, draws fresh negatives for them (exact or
-approximate), and steps through batches of positives with their negatives. After every
-``eval_every`` epochs the validation metric is computed; the best weights are kept and
+What differs between ways of training (the batches of an epoch and the loss on one) is
+a regime's (`ncf.training.regimes`); the loop steps through the epoch's batches, and
+after every ``eval_every`` epochs the validation metric is computed; the best weights are kept and
 restored at the end, and training stops after ``patience`` epochs without improvement.
 A checkpoint written every epoch lets ``resume()`` continue exactly where it stopped.
 
@@ -28,23 +28,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
-from ncf.data.sampling import SeenSet, sample_negatives
 from ncf.errors import Interrupted, UsageError
+from ncf.evaluation.metrics import higher_is_better
 from ncf.models.base import Model
 from ncf.random import Generators
 from ncf.training.checkpoint import load_checkpoint, save_checkpoint
-from ncf.training.losses import bpr_loss, l2_penalty, pointwise_loss
 from ncf.training.optim import make_optimizer, make_scheduler
+from ncf.training.regimes import make_regime, regime_name
 
 Callback = Callable[[dict[str, Any]], None]
 
 
 class Trainer:
-    """Trains a gradient-based `Model` on implicit interactions.
+    """Trains a gradient-based `Model` with its regime (`ncf.training.regimes`).
 
     Args:
-        model: the model (``objective`` pointwise or pairwise).
-        train: training interactions (positives).
+        model: the model; it trains with the regime ``config.objective`` names, else
+            with its own ``objective``.
+        train: training interactions.
         config: training settings.
         evaluate: callable model -> validation metrics, or None to train blind.
         generators: random streams (training negatives and batch order are drawn here).
@@ -69,24 +70,18 @@ class Trainer:
         amp: bool = False,
         stop_at: int | None = None,
     ):
-        if model.objective not in ("pointwise", "pairwise"):
-            raise ValueError(f"{model.name} is not trained by gradient descent")
         self.model, self.config, self.evaluate = model, config, evaluate
         self.generators = generators
         self.checkpoint, self.callbacks = checkpoint, callbacks or []
         self.progress, self.amp = progress, amp and model.device.type == "cuda"
         self.stop_at = config.epochs if stop_at is None else min(stop_at, config.epochs)
-        device = model.device
-        self.users = torch.from_numpy(train.user_ids).to(device)
-        self.items = torch.from_numpy(train.item_ids).to(device)
-        self.seen = SeenSet.from_interactions(train) if config.sampler == "exact" else None
-        self.user_ids_np = train.user_ids
-        self.n_items = train.n_items
+        self.regime = make_regime(regime_name(model, config), train, config, model.device)
+        self.higher_is_better = higher_is_better(config.monitor)
         self.optimizer = make_optimizer(model.parameters(), config)
         self.scheduler = make_scheduler(self.optimizer, config)
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
-        self.best_score = -np.inf
+        self.best_score = -np.inf if self.higher_is_better else np.inf
         self.best_epoch = 0
         self.best_state: dict[str, torch.Tensor] | None = None
         self.bad_epochs = 0
@@ -95,17 +90,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ one epoch
 
-    def _positives_per_batch(self) -> int:
-        k = self.config.n_negatives
-        per = (
-            self.config.batch_size // (1 + k)
-            if self.model.objective == "pointwise"
-            else (self.config.batch_size // k)
-        )
-        return max(1, per)
-
     def train_epoch(self) -> dict[str, float]:
-        """One pass over the positives with fresh negatives; returns the mean losses.
+        """One pass over the regime's batches; returns the mean loss and the regime's notes.
 
         The epoch's batch order and negatives are drawn from the generators' state at its
         start, so an epoch interrupted mid-way is replayed exactly from a checkpoint that
@@ -119,26 +105,13 @@ class Trainer:
             self.generators.torch.get_state(),
             copy.deepcopy(self.generators.train_negatives.bit_generator.state),
         )
-        started = time.perf_counter()
-        order = torch.randperm(len(self.users), generator=self.generators.torch).to(
-            self.users.device
-        )
-        users, pos_items = self.users[order], self.items[order]
-        neg = sample_negatives(
-            self.user_ids_np[order.cpu().numpy()],
-            config.n_negatives,
-            self.seen,
-            self.generators.train_negatives,
-            self.n_items,
-        )
-        neg_items = torch.from_numpy(neg).to(users.device)  # (N, K)
-        sampling_s = time.perf_counter() - started
+        plan = self.regime.epoch(self.generators)
         model.train()
-        per_batch = self._positives_per_batch()
-        n_batches = (len(users) + per_batch - 1) // per_batch
-        first, total = 0, torch.zeros((), device=users.device)
+        n_batches = plan.n_batches
+        device = model.device
+        first, total = 0, torch.zeros((), device=device)
         if partial is not None:
-            first, total = partial["batch"], partial["total"].to(users.device)
+            first, total = partial["batch"], partial["total"].to(device)
         columns = [
             TextColumn(f"epoch {self.epoch + 1}/{config.epochs}"),
             BarColumn(),
@@ -150,8 +123,7 @@ class Trainer:
         with Progress(*columns, disable=not bars, transient=True) as bar:
             task = bar.add_task("train", total=n_batches, completed=first, loss="")
             for b in range(first, n_batches):
-                sl = slice(b * per_batch, (b + 1) * per_batch)
-                loss = self._step(users[sl], pos_items[sl], neg_items[sl])
+                loss = self._step(plan.batch(b))
                 total += loss.detach()
                 if b % 50 == 0 or b == n_batches - 1:
                     bar.update(task, completed=b + 1, loss=f"loss {total.item() / (b + 1):.4f}")
@@ -159,24 +131,12 @@ class Trainer:
                     self._stop(epoch_rng, b + 1, n_batches, total)
         if self.scheduler is not None:
             self.scheduler.step()
-        return {"loss": total.item() / max(n_batches, 1), "sampling_s": sampling_s}
+        return {"loss": total.item() / max(n_batches, 1), **plan.notes}
 
-    def _step(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
-        """One optimisation step on B positives and their (B, K) negatives."""
-        k = neg.shape[1]
-        all_users = torch.cat([users, users.repeat_interleave(k)])
-        all_items = torch.cat([pos, neg.reshape(-1)])
+    def _step(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """One optimisation step on one of the regime's batches."""
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
-            scores = self.model(all_users, all_items).float()  # (B + B*K,)
-        pos_scores, neg_scores = scores[: len(users)], scores[len(users) :].view(-1, k)
-        if self.model.objective == "pointwise":
-            loss = pointwise_loss(pos_scores, neg_scores)
-        else:
-            loss = bpr_loss(pos_scores, neg_scores)
-        if self.config.reg > 0:
-            touched = self.model.regularised(all_users, all_items)
-            if touched:
-                loss = loss + self.config.reg * l2_penalty(touched, len(users))
+            loss = self.regime.loss(self.model, batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -245,7 +205,7 @@ class Trainer:
         if self.config.monitor not in valid:
             raise ValueError(f"monitor {self.config.monitor!r} not among {sorted(valid)}")
         score = valid[self.config.monitor]
-        if score > self.best_score:
+        if score > self.best_score if self.higher_is_better else score < self.best_score:
             self.best_score, self.best_epoch, self.bad_epochs = score, self.epoch, 0
             self.best_state = copy.deepcopy(self.model.state_dict())
         else:

@@ -1,0 +1,234 @@
+"""Training regimes: what differs between ways of training, so the `Trainer` does not.
+
+A regime is built from the training interactions; each epoch it lays out the batches
+(`Regime.epoch`, drawing from the run's generators only, so that an epoch can be replayed
+exactly from a checkpoint) and turns a model's outputs on one batch into a loss
+(`Regime.loss`). The `Trainer` owns everything else: epochs, the optimiser and schedule,
+selection, checkpoints, signals, progress.
+
+- ``pointwise``: (user, positive) rows with ``n_negatives`` fresh negatives each, binary
+  cross-entropy on the logits (NCF's GMF / MLP / NeuMF).
+- ``pairwise``: (user, positive, negative) triples, BPR (BPR-MF).
+- ``rating``: observed (user, item, rating) rows, mean squared error (explicit MF, the
+  rating nets; ``full_batch`` trains on all rows at once).
+
+A model names its regime in ``objective``; ``--set objective=NAME`` picks another where
+it makes sense (GMF / MLP / NeuMF on ratings). `REGIMES` maps names to classes.
+
+    >>> regime = make_regime("pointwise", split.train, TrainConfig(), torch.device("cpu"))
+    >>> plan = regime.epoch(generators)
+    >>> loss = regime.loss(model, plan.batch(0))
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from ncf.config import TrainConfig
+from ncf.data.interactions import Interactions
+from ncf.data.sampling import SeenSet, sample_negatives
+from ncf.errors import DataError
+from ncf.models.base import Model
+from ncf.random import Generators
+from ncf.training.losses import bpr_loss, l2_penalty, pointwise_loss
+
+Batch = tuple[torch.Tensor, ...]
+
+
+@dataclass
+class EpochPlan:
+    """One epoch's batches.
+
+    Attributes:
+        n_batches: how many.
+        batch: batch index -> the batch's tensors (the regime knows their meaning).
+        notes: numbers for the epoch's history row (e.g. ``sampling_s``).
+    """
+
+    n_batches: int
+    batch: Callable[[int], Batch]
+    notes: dict[str, float] = field(default_factory=dict)
+
+
+class Regime:
+    """Base class of the training regimes.
+
+    Args:
+        train: the training interactions.
+        config: training settings (batch size, negatives, ``reg``).
+        device: where batches are built.
+    """
+
+    name: ClassVar[str] = ""
+    #: one line for ``ncf models``
+    label: ClassVar[str] = ""
+    #: run settings this way of training brings (metric to monitor, protocol, split);
+    #: a model's own ``train_defaults`` and the user's settings come on top
+    run_defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
+        self.config = config
+        self.device = device
+        self.users = torch.from_numpy(train.user_ids).to(device)
+        self.items = torch.from_numpy(train.item_ids).to(device)
+
+    def epoch(self, generators: Generators) -> EpochPlan:
+        raise NotImplementedError
+
+    def loss(self, model: Model, batch: Batch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _shuffled(self, generators: Generators) -> torch.Tensor:
+        """A permutation of the training rows, from the torch generator."""
+        return torch.randperm(len(self.users), generator=generators.torch).to(self.device)
+
+    def penalty(self, model: Model, users: torch.Tensor, items: torch.Tensor, n: int) -> Any:
+        """``reg`` x L2 of the embeddings the batch touched, per example (0 without reg)."""
+        if self.config.reg <= 0:
+            return 0.0
+        touched = model.regularised(users, items)
+        return self.config.reg * l2_penalty(touched, n) if touched else 0.0
+
+
+class _SampledNegatives(Regime):
+    """Positives with ``n_negatives`` fresh negatives each, drawn every epoch (exactly
+    unseen ones, or unchecked with ``sampler = approximate``).
+
+    Batches: users (B,), positives (B,), negatives (B, K)."""
+
+    def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
+        super().__init__(train, config, device)
+        self.seen = SeenSet.from_interactions(train) if config.sampler == "exact" else None
+        self.user_ids = train.user_ids
+        self.n_items = train.n_items
+
+    def positives_per_batch(self) -> int:
+        raise NotImplementedError
+
+    def epoch(self, generators: Generators) -> EpochPlan:
+        started = time.perf_counter()
+        order = self._shuffled(generators)
+        users, positives = self.users[order], self.items[order]
+        negatives = sample_negatives(
+            self.user_ids[order.cpu().numpy()],
+            self.config.n_negatives,
+            self.seen,
+            generators.train_negatives,
+            self.n_items,
+        )
+        negatives_t = torch.from_numpy(negatives).to(self.device)  # (N, K)
+        per = max(1, self.positives_per_batch())
+
+        def batch(b: int) -> Batch:
+            rows = slice(b * per, (b + 1) * per)
+            return users[rows], positives[rows], negatives_t[rows]
+
+        return EpochPlan(
+            (len(users) + per - 1) // per,
+            batch,
+            {"sampling_s": time.perf_counter() - started},
+        )
+
+    def scores(self, model: Model, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """(B,) positive and (B, K) negative scores in one forward pass, and the penalty."""
+        users, positives, negatives = batch
+        k = negatives.shape[1]
+        all_users = torch.cat([users, users.repeat_interleave(k)])
+        all_items = torch.cat([positives, negatives.reshape(-1)])
+        scores = model(all_users, all_items).float()  # (B + B*K,)
+        penalty = self.penalty(model, all_users, all_items, len(users))
+        return scores[: len(users)], scores[len(users) :].view(-1, k), penalty
+
+
+class Pointwise(_SampledNegatives):
+    """Binary cross-entropy with logits: positives labelled 1, negatives 0, averaged over
+    all B (1 + K) scored rows. ``batch_size`` counts scored rows."""
+
+    name = "pointwise"
+    label = "BCE, sampled negatives"
+
+    def positives_per_batch(self) -> int:
+        return self.config.batch_size // (1 + self.config.n_negatives)
+
+    def loss(self, model: Model, batch: Batch) -> torch.Tensor:
+        positive, negative, penalty = self.scores(model, batch)
+        return pointwise_loss(positive, negative) + penalty
+
+
+class Pairwise(_SampledNegatives):
+    """BPR: -log sigmoid(s(u, i) - s(u, j)) averaged over the B x K pairs.
+    ``batch_size`` counts (user, positive, negative) triples."""
+
+    name = "pairwise"
+    label = "BPR, sampled negatives"
+
+    def positives_per_batch(self) -> int:
+        return self.config.batch_size // self.config.n_negatives
+
+    def loss(self, model: Model, batch: Batch) -> torch.Tensor:
+        positive, negative, penalty = self.scores(model, batch)
+        return bpr_loss(positive, negative) + penalty
+
+
+class Rating(Regime):
+    """Mean squared error on observed ratings.
+
+    Batches: users (B,), items (B,), ratings (B,) float32, in a fresh order every epoch;
+    ``batch_size`` rows each, or every row at once with ``full_batch``. The model's
+    output is the predicted rating."""
+
+    name = "rating"
+    label = "MSE on ratings"
+    run_defaults: ClassVar[dict[str, Any]] = {
+        "monitor": "rmse",
+        "protocol": "rating",
+        "split": "ratio:0.8,0.1,0.1",
+    }
+
+    def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
+        super().__init__(train, config, device)
+        if train.ratings is None:
+            raise DataError(
+                "training on ratings (objective 'rating') needs data with ratings; "
+                "this data has none (implicit interactions)"
+            )
+        self.ratings = torch.from_numpy(train.ratings).to(device)
+
+    def epoch(self, generators: Generators) -> EpochPlan:
+        order = self._shuffled(generators)
+        users, items, ratings = self.users[order], self.items[order], self.ratings[order]
+        per = len(users) if self.config.full_batch else self.config.batch_size
+
+        def batch(b: int) -> Batch:
+            rows = slice(b * per, (b + 1) * per)
+            return users[rows], items[rows], ratings[rows]
+
+        return EpochPlan((len(users) + per - 1) // max(per, 1), batch)
+
+    def loss(self, model: Model, batch: Batch) -> torch.Tensor:
+        users, items, ratings = batch
+        predicted = model(users, items).float()  # (B,)
+        return F.mse_loss(predicted, ratings) + self.penalty(model, users, items, len(users))
+
+
+REGIMES: dict[str, type[Regime]] = {r.name: r for r in (Pointwise, Pairwise, Rating)}
+
+
+def regime_name(model: Model | type[Model], config: TrainConfig) -> str:
+    """The regime a model trains with: ``config.objective`` when set, else its own."""
+    return config.objective or model.objective
+
+
+def make_regime(
+    name: str, train: Interactions, config: TrainConfig, device: torch.device
+) -> Regime:
+    if name not in REGIMES:
+        raise ValueError(f"no training regime {name!r}; known: {', '.join(REGIMES)}")
+    return REGIMES[name](train, config, device)
+
