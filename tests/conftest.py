@@ -45,3 +45,12 @@ def checkerboard(n_users: int = 40, n_items: int = 40):
     users, items = np.meshgrid(np.arange(n_users), np.arange(n_items), indexing="ij")
     liked = (users % 2) == (items % 2)
     return make_interactions(users[liked], items[liked], n_users, n_items)
+
+
+def rated_checkerboard(n_users: int = 40, n_items: int = 40):
+    """Every pair rated: 5 for items of the user's parity, 1 for the others."""
+    users, items = np.meshgrid(np.arange(n_users), np.arange(n_items), indexing="ij")
+    ratings = np.where((users % 2) == (items % 2), 5.0, 1.0)
+    return make_interactions(
+        users.ravel(), items.ravel(), n_users, n_items, ratings=ratings.ravel()
+    )

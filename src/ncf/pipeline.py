@@ -29,7 +29,7 @@ from ncf.data.splits import Split, default_split, make_split
 from ncf.data.synthetic import make_synthetic
 from ncf.device import pick_device, use_threads
 from ncf.errors import UsageError
-from ncf.evaluation.protocols import Evaluator, Protocol
+from ncf.evaluation.protocols import Evaluator, Protocol, RatingEvaluator
 from ncf.models import MODELS, Model, load_pretrained
 from ncf.random import Generators, seed_torch
 from ncf.run_folder import (
@@ -92,9 +92,7 @@ def regime_defaults(name: str, values: dict[str, Any]) -> dict[str, Any]:
             raise UsageError(f"model {name!r} is fitted in closed form; it takes no objective")
         return own
     if objective not in REGIMES:
-        raise UsageError(
-            f"unknown objective {objective!r}; known: {', '.join(REGIMES)}"
-        )
+        raise UsageError(f"unknown objective {objective!r}; known: {', '.join(REGIMES)}")
     regime = REGIMES[objective].run_defaults
     if objective == cls.objective:
         return {**regime, **own}
@@ -147,8 +145,8 @@ class Prepared:
     source: Source
     split: Split
     protocol: Protocol
-    valid: Evaluator
-    test: Evaluator
+    valid: Evaluator | RatingEvaluator
+    test: Evaluator | RatingEvaluator
     log: DropLog
 
 
@@ -172,8 +170,14 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
                 split.test.user_ids, protocol.n_negatives, everything, generators.eval_negatives
             )
     ks = tuple(config.ks)
-    valid = Evaluator.build(split.valid, protocol, [split.train], valid_neg, ks)
-    test = Evaluator.build(split.test, protocol, [split.train, split.valid], test_neg, ks)
+    valid: Evaluator | RatingEvaluator
+    test: Evaluator | RatingEvaluator
+    if protocol.kind == "rating":
+        valid = RatingEvaluator.build(split.valid, split.train)
+        test = RatingEvaluator.build(split.test, split.train)
+    else:
+        valid = Evaluator.build(split.valid, protocol, [split.train], valid_neg, ks)
+        test = Evaluator.build(split.test, protocol, [split.train, split.valid], test_neg, ks)
     return Prepared(source, split, protocol, valid, test, log)
 
 

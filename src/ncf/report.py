@@ -42,7 +42,7 @@ __all__ = ["gini", "lorenz", "pca_2d", "place_labels", "recommendation_stats", "
 if TYPE_CHECKING:
     pass
 
-MAIN_METRICS = ("hr@10", "ndcg@10", "recall@10", "mrr", "auc")
+MAIN_METRICS = ("hr@10", "ndcg@10", "recall@10", "mrr", "auc", "rmse", "mae", "accuracy")
 
 
 @dataclass

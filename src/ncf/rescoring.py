@@ -19,7 +19,7 @@ import pandas as pd
 from ncf.config import RunConfig
 from ncf.data.splits import Split
 from ncf.device import use_threads
-from ncf.evaluation.protocols import Evaluator
+from ncf.evaluation.protocols import Evaluator, RatingEvaluator
 from ncf.models import Model
 from ncf.pipeline import Prepared, build_model, prepare_run, resolve_config
 from ncf.random import Generators
@@ -53,6 +53,9 @@ def evaluate_run(
         values["protocol"] = protocol
     if ks:
         values["ks"] = list(ks)
+    if protocol or ks:  # the monitor only chose epochs: keep it among the metrics scored
+        first_k = (values.get("ks") or [10])[0]
+        values["monitor"] = "rmse" if values.get("protocol") == "rating" else f"ndcg@{first_k}"
     config = resolve_config(values)
     prepared = prepare_run(config, Generators.from_seed(config.seed))
     model, _, _ = load_parts(run_dir)
@@ -96,12 +99,14 @@ def _validation_model(
     )
 
 
-def _per_query_frame(parts: list[tuple[str, Evaluator, Model]], split: Split) -> Any:
+def _per_query_frame(
+    parts: list[tuple[str, Evaluator | RatingEvaluator, Model]], split: Split
+) -> Any:
     frames = []
     for name, evaluator, model in parts:
         values = evaluator.per_query(model)
         frame = pd.DataFrame({"part": name, "user": split.train.user_vocab.raw(evaluator.users)})
-        if evaluator.protocol.kind == "sampled":
+        if evaluator.protocol.kind in ("sampled", "rating"):  # one row per held-out item
             frame["item"] = split.train.item_vocab.raw(evaluator.relevant[:, 0])
         for metric, per in values.items():
             frame[metric] = np.asarray(per, dtype=np.float64)

@@ -104,3 +104,18 @@ def test_nan_scores_never_rank_the_positive_first():
     relevant = torch.tensor([[0], [0], [0]])
     ranks = metrics.pessimistic_ranks(scores, relevant).numpy()
     assert ranks[:, 0].tolist() == [2.0, 2.0, 0.0]
+
+
+def test_rating_errors_by_hand():
+    from ncf.evaluation.metrics import rating_errors, rating_summary
+
+    per = rating_errors(np.array([3.4, 4.6, 1.0]), np.array([3.0, 4.0, 2.0]), step=1.0)
+    np.testing.assert_allclose(per["squared_error"], [0.16, 0.36, 1.0])
+    np.testing.assert_allclose(per["absolute_error"], [0.4, 0.6, 1.0])
+    assert per["accuracy"].tolist() == [1.0, 0.0, 0.0]  # 3.4 -> 3, 4.6 -> 5, 1 -> 1
+    summary = rating_summary(per)
+    assert summary["rmse"] == pytest.approx(np.sqrt((0.16 + 0.36 + 1.0) / 3))
+    assert summary["mae"] == pytest.approx(2.0 / 3)
+    assert summary["accuracy"] == pytest.approx(1 / 3)
+    half = rating_errors(np.array([3.7, 3.2]), np.array([3.5, 3.5]), step=0.5)
+    assert half["accuracy"].tolist() == [1.0, 0.0]  # 3.7 -> 3.5, 3.2 -> 3.0

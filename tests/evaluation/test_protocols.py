@@ -82,3 +82,23 @@ def test_results_do_not_depend_on_the_batch_size(protocol):
         for b in (1, 7, 1000)
     ]
     assert results[0] == results[1] == results[2]
+
+
+def test_rating_protocol_clips_predictions_to_the_training_range():
+    from ncf.evaluation.protocols import RatingEvaluator, rating_step
+
+    train = make_interactions([0, 1], [0, 1], ratings=[1.0, 5.0])
+    held = make_interactions([0, 1, 1], [1, 0, 1], n_users=2, n_items=2, ratings=[5.0, 1.0, 4.0])
+
+    class Fixed(torch.nn.Module):
+        def forward(self, users, items):
+            return torch.tensor([7.0, -3.0, 4.4])[: len(users)]
+
+    evaluator = RatingEvaluator.build(held, train)
+    np.testing.assert_allclose(evaluator.predict(Fixed()), [5.0, 1.0, 4.4])  # clipped to [1, 5]
+    result = evaluator(Fixed())
+    assert result["rmse"] == pytest.approx(np.sqrt(0.16 / 3), rel=1e-6)
+    assert result["accuracy"] == 1.0
+    assert Protocol.parse("rating").label == "rating"
+    assert rating_step(np.array([1.0, 2.5, 4.0])) == 0.5
+    assert rating_step(np.array([1.0, 2.0])) == 1.0

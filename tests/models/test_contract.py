@@ -12,7 +12,7 @@ from ncf.evaluation.protocols import Evaluator, Protocol
 from ncf.models import MODELS
 from ncf.random import Generators
 from ncf.training.loop import Trainer
-from tests.conftest import checkerboard
+from tests.conftest import checkerboard, rated_checkerboard
 
 NAMES = sorted(MODELS)
 
@@ -25,8 +25,17 @@ def build(name, train, seed=0):
         "neumf": {"dim": 8, "layers": [16, 8]},
         "bpr-mf": {"dim": 8},
         "ease": {"l2": 1.0},
+        "mf": {"dim": 8},
+        "mf-bias": {"dim": 8},
     }
     return MODELS[name](train.n_users, train.n_items, **small.get(name, {}))
+
+
+def training_data(name, n_users=40, n_items=40):
+    """The checkerboard: liked pairs, or every pair rated for models trained on ratings."""
+    if MODELS[name].objective == "rating":
+        return rated_checkerboard(n_users, n_items)
+    return checkerboard(n_users, n_items)
 
 
 def fit(name, train, seed=0, epochs=60):
@@ -51,8 +60,8 @@ def fit(name, train, seed=0, epochs=60):
 @pytest.mark.parametrize("name", NAMES)
 def test_checkerboard_known_answer(name):
     """Users like items of their parity: the top 10 of every user must all be liked."""
+    model = fit(name, training_data(name))
     train = checkerboard()
-    model = fit(name, train)
     result = Evaluator.build(train, Protocol("full"), None, ks=(10,))(model)
     if MODELS[name].personalised:
         assert result["precision@10"] == 1.0
@@ -64,7 +73,7 @@ def test_checkerboard_known_answer(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_score_all_agrees_with_forward(name):
-    train = checkerboard(n_users=12, n_items=10)
+    train = training_data(name, n_users=12, n_items=10)
     model = fit(name, train, epochs=1)
     users = torch.tensor([0, 3, 7])
     every = model.score_all(users)
@@ -86,7 +95,7 @@ def test_every_parameter_gets_a_gradient(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_same_seed_same_model(name):
-    train = checkerboard(n_users=12, n_items=10)
+    train = training_data(name, n_users=12, n_items=10)
     a, b = fit(name, train, seed=3, epochs=2), fit(name, train, seed=3, epochs=2)
     for (key, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(x, y), key
@@ -99,7 +108,7 @@ def test_same_seed_same_model(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_bundle_round_trip_gives_equal_scores(name, tmp_path):
-    train = checkerboard(n_users=12, n_items=10)
+    train = training_data(name, n_users=12, n_items=10)
     model = fit(name, train, epochs=2)
     save_bundle(tmp_path / "bundle", model, train)
     loaded, known, config = load_parts(tmp_path / "bundle")

@@ -6,6 +6,7 @@ from ncf.models.base import Model
 from ncf.models.bpr_mf import BPRMF
 from ncf.models.ease import EASE
 from ncf.models.gmf import GMF
+from ncf.models.mf import MF, MFBias
 from ncf.models.mlp import MLP
 from ncf.models.neumf import NeuMF, load_pretrained
 from ncf.models.popularity import Popularity
@@ -17,6 +18,8 @@ MODELS: dict[str, type[Model]] = {
     "neumf": NeuMF,
     "bpr-mf": BPRMF,
     "ease": EASE,
+    "mf": MF,
+    "mf-bias": MFBias,
 }
 
 __all__ = [
@@ -25,6 +28,8 @@ __all__ = [
     "BPRMF",
     "EASE",
     "GMF",
+    "MF",
+    "MFBias",
     "MLP",
     "NeuMF",
     "Popularity",

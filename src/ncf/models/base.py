@@ -6,8 +6,11 @@ never from a config or a dataset object. It provides:
 - ``forward(users, items) -> (B,)`` scores (logits for pointwise models);
 - ``score_all(users) -> (B, n_items)`` scores of every item;
 - ``summary``: one line saying what the model is;
-- ``objective``: ``"pointwise"`` (BCE with logits on sampled negatives), ``"pairwise"``
-  (BPR), or ``"fit"`` (closed form or counting, via ``fit(train)``);
+- ``objective``: the training regime it trains with by default (`ncf.training.regimes`:
+  ``"pointwise"``, ``"pairwise"``, ``"rating"``), or ``"fit"`` (closed form or
+  counting, via ``fit(train)``);
+- ``init_from_ratings(ratings)``: initial values from the training ratings, for models
+  trained on them (optional);
 - ``train_defaults``: the training settings found best for it on validation data;
 - ``hparams``: the constructor arguments, saved in bundles and checkpoints.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
@@ -64,6 +68,10 @@ class Model(nn.Module):
         """(n_items, d) vectors whose cosine says how alike two items are, or None."""
         return None
 
+    def init_from_ratings(self, ratings: np.ndarray) -> None:
+        """Initial values from the training ratings (their mean, their range), set by the
+        ``rating`` regime before the first epoch. Default: nothing."""
+
     def fit(self, train: sp.csr_matrix) -> None:
         """Closed-form or counting models learn here from the (n_users, n_items) matrix."""
         raise NotImplementedError(f"{self.name} is trained by gradient descent")
@@ -71,6 +79,12 @@ class Model(nn.Module):
     def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         """Tensors touched by a batch, for per-batch L2 (``reg`` option); default none."""
         return []
+
+
+def start_at_mean(output: nn.Linear, ratings: np.ndarray) -> None:
+    """Output bias = the mean rating: a model trained on ratings starts from the mean."""
+    with torch.no_grad():
+        output.bias.fill_(float(np.mean(ratings)) if len(ratings) else 0.0)
 
 
 def init_embedding(embedding: nn.Embedding, std: float) -> nn.Embedding:

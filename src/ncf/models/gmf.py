@@ -9,10 +9,11 @@ score(u, i) = w . (p_u * q_i) + b, trained pointwise with BCE on sampled negativ
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
-from ncf.models.base import Model, init_embedding
+from ncf.models.base import Model, init_embedding, start_at_mean
 
 
 class GMF(Model):
@@ -45,6 +46,9 @@ class GMF(Model):
 
     def features(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return self.user_emb(users) * self.item_emb(items)  # (B, dim)
+
+    def init_from_ratings(self, ratings: np.ndarray) -> None:
+        start_at_mean(self.out, ratings)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return self.out(self.features(users, items)).squeeze(1)  # (B,)

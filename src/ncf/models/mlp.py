@@ -11,10 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
-from ncf.models.base import Model, grid_chunk, init_embedding, run_tower_on_grid, tower
+from ncf.models.base import (
+    Model,
+    grid_chunk,
+    init_embedding,
+    run_tower_on_grid,
+    start_at_mean,
+    tower,
+)
 
 
 class MLP(Model):
@@ -69,6 +77,9 @@ class MLP(Model):
 
     def features(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return self.tower(torch.cat([self.user_emb(users), self.item_emb(items)], dim=1))
+
+    def init_from_ratings(self, ratings: np.ndarray) -> None:
+        start_at_mean(self.out, ratings)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return self.out(self.features(users, items)).squeeze(1)

@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
-from ncf.models.base import Model, grid_chunk, init_embedding, run_tower_on_grid, tower
+from ncf.models.base import (
+    Model,
+    grid_chunk,
+    init_embedding,
+    run_tower_on_grid,
+    start_at_mean,
+    tower,
+)
 from ncf.models.gmf import GMF
 from ncf.models.mlp import MLP
 
@@ -70,6 +78,9 @@ class NeuMF(Model):
         with torch.no_grad():  # the GMF half starts as a plain dot product, as in GMF
             nn.init.normal_(self.out.weight[:, :dim], mean=1.0 / dim**0.5, std=0.01)
         nn.init.zeros_(self.out.bias)
+
+    def init_from_ratings(self, ratings: np.ndarray) -> None:
+        start_at_mean(self.out, ratings)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         gmf = self.gmf_user(users) * self.gmf_item(items)  # (B, dim)

@@ -76,6 +76,7 @@ class Trainer:
         self.progress, self.amp = progress, amp and model.device.type == "cuda"
         self.stop_at = config.epochs if stop_at is None else min(stop_at, config.epochs)
         self.regime = make_regime(regime_name(model, config), train, config, model.device)
+        self.regime.start(model)
         self.higher_is_better = higher_is_better(config.monitor)
         self.optimizer = make_optimizer(model.parameters(), config)
         self.scheduler = make_scheduler(self.optimizer, config)

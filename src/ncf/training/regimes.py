@@ -78,6 +78,9 @@ class Regime:
         self.users = torch.from_numpy(train.user_ids).to(device)
         self.items = torch.from_numpy(train.item_ids).to(device)
 
+    def start(self, model: Model) -> None:
+        """Prepares a fresh model for this regime before its first epoch; default nothing."""
+
     def epoch(self, generators: Generators) -> EpochPlan:
         raise NotImplementedError
 
@@ -185,10 +188,17 @@ class Rating(Regime):
 
     name = "rating"
     label = "MSE on ratings"
+    # for a model tuned for another regime (GMF / NeuMF on ratings), settings that suit
+    # ratings replace its own; a rating model's own train_defaults replace these
     run_defaults: ClassVar[dict[str, Any]] = {
         "monitor": "rmse",
         "protocol": "rating",
         "split": "ratio:0.8,0.1,0.1",
+        "epochs": 30,
+        "batch_size": 1024,
+        "lr": 1e-3,
+        "schedule": "none",
+        "patience": 5,
     }
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
@@ -198,7 +208,11 @@ class Rating(Regime):
                 "training on ratings (objective 'rating') needs data with ratings; "
                 "this data has none (implicit interactions)"
             )
+        self.ratings_np = train.ratings
         self.ratings = torch.from_numpy(train.ratings).to(device)
+
+    def start(self, model: Model) -> None:
+        model.init_from_ratings(self.ratings_np)  # e.g. the output starts at the mean
 
     def epoch(self, generators: Generators) -> EpochPlan:
         order = self._shuffled(generators)
@@ -231,4 +245,3 @@ def make_regime(
     if name not in REGIMES:
         raise ValueError(f"no training regime {name!r}; known: {', '.join(REGIMES)}")
     return REGIMES[name](train, config, device)
-
