@@ -226,6 +226,8 @@ def test_evaluate_prints_a_table_or_json_and_writes_per_user_metrics(gmf_run, tm
         (["--batch-size", "-5"], "batch_size must be a positive integer, got -5"),
         (["--lr", "0"], "lr must be a finite number > 0, got 0.0"),
         (["--threads", "-1"], "threads must be >= 1"),
+        (["--seed", "-1"], "seed must be a whole number in [0, 2**32)"),
+        (["--set", "gamma=0"], "gamma must be in (0, 1]"),
     ],
 )
 def test_bad_training_values(args, message):
@@ -336,6 +338,16 @@ def test_a_run_whose_log_reader_goes_away_finishes(tmp_path):
         stderr = process.stderr.read().decode()
         assert process.wait(timeout=600) == 0, stderr
     assert "Error" not in stderr and (out / "metrics.json").exists()
+    # a listing whose reader stops early ends quietly too (megabytes: more than a pipe holds)
+    users = tmp_path / "users.txt"
+    users.write_text("\n".join(str(u) for u in range(1, 301)))
+    for args in (["recommend", str(out), "--users", str(users), "--k", "500"], ["--help"]):
+        with subprocess.Popen(
+            [PYTHON, "-m", "ncf.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        ) as process:
+            process.stdout.readline()
+            process.stdout.close()
+            assert process.wait(timeout=600) == 0 and not process.stderr.read(), args
 
 
 def test_drops_are_printed_and_recorded(shared_data, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from ncf.errors import UsageError
 from ncf.pipeline import resolve_config, train_run
 
-FLOORS = {"mf-bias": 0.915, "mf": 0.93}
+FLOORS = {"mf-bias": 0.915, "mf": 0.93, "autoencoder": 0.915, "concat-net": 0.935}
 
 
 def train(tmp_path, **settings) -> dict:
@@ -30,6 +30,19 @@ def test_rating_model_reaches_its_floor(shared_data, monkeypatch, tmp_path, mode
     assert metrics["test"]["rmse"] <= FLOORS[model], metrics["test"]
     assert metrics["valid"]["rmse"] <= FLOORS[model] + 0.02  # selected on validation
     assert sum(metrics["dropped"].values()) > 0  # unseen users / items left out, counted
+
+
+def test_embedding_net_on_a_short_schedule(shared_data, monkeypatch, tmp_path):
+    monkeypatch.setenv("NCF_DATA_DIR", str(shared_data))
+    metrics = train(tmp_path, model="embedding-net", epochs=3)
+    assert metrics["test"]["rmse"] <= 0.95, metrics["test"]
+
+
+def test_autoencoder_is_near_mf_bias_on_ml_latest_small(shared_data, monkeypatch, tmp_path):
+    monkeypatch.setenv("NCF_DATA_DIR", str(shared_data))
+    mf = train(tmp_path / "mf", model="mf-bias", data="ml-latest-small")["test"]["rmse"]
+    auto = train(tmp_path / "ae", model="autoencoder", data="ml-latest-small")["test"]["rmse"]
+    assert mf <= 0.85 and auto <= mf + 0.03, (mf, auto)
 
 
 def test_neumf_on_ratings(shared_data, monkeypatch, tmp_path):

@@ -43,6 +43,25 @@ def test_recommend_excludes_seen_items_and_speaks_raw_ids(bundle):
     with pytest.raises(DataError, match="unknown user id 'nobody'"):
         rec.recommend(["nobody"])
     assert rec.history("u3").item.tolist() == [100, 200, 400]
+    assert rec.recommend("u1", k=3).equals(rec.recommend(["u1"], k=3))  # one id, no list
+
+
+def test_a_runs_bundle_excludes_held_out_items_too(shared_data, tmp_path, monkeypatch):
+    from ncf.pipeline import resolve_config, train_run
+
+    monkeypatch.setenv("NCF_DATA_DIR", str(shared_data))
+    config = resolve_config({"model": "popularity", "data": "ml-100k"})
+    result = train_run(config, tmp_path / "run", progress=False)
+    split = result.prepared.split
+    user = split.test.user_vocab.raw(split.test.user_ids[:1])[0]
+    held_out = set(
+        split.test.item_vocab.raw(
+            split.test.item_ids[split.test.user_ids == split.test.user_ids[0]]
+        )
+    )
+    top = load(tmp_path / "run").recommend(user, k=split.train.n_items)
+    assert not held_out & set(top.item)  # the user has them: never recommended
+    assert len(top) == split.train.n_items - len(load(tmp_path / "run").history(user))
 
 
 def test_similar_items_by_cosine(tmp_path):

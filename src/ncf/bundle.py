@@ -44,9 +44,10 @@ def save_bundle(
     Args:
         folder: target folder (replaced if it exists).
         model: the trained model.
-        known: interactions whose items are excluded from a user's recommendations; also
-            the history of models that score users by it (EASE). Carries the vocabularies
-            and item metadata.
+        known: interactions whose items are excluded from a user's recommendations (a
+            run stores every interaction of its data: train, validation and test); also
+            what models that score from them observe (EASE, the autoencoder). Carries
+            the vocabularies, the ratings and item metadata.
         selected: when the final model was refit on train + validation, the weights of
             the validation-selected model trained on train only (``selected.safetensors``),
             used to pre-train other models without leaking the validation part.
@@ -83,9 +84,10 @@ def save_bundle(
             for column in known.items.columns:
                 items[column] = known.items[column].to_numpy()
         items.to_parquet(tmp / "items.parquet", index=False)
-        pd.DataFrame({"user": known.user_ids, "item": known.item_ids}).to_parquet(
-            tmp / "interactions.parquet", index=False
-        )
+        pairs = pd.DataFrame({"user": known.user_ids, "item": known.item_ids})
+        if known.ratings is not None:  # what rating models score from (the autoencoder)
+            pairs["rating"] = known.ratings
+        pairs.to_parquet(tmp / "interactions.parquet", index=False)
         for path in tmp.iterdir():  # safetensors writes 0600; give the usual permissions
             os.chmod(path, 0o666 & ~umask)
         if folder.exists():
@@ -159,9 +161,9 @@ def load_parts(
         item_ids=pairs["item"].to_numpy(np.int64),
         user_vocab=Vocabulary(users["user"].to_numpy()),
         item_vocab=Vocabulary(items["item"].to_numpy()),
+        ratings=pairs["rating"].to_numpy(np.float32) if "rating" in pairs else None,
         items=meta,
     )
-    if getattr(model, "needs_history", False):
-        model.set_history(known.csr())  # type: ignore[attr-defined]
+    model.observe(known)
     model.eval()
     return model, known, config

@@ -48,6 +48,8 @@ class TrainConfig:
         objective: the training regime (`ncf.training.regimes`): empty = the model's
             own; ``rating`` trains GMF / MLP / NeuMF on ratings.
         full_batch: the ``rating`` regime takes every training row in one batch.
+        refeed: the ``item-rows`` regime adds dense re-feeding (the reconstruction fed in
+            again) to each step.
     """
 
     epochs: int = 20
@@ -68,6 +70,7 @@ class TrainConfig:
     eval_at_start: bool = False
     objective: str = ""
     full_batch: bool = False
+    refeed: bool = True
 
     def __post_init__(self) -> None:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -86,6 +89,8 @@ class TrainConfig:
             )
         if self.patience < 1:
             raise UsageError(f"patience must be >= 1, got {self.patience}")
+        if not 0 < self.gamma <= 1:
+            raise UsageError(f"gamma must be in (0, 1], got {self.gamma}")
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,8 @@ class RunConfig:
                 f"monitor {self.train.monitor!r} is not among the computed metrics "
                 f"({', '.join(monitored_metrics(self.ks))}); add its cut-off to ks (--k)"
             )
+        if not 0 <= self.seed < 2**32:
+            raise UsageError(f"seed must be a whole number in [0, 2**32), got {self.seed}")
         if self.threads < 0:
             raise UsageError(f"threads must be >= 1 (or 0 for automatic), got {self.threads}")
         rating_monitor = self.train.monitor in RATING_METRICS

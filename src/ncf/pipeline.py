@@ -172,12 +172,17 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
     ks = tuple(config.ks)
     valid: Evaluator | RatingEvaluator
     test: Evaluator | RatingEvaluator
+    known = split.train.concat(split.valid)  # what a model scores the test from
     if protocol.kind == "rating":
         valid = RatingEvaluator.build(split.valid, split.train)
-        test = RatingEvaluator.build(split.test, split.train)
+        test = RatingEvaluator.build(split.test, split.train, known)
     else:
-        valid = Evaluator.build(split.valid, protocol, [split.train], valid_neg, ks)
-        test = Evaluator.build(split.test, protocol, [split.train, split.valid], test_neg, ks)
+        valid = Evaluator.build(
+            split.valid, protocol, [split.train], valid_neg, ks, known=split.train
+        )
+        test = Evaluator.build(
+            split.test, protocol, [split.train, split.valid], test_neg, ks, known=known
+        )
     return Prepared(source, split, protocol, valid, test, log)
 
 
@@ -356,7 +361,8 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     test = prepared.test(model)
     eval_s = time.perf_counter() - eval_started
 
-    save_bundle(out / "bundle", model.cpu(), known, selected)
+    # a user's every interaction (the test part too) is what recommendations exclude
+    save_bundle(out / "bundle", model.cpu(), known.concat(split.test), selected)
     frame = write_history(history, out / "history.csv")
     metrics = {
         "model": config.model,

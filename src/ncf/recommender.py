@@ -75,8 +75,9 @@ class Recommender:
     def recommend(
         self, users: list | np.ndarray, k: int = 10, exclude_seen: bool = True
     ) -> pd.DataFrame:
-        """Top-k per raw user id: columns user, rank (1-based), item, score and metadata."""
-        index = self.known.user_vocab.index(np.asarray(users), what="user")
+        """Top-k per raw user id (one id or a list): columns user, rank (1-based), item,
+        score and metadata."""
+        index = self.known.user_vocab.index(np.atleast_1d(np.asarray(users)), what="user")
         items, scores = self.top_k(index, k, exclude_seen)
         finite = np.isfinite(scores).ravel()
         frame = self._frame(items.ravel())

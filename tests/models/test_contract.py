@@ -27,13 +27,16 @@ def build(name, train, seed=0):
         "ease": {"l2": 1.0},
         "mf": {"dim": 8},
         "mf-bias": {"dim": 8},
+        "concat-net": {"dim": 8},
+        "embedding-net": {"dim": 8, "layers": [16, 16], "dropouts": [0.1, 0.1]},
+        "autoencoder": {"layers": [8, 16], "dropout": 0.0},
     }
     return MODELS[name](train.n_users, train.n_items, **small.get(name, {}))
 
 
 def training_data(name, n_users=40, n_items=40):
     """The checkerboard: liked pairs, or every pair rated for models trained on ratings."""
-    if MODELS[name].objective == "rating":
+    if MODELS[name].objective in ("rating", "item-rows"):
         return rated_checkerboard(n_users, n_items)
     return checkerboard(n_users, n_items)
 
@@ -54,6 +57,7 @@ def fit(name, train, seed=0, epochs=60):
         }
     )
     Trainer(model, train, config, None, Generators.from_seed(seed), progress=False).fit()
+    model.observe(train)  # models that score from the interactions keep them
     return model.eval()
 
 
@@ -85,8 +89,9 @@ def test_score_all_agrees_with_forward(name):
 
 @pytest.mark.parametrize("name", [n for n in NAMES if MODELS[n].objective != "fit"])
 def test_every_parameter_gets_a_gradient(name):
-    train = checkerboard(n_users=12, n_items=10)
+    train = training_data(name, n_users=12, n_items=10)
     model = build(name, train).train()
+    model.observe(train)
     users, items = torch.arange(12), torch.arange(12) % 10
     model(users, items).sum().backward()
     for pname, param in model.named_parameters():

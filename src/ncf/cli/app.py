@@ -35,6 +35,14 @@ def _drop_stdout() -> None:
     os.close(devnull)
 
 
+def emit(text: str) -> None:
+    """Prints ``text`` to stdout; if its reader has gone, the rest is dropped quietly."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _drop_stdout()
+
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         # rich exits 1 here; a training run whose log reader has gone finishes its work
@@ -187,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     if not debug:
         warnings.showwarning = _one_line_warning
+    Console.on_broken_pipe = _Console.on_broken_pipe  # typer's help console too
     try:
         app(args=args, prog_name="ncf", standalone_mode=False)
     except NcfError as err:
@@ -199,9 +208,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(128 + err.signum)
     except typer.Abort:
         sys.exit(130)
-    except BrokenPipeError:  # the reader of stdout has gone: what is left to print is dropped
-        _drop_stdout()
-        sys.exit(0)
     except (typer.Exit, SystemExit) as done:
         code = getattr(done, "exit_code", getattr(done, "code", 0))
         sys.exit(code or 0)

@@ -20,6 +20,7 @@ from ncf.cli.app import (
     app,
     console,
     data_settings,
+    emit,
     existing_folder,
     output_file,
     parse_ks,
@@ -203,7 +204,7 @@ def evaluate(
         else:
             frame.to_csv(per_user, index=False)
     if json_:
-        print(json.dumps(result))
+        emit(json.dumps(result))
         return
     console.print(metrics_table(result, f"{run_dir}", result["valid_model"]))
     if result.get("valid_note"):

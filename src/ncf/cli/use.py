@@ -9,7 +9,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ncf.cli.app import app, check_k, console, existing_folder, output_file
+from ncf.cli.app import app, check_k, console, emit, existing_folder, output_file
 from ncf.errors import UsageError
 
 
@@ -70,7 +70,7 @@ def recommend(
             frame.to_csv(output, index=False)
         console.print(f"wrote {len(frame):,} rows to {output}", markup=False)
         return
-    print(frame.to_string(index=False))
+    emit(frame.to_string(index=False))
 
 
 @app.command()
@@ -84,7 +84,7 @@ def similar(
 
     check_k(k)
     rec = load(existing_folder(run_dir))
-    print(rec.similar(np.array([item])[0], k=k).to_string(index=False))
+    emit(rec.similar(np.array([item])[0], k=k).to_string(index=False))
 
 
 @app.command()

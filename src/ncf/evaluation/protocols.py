@@ -83,6 +83,8 @@ class Evaluator:
         exclude: (n_users, n_items) CSR of items never ranked (full protocol).
         ks: cut-offs.
         batch_size: users per chunk (full) or rows per chunk (sampled).
+        known: the interactions models that score from them observe first (`Model.observe`):
+            training for validation, training + validation for the test.
     """
 
     protocol: Protocol
@@ -91,6 +93,7 @@ class Evaluator:
     exclude: sp.csr_matrix | None
     ks: tuple[int, ...] = (10,)
     batch_size: int = 1024
+    known: Interactions | None = None
 
     @classmethod
     def build(
@@ -101,6 +104,7 @@ class Evaluator:
         negatives: np.ndarray | None = None,
         ks: tuple[int, ...] = (10,),
         batch_size: int = 1024,
+        known: Interactions | None = None,
     ) -> Evaluator:
         """Builds the evaluator.
 
@@ -109,6 +113,7 @@ class Evaluator:
             protocol: full or sampled.
             exclude: interactions whose items are not ranked for their user (full only).
             negatives: (len(queries), N) negatives aligned with ``queries`` (sampled only).
+            known: what models observe before scoring (see the class).
         """
         if protocol.kind == "sampled":
             if negatives is None or negatives.shape != (len(queries), protocol.n_negatives):
@@ -118,7 +123,7 @@ class Evaluator:
                     f"negatives, got {shape}"
                 )
             candidates = np.concatenate([queries.item_ids[:, None], negatives], axis=1)
-            return cls(protocol, queries.user_ids.copy(), candidates, None, ks, batch_size)
+            return cls(protocol, queries.user_ids.copy(), candidates, None, ks, batch_size, known)
         users, relevant = _padded_lists(queries.user_ids, queries.item_ids)
         excluded = None
         if exclude:
@@ -129,7 +134,7 @@ class Evaluator:
                 shape=(queries.n_users, queries.n_items),
             )
             excluded.sum_duplicates()
-        return cls(protocol, users, relevant, excluded, ks, batch_size)
+        return cls(protocol, users, relevant, excluded, ks, batch_size, known)
 
     def __len__(self) -> int:
         return len(self.users)
@@ -137,6 +142,7 @@ class Evaluator:
     @torch.no_grad()
     def per_query(self, model: torch.nn.Module) -> dict[str, np.ndarray]:
         """Metrics per query (user for full, held-out row for sampled)."""
+        observe(model, self.known)
         was_training = model.training
         model.eval()
         device = getattr(model, "device", torch.device("cpu"))
@@ -180,6 +186,12 @@ class Evaluator:
         }
 
 
+def observe(model: torch.nn.Module, known: Interactions | None) -> None:
+    """Shows a model what it may score from (`Model.observe`) before it is evaluated."""
+    if known is not None and hasattr(model, "observe"):
+        model.observe(known)
+
+
 def rating_step(ratings: np.ndarray) -> float:
     """The rating scale's step: 1 for whole stars, 0.5 for half stars, else the smallest
     gap between two distinct ratings."""
@@ -201,6 +213,7 @@ class RatingEvaluator:
         low, high: the training ratings' range; predictions are clipped to it.
         step: the rating scale's step, for ``accuracy``.
         batch_size: rows per forward pass.
+        known: what models observe before predicting (see `Evaluator`).
     """
 
     protocol: Protocol
@@ -211,13 +224,18 @@ class RatingEvaluator:
     high: float
     step: float
     batch_size: int = 1 << 16
+    known: Interactions | None = None
 
     @classmethod
-    def build(cls, queries: Interactions, train: Interactions) -> RatingEvaluator:
+    def build(
+        cls, queries: Interactions, train: Interactions, known: Interactions | None = None
+    ) -> RatingEvaluator:
+        """Held-out ``queries``, clipped to the ``train`` ratings' range; ``known``: what
+        models observe first (default ``train``)."""
         if queries.ratings is None or train.ratings is None:
             raise UsageError("protocol 'rating' needs data with ratings; this data has none")
-        known = train.ratings
-        low, high = (float(known.min()), float(known.max())) if len(known) else (0.0, 0.0)
+        given = train.ratings
+        low, high = (float(given.min()), float(given.max())) if len(given) else (0.0, 0.0)
         return cls(
             Protocol("rating"),
             queries.user_ids.copy(),
@@ -225,7 +243,8 @@ class RatingEvaluator:
             queries.ratings.astype(np.float64),
             low,
             high,
-            rating_step(known),
+            rating_step(given),
+            known=train if known is None else known,
         )
 
     @property
@@ -239,6 +258,7 @@ class RatingEvaluator:
     @torch.no_grad()
     def predict(self, model: torch.nn.Module) -> np.ndarray:
         """(Q,) clipped predictions."""
+        observe(model, self.known)
         was_training = model.training
         model.eval()
         device = getattr(model, "device", torch.device("cpu"))

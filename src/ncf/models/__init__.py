@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ncf.models.autoencoder import AutoEncoder
 from ncf.models.base import Model
 from ncf.models.bpr_mf import BPRMF
 from ncf.models.ease import EASE
@@ -10,6 +11,7 @@ from ncf.models.mf import MF, MFBias
 from ncf.models.mlp import MLP
 from ncf.models.neumf import NeuMF, load_pretrained
 from ncf.models.popularity import Popularity
+from ncf.models.rating_nets import ConcatNet, EmbeddingNet
 
 MODELS: dict[str, type[Model]] = {
     "popularity": Popularity,
@@ -20,13 +22,19 @@ MODELS: dict[str, type[Model]] = {
     "ease": EASE,
     "mf": MF,
     "mf-bias": MFBias,
+    "concat-net": ConcatNet,
+    "embedding-net": EmbeddingNet,
+    "autoencoder": AutoEncoder,
 }
 
 __all__ = [
     "MODELS",
     "Model",
+    "AutoEncoder",
     "BPRMF",
+    "ConcatNet",
     "EASE",
+    "EmbeddingNet",
     "GMF",
     "MF",
     "MFBias",

@@ -9,6 +9,7 @@ never from a config or a dataset object. It provides:
 - ``objective``: the training regime it trains with by default (`ncf.training.regimes`:
   ``"pointwise"``, ``"pairwise"``, ``"rating"``), or ``"fit"`` (closed form or
   counting, via ``fit(train)``);
+- ``observe(known)``: keep the interactions a model scores from (optional);
 - ``init_from_ratings(ratings)``: initial values from the training ratings, for models
   trained on them (optional);
 - ``train_defaults``: the training settings found best for it on validation data;
@@ -23,6 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
+
+from ncf.data.interactions import Interactions
 
 
 class Model(nn.Module):
@@ -67,6 +70,12 @@ class Model(nn.Module):
     def item_embeddings(self) -> torch.Tensor | None:
         """(n_items, d) vectors whose cosine says how alike two items are, or None."""
         return None
+
+    def observe(self, known: Interactions) -> None:
+        """Models that score a user or an item from the interactions (EASE, the
+        autoencoder) keep what they need of ``known`` here: the evaluators call it with the
+        training part before validation and with train + validation before the test; a
+        loaded bundle calls it with the interactions it stores. Default: nothing."""
 
     def init_from_ratings(self, ratings: np.ndarray) -> None:
         """Initial values from the training ratings (their mean, their range), set by the

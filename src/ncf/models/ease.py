@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ncf.data.interactions import Interactions
 from ncf.models.base import Model
 
 
@@ -25,7 +26,6 @@ class EASE(Model):
     name = "ease"
     summary = "closed-form item-item autoencoder (Steck 2019)"
     objective = "fit"
-    needs_history = True
 
     def __init__(self, n_users: int, n_items: int, l2: float = 1000.0):
         super().__init__(n_users, n_items, l2=l2)
@@ -35,6 +35,9 @@ class EASE(Model):
     def set_history(self, train: sp.csr_matrix) -> None:
         """Stores the binary user-item matrix used to score users."""
         self.history = (train > 0).astype(np.float32).tocsr()
+
+    def observe(self, known: Interactions) -> None:
+        self.set_history(known.csr())
 
     def fit(self, train: sp.csr_matrix) -> None:
         self.set_history(train)

@@ -11,6 +11,8 @@ selection, checkpoints, signals, progress.
 - ``pairwise``: (user, positive, negative) triples, BPR (BPR-MF).
 - ``rating``: observed (user, item, rating) rows, mean squared error (explicit MF, the
   rating nets; ``full_batch`` trains on all rows at once).
+- ``item-rows``: items' whole rating vectors, MSE on the rated entries, dense
+  re-feeding (the autoencoder).
 
 A model names its regime in ``objective``; ``--set objective=NAME`` picks another where
 it makes sense (GMF / MLP / NeuMF on ratings). `REGIMES` maps names to classes.
@@ -231,7 +233,59 @@ class Rating(Regime):
         return F.mse_loss(predicted, ratings) + self.penalty(model, users, items, len(users))
 
 
-REGIMES: dict[str, type[Regime]] = {r.name: r for r in (Pointwise, Pairwise, Rating)}
+class ItemRows(Regime):
+    """Masked MSE on whole rows of the item-user rating matrix (the autoencoder).
+
+    Batches: ``batch_size`` items' rating vectors, rows (B, n_users) float32 with 0 where
+    unrated, and the mask (B, n_users) bool of the rated entries. Loss: the squared error
+    of the reconstruction on the rated entries, averaged over them; with ``refeed``
+    (dense re-feeding, Kuchaiev & Ginsburg 2017) plus the mean squared error of the
+    reconstruction of the reconstruction against it over every entry, in the same step.
+    The model provides ``reconstruct(rows)``."""
+
+    name = "item-rows"
+    label = "masked MSE on item rating vectors"
+    run_defaults = Rating.run_defaults
+
+    def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
+        super().__init__(train, config, device)
+        if train.ratings is None:
+            raise DataError(
+                "training on item rating vectors (objective 'item-rows') needs data with "
+                "ratings; this data has none (implicit interactions)"
+            )
+        from ncf.models.autoencoder import item_matrix
+
+        self.matrix = item_matrix(train)  # (n_items, n_users)
+        self.ratings_np = train.ratings
+
+    def start(self, model: Model) -> None:
+        model.init_from_ratings(self.ratings_np)
+
+    def epoch(self, generators: Generators) -> EpochPlan:
+        order = torch.randperm(self.matrix.shape[0], generator=generators.torch).numpy()
+        per = self.config.batch_size
+
+        def batch(b: int) -> Batch:
+            block = self.matrix[order[b * per : (b + 1) * per]]
+            rated = block.copy()
+            rated.data[:] = 1  # the structure: a rating of 0 is still a rating
+            rows = torch.from_numpy(block.toarray()).to(self.device)
+            return rows, torch.from_numpy(rated.toarray() > 0).to(self.device)
+
+        return EpochPlan((len(order) + per - 1) // per, batch)
+
+    def loss(self, model: Model, batch: Batch) -> torch.Tensor:
+        rows, mask = batch
+        rebuilt = model.reconstruct(rows).float()  # type: ignore[attr-defined]
+        loss = ((rebuilt - rows) ** 2)[mask].sum() / mask.sum().clamp(min=1)
+        if self.config.refeed:
+            again = rebuilt.detach()
+            loss = loss + F.mse_loss(model.reconstruct(again).float(), again)  # type: ignore[attr-defined]
+        return loss
+
+
+REGIMES: dict[str, type[Regime]] = {r.name: r for r in (Pointwise, Pairwise, Rating, ItemRows)}
 
 
 def regime_name(model: Model | type[Model], config: TrainConfig) -> str:
