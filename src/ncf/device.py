@@ -12,6 +12,7 @@ pyarrow, so training, evaluation and data loading all keep to it.
 from __future__ import annotations
 
 import os
+import warnings
 
 import torch
 
@@ -40,6 +41,12 @@ def use_threads(n: int) -> int:
         the thread count applied.
     """
     n = n or default_threads()
+    if n > usable_cores():
+        warnings.warn(
+            f"{n} threads on {usable_cores()} usable cores: oversubscribed threads slow "
+            "training down; 0 picks a number for this machine",
+            stacklevel=2,
+        )
     torch.set_num_threads(n)
     try:
         torch.set_num_interop_threads(n)

@@ -255,7 +255,7 @@ def _comparison_rows(runs: list[RunReport]) -> tuple[list[str], list[list[str]]]
         *[f"test {' = '.join(g)}" for g in groups],
         f"catalogue coverage (top-{k})",
         f"Gini (top-{k})",
-        f"slots to the top 20% items (top-{k})",
+        f"slots to the data's 20% most popular items (top-{k})",
         "fit (s)",
     ]
     rows = []

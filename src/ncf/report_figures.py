@@ -192,7 +192,7 @@ def _popularity_plot(top_items: np.ndarray, popularity: np.ndarray, k: int) -> F
     ):
         share, held = lorenz(values)
         top = 1 - np.interp(0.8, share, held)
-        label = f"{what}: Gini {gini(values):.2f}; the top 20% of items hold {top:.0%}"
+        label = f"{what}: Gini {gini(values):.2f}; its own top 20% of items hold {top:.0%}"
         lorenz_ax.plot(share, held, color=color, lw=2, label=label)
         head_ax.plot(1 - share[::-1][1:], 1 - held[::-1][1:], color=color, lw=2)
     lorenz_ax.axvline(0.8, color="0.8", lw=0.8)

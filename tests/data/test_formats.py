@@ -161,4 +161,4 @@ def test_read_path_names_the_layout_it_read(shared_data, tmp_path):
     (tmp_path / "t.csv").write_text("u,i\n1,2\n")
     assert read_path(tmp_path / "t.csv").format == "text table"
     np.save(tmp_path / "pairs.npy", np.array([[0, 1], [1, 0]]))
-    assert read_path(tmp_path / "pairs.npy").format == "NumPy array of (user, item) rows"
+    assert read_path(tmp_path / "pairs.npy").format == "NumPy array of (user, item[, rating]) rows"

@@ -21,6 +21,8 @@ def _read_users(path: Path) -> np.ndarray:
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text; expected one user id per line") from None
     users = [line.strip() for line in lines if line.strip()]
+    if users and users[0].lower() in ("user", "user_id", "userid", "uid"):
+        users = users[1:]  # a header line
     if not users:
         raise UsageError(f"{path}: no user ids (expected one per line)")
     return np.array(users)

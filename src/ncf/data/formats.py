@@ -333,7 +333,7 @@ def _read_file(path: Path, columns: dict[str, str] | None) -> Source:
     if suffix == ".npy":
         from ncf.data.arrays import read_npy
 
-        return replace(read_npy(path), format="NumPy array of (user, item) rows")
+        return replace(read_npy(path), format="NumPy array of (user, item[, rating]) rows")
     if suffix == ".inter":
         from ncf.data.recbole import read_recbole
 

@@ -108,7 +108,7 @@ class AutoEncoder(Model):
         for start in range(0, self.n_items, chunk):
             items = torch.arange(start, min(start + chunk, self.n_items), device=users.device)
             columns.append(self.reconstruct(self._rows(items))[:, users])  # (chunk, B)
-        return torch.cat(columns).T  # (B, n_items)
+        return torch.cat(columns).T.contiguous()  # (B, n_items)
 
     def item_embeddings(self) -> torch.Tensor | None:
         if self.ratings is None:

@@ -90,6 +90,20 @@ class Model(nn.Module):
         return []
 
 
+class EmbeddingModel(Model):
+    """A model with a user and an item embedding table (``user_emb``, ``item_emb``): its
+    item vectors are the item table, and per-batch L2 (``reg``) touches both tables."""
+
+    user_emb: nn.Embedding
+    item_emb: nn.Embedding
+
+    def item_embeddings(self) -> torch.Tensor:
+        return self.item_emb.weight
+
+    def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
+        return [self.user_emb(users), self.item_emb(items)]
+
+
 def start_at_mean(output: nn.Linear, ratings: np.ndarray) -> None:
     """Output bias = the mean rating: a model trained on ratings starts from the mean."""
     with torch.no_grad():

@@ -16,26 +16,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from ncf.models.base import Model, init_embedding
+from ncf.models.base import EmbeddingModel, init_embedding
+
+# chosen on the validation part of ML-100K's ratio:0.8,0.1,0.1 split, the same for both
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "epochs": 60,
+    "lr": 0.003,
+    "batch_size": 1024,
+    "weight_decay": 1e-4,
+    "reg": 0.1,
+    "patience": 5,
+}
 
 
-class _DotProduct(Model):
-    """Shared by the factor models: embeddings, their dot product, full scoring."""
-
-    user_emb: nn.Embedding
-    item_emb: nn.Embedding
-
-    def dot(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return (self.user_emb(users) * self.item_emb(items)).sum(1)  # (B,)
-
-    def item_embeddings(self) -> torch.Tensor:
-        return self.item_emb.weight
-
-    def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
-        return [self.user_emb(users), self.item_emb(items)]
-
-
-class MF(_DotProduct):
+class MF(EmbeddingModel):
     """Args:
     n_users, n_items: index ranges.
     dim: embedding size (S9: 100).
@@ -45,15 +39,7 @@ class MF(_DotProduct):
     name = "mf"
     summary = "explicit matrix factorisation: dot product of embeddings, MSE on ratings"
     objective = "rating"
-    # chosen on the validation part of ML-100K's ratio:0.8,0.1,0.1 split
-    train_defaults: dict[str, Any] = {
-        "epochs": 60,
-        "lr": 0.003,
-        "batch_size": 1024,
-        "weight_decay": 1e-4,
-        "reg": 0.1,
-        "patience": 5,
-    }
+    train_defaults = TRAIN_DEFAULTS
 
     def __init__(self, n_users: int, n_items: int, dim: int = 100, init_high: float = 0.05):
         super().__init__(n_users, n_items, dim=dim, init_high=init_high)
@@ -63,13 +49,13 @@ class MF(_DotProduct):
             nn.init.uniform_(table.weight, 0.0, init_high)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return self.dot(users, items)
+        return (self.user_emb(users) * self.item_emb(items)).sum(1)  # (B,)
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         return self.user_emb(users) @ self.item_emb.weight.T  # (B, I)
 
 
-class MFBias(_DotProduct):
+class MFBias(EmbeddingModel):
     """Args:
     n_users, n_items: index ranges.
     dim: embedding size (S6: 10).
@@ -80,15 +66,7 @@ class MFBias(_DotProduct):
     name = "mf-bias"
     summary = "explicit MF with global, user and item biases and embedding dropout"
     objective = "rating"
-    # chosen on the validation part of ML-100K's ratio:0.8,0.1,0.1 split
-    train_defaults: dict[str, Any] = {
-        "epochs": 60,
-        "lr": 0.003,
-        "batch_size": 1024,
-        "weight_decay": 1e-4,
-        "reg": 0.1,
-        "patience": 5,
-    }
+    train_defaults = TRAIN_DEFAULTS
 
     def __init__(
         self,

@@ -20,23 +20,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ncf.models.base import Model, start_at_mean
+from ncf.models.base import EmbeddingModel, start_at_mean
 
 
-class _ConcatEmbeddings(Model):
+class _ConcatEmbeddings(EmbeddingModel):
     """Shared: user and item embeddings, concatenated per (user, item) pair."""
-
-    user_emb: nn.Embedding
-    item_emb: nn.Embedding
 
     def pairs(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.user_emb(users), self.item_emb(items)], dim=1)  # (B, 2d)
-
-    def item_embeddings(self) -> torch.Tensor:
-        return self.item_emb.weight
-
-    def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
-        return [self.user_emb(users), self.item_emb(items)]
 
 
 class ConcatNet(_ConcatEmbeddings):

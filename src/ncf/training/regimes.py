@@ -181,6 +181,15 @@ class Pairwise(_SampledNegatives):
         return bpr_loss(positive, negative) + penalty
 
 
+def _ratings(train: Interactions, regime: str) -> Any:
+    if train.ratings is None:
+        raise DataError(
+            f"objective {regime!r} trains on ratings and needs data with ratings; "
+            "this data has none (implicit interactions)"
+        )
+    return train.ratings
+
+
 class Rating(Regime):
     """Mean squared error on observed ratings.
 
@@ -205,12 +214,7 @@ class Rating(Regime):
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         super().__init__(train, config, device)
-        if train.ratings is None:
-            raise DataError(
-                "training on ratings (objective 'rating') needs data with ratings; "
-                "this data has none (implicit interactions)"
-            )
-        self.ratings_np = train.ratings
+        self.ratings_np = _ratings(train, self.name)
         self.ratings = torch.from_numpy(train.ratings).to(device)
 
     def start(self, model: Model) -> None:
@@ -249,15 +253,10 @@ class ItemRows(Regime):
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         super().__init__(train, config, device)
-        if train.ratings is None:
-            raise DataError(
-                "training on item rating vectors (objective 'item-rows') needs data with "
-                "ratings; this data has none (implicit interactions)"
-            )
+        self.ratings_np = _ratings(train, self.name)
         from ncf.models.autoencoder import item_matrix
 
         self.matrix = item_matrix(train)  # (n_items, n_users)
-        self.ratings_np = train.ratings
 
     def start(self, model: Model) -> None:
         model.init_from_ratings(self.ratings_np)
