@@ -286,7 +286,7 @@ def test_unknown_ids_name_their_kind_and_a_users_file_skips_them(gmf_run, tmp_pa
         ncf("similar", str(out), "--item", "nothing")
     )
     users = tmp_path / "users.txt"
-    users.write_text("1\nnobody\n2\n")
+    users.write_text("user\n1\nnobody\n2\n")  # a header line is not an id
     result = ncf("recommend", str(out), "--users", str(users), "--k", "3")
     assert result.returncode == 0, result.stderr
     assert "skipped 1 unknown user id(s) of 3" in result.stderr and "'nobody'" in result.stderr
@@ -399,6 +399,18 @@ def test_threads_option_is_recorded(tmp_path):
     assert json.loads((out / "metrics.json").read_text())["threads"] == 1
     config = tomllib.loads((out / "config.toml").read_text())
     assert config["threads"] == 1 and config["resolved"]["threads"] == 1
+    many = ncf(
+        "train",
+        "--model",
+        "popularity",
+        "--data",
+        "synthetic",
+        "--threads",
+        "512",
+        "--out",
+        str(tmp_path / "many"),
+    )
+    assert many.returncode == 0 and "warning: 512 threads on" in many.stderr  # oversubscribed
 
 
 @pytest.mark.parametrize(
