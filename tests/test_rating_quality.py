@@ -53,8 +53,9 @@ def test_neumf_on_ratings(shared_data, monkeypatch, tmp_path):
 
 
 def test_objective_and_protocol_must_agree():
-    with pytest.raises(UsageError, match="unknown objective"):
-        resolve_config({"model": "gmf", "objective": "ratings"})
+    for wrong in ("ratings", "fit"):
+        with pytest.raises(UsageError, match="unknown objective"):
+            resolve_config({"model": "gmf", "objective": wrong})
     with pytest.raises(UsageError, match="takes no objective"):
         resolve_config({"model": "ease", "objective": "rating"})
     with pytest.raises(UsageError, match="does not fit protocol"):

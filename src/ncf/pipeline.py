@@ -86,11 +86,11 @@ def regime_defaults(name: str, values: dict[str, Any]) -> dict[str, Any]:
     regime; a regime picked with ``objective`` overrides what the model tuned for another."""
     cls = MODELS[name]
     own = dict(cls.train_defaults)
-    objective = str(values.get("objective") or own.get("objective") or cls.objective)
-    if objective == "fit" or cls.objective == "fit":
-        if values.get("objective") and objective != cls.objective:
+    if cls.objective == "fit":
+        if values.get("objective"):
             raise UsageError(f"model {name!r} is fitted in closed form; it takes no objective")
         return own
+    objective = str(values.get("objective") or cls.objective)
     if objective not in REGIMES:
         raise UsageError(f"unknown objective {objective!r}; known: {', '.join(REGIMES)}")
     regime = REGIMES[objective].run_defaults
@@ -140,7 +140,8 @@ def prepare_source(source: Source, config: PrepareConfig) -> tuple[Source, DropL
 
 @dataclass
 class Prepared:
-    """The data side of a run: split and evaluators."""
+    """The data side of a run: split, evaluators, and ``known`` (train + validation: the
+    refit data, and what a model scores the test from)."""
 
     source: Source
     split: Split
@@ -148,6 +149,7 @@ class Prepared:
     valid: Evaluator | RatingEvaluator
     test: Evaluator | RatingEvaluator
     log: DropLog
+    known: Interactions
 
 
 def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
@@ -172,7 +174,7 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
     ks = tuple(config.ks)
     valid: Evaluator | RatingEvaluator
     test: Evaluator | RatingEvaluator
-    known = split.train.concat(split.valid)  # what a model scores the test from
+    known = split.train.concat(split.valid)
     if protocol.kind == "rating":
         valid = RatingEvaluator.build(split.valid, split.train)
         test = RatingEvaluator.build(split.test, split.train, known)
@@ -183,7 +185,7 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
         test = Evaluator.build(
             split.test, protocol, [split.train, split.valid], test_neg, ks, known=known
         )
-    return Prepared(source, split, protocol, valid, test, log)
+    return Prepared(source, split, protocol, valid, test, log, known)
 
 
 def build_model(config: RunConfig, split: Split) -> Model:
@@ -331,7 +333,7 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     (out / "config.toml").write_text(config_text(config, resolved))
     fit_started = time.perf_counter()
     refit = bool(config.refit and len(split.valid))
-    known = split.train.concat(split.valid)  # refit data, and what recommendations exclude
+    known = prepared.known  # the refit data
     history: list[dict[str, Any]] = []
     selected = None
     if model.objective == "fit":

@@ -43,15 +43,16 @@ def emit(text: str) -> None:
         _drop_stdout()
 
 
-class _Console(Console):
-    def on_broken_pipe(self) -> None:
-        # rich exits 1 here; a training run whose log reader has gone finishes its work
-        self.quiet = True
-        _drop_stdout()
+def _console_reader_gone(console: Console) -> None:
+    """For every rich console (ours and typer's help): rich exits 1 when stdout's reader
+    has gone; a training run whose log reader has gone finishes its work instead."""
+    console.quiet = True
+    _drop_stdout()
 
 
+Console.on_broken_pipe = _console_reader_gone  # type: ignore[method-assign]
 # soft_wrap: lines are never wrapped at 80 columns in files and pipes
-console = _Console(highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def _show_version(value: bool) -> None:
@@ -195,7 +196,6 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     if not debug:
         warnings.showwarning = _one_line_warning
-    Console.on_broken_pipe = _Console.on_broken_pipe  # typer's help console too
     try:
         app(args=args, prog_name="ncf", standalone_mode=False)
     except NcfError as err:
