@@ -36,7 +36,7 @@ def epoch_seconds(model_name: str, data: str, threads: int) -> float:
     config = resolve_config({"model": model_name, "data": data})
     prepared = prepare_run(config, Generators.from_seed(0))
     torch.manual_seed(0)
-    model = build_model(config, prepared.split)
+    model = build_model(config, prepared)
     trainer = Trainer(
         model, prepared.split.train, config.train, None, Generators.from_seed(0), progress=False
     )

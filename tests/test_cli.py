@@ -145,6 +145,19 @@ def test_bad_line_in_a_data_file_is_named(tmp_path):
     assert f"{path}, line 3: column 'rating': expected a number, got 'five'" in result.stderr
 
 
+def test_a_bad_item_features_file_exits_2_naming_file_and_line(tmp_path):
+    genres = tmp_path / "genres.csv"
+    result = ncf("data", "genres", "synthetic", "--out", str(genres))
+    assert result.returncode == 0 and "600 items x 8 genres" in result.stdout, result.stderr
+    lines = genres.read_text().splitlines()
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",oops"
+    genres.write_text("\n".join(lines) + "\n")
+    args = ["train", "--model", "gmf", "--data", "synthetic", "--epochs", "1"]
+    result = ncf(*args, "--set", f"item_features={genres}", "--out", str(tmp_path / "r"))
+    assert result.returncode == 2
+    assert f"{genres}, line 4: expected a number in the vector, got 'oops'" in result.stderr
+
+
 def test_data_info_and_split(shared_data, tmp_path):
     env = {"NCF_DATA_DIR": str(shared_data)}
     result = ncf("data", "info", "ml-100k", "--threshold", "4", "--min-user", "20", env=env)

@@ -17,7 +17,7 @@ def test_model_defaults_sit_beneath_explicit_settings():
     config = resolve_config({"model": "bpr-mf", "data": "synthetic", "lr": 0.1, "dim": 7})
     defaults = MODELS["bpr-mf"].train_defaults
     assert config.train.lr == 0.1 and config.train.n_negatives == defaults["n_negatives"]
-    assert config.model_args == {"dim": 7, "init_std": 0.1}
+    assert config.model_args == {"dim": 7, "init_std": 0.1, "sparse": False}
     assert config.train.schedule == "cosine"
 
 

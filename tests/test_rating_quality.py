@@ -9,8 +9,9 @@ import json
 
 import pytest
 
+from ncf.data.features import genre_vectors
 from ncf.errors import UsageError
-from ncf.pipeline import resolve_config, train_run
+from ncf.pipeline import load_source, resolve_config, train_run
 
 FLOORS = {"mf-bias": 0.915, "mf": 0.93, "autoencoder": 0.915, "concat-net": 0.935}
 
@@ -45,11 +46,27 @@ def test_autoencoder_is_near_mf_bias_on_ml_latest_small(shared_data, monkeypatch
     assert mf <= 0.85 and auto <= mf + 0.03, (mf, auto)
 
 
-def test_neumf_on_ratings(shared_data, monkeypatch, tmp_path):
+def test_neumf_and_its_hybrid_with_genre_vectors_on_ratings(shared_data, monkeypatch, tmp_path):
+    """S12 on ML-100K: NeuMF on ratings, then with each movie's genres as its vector."""
     monkeypatch.setenv("NCF_DATA_DIR", str(shared_data))
-    metrics = train(tmp_path, model="neumf", objective="rating", split="ratio:0.7,0.1,0.2")
+    settings = {"model": "neumf", "objective": "rating", "split": "ratio:0.7,0.1,0.2"}
+    metrics = train(tmp_path / "ncf", **settings)
     assert metrics["protocol"] == "rating"
     assert metrics["test"]["rmse"] <= 0.95, metrics["test"]
+    genres = tmp_path / "genres.csv"
+    genre_vectors(load_source("ml-100k").data).to_csv(genres, index=False)
+    hybrid = train(tmp_path / "hybrid", **settings, item_features=str(genres))
+    assert hybrid["item_features"] == {"file": str(genres), "dim": 19, "missing": 0}
+    assert set(hybrid["test"]) == set(metrics["test"])
+    assert hybrid["test"]["rmse"] <= 0.95, hybrid["test"]
+
+
+def test_item_features_only_for_models_with_an_output_layer(tmp_path):
+    genres = tmp_path / "genres.csv"
+    genre_vectors(load_source("synthetic").data).to_csv(genres, index=False)
+    config = resolve_config({"model": "mf-bias", "item_features": str(genres)})
+    with pytest.raises(UsageError, match="item_features works with gmf, mlp and neumf"):
+        train_run(config, tmp_path / "run", progress=False)
 
 
 def test_objective_and_protocol_must_agree():

@@ -19,7 +19,8 @@ from ncf.errors import UsageError
 from ncf.evaluation.metrics import RATING_METRICS
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
-SCHEDULES = ("none", "cosine", "step")
+PER_BATCH_SCHEDULES = ("triangular", "triangular2", "exp_range", "cosine-restarts")
+SCHEDULES = ("none", "cosine", "step", *PER_BATCH_SCHEDULES)
 SAMPLERS = ("exact", "approximate")
 
 
@@ -36,11 +37,28 @@ class TrainConfig:
         momentum: momentum for sgd and rmsprop.
         weight_decay: the optimiser's weight decay (L2 on every parameter, every step).
         reg: L2 weight on the embeddings each batch touches (per-batch regularisation).
+        reduction: ``mean`` (the default) or ``sum`` of the loss over a batch's examples
+            (S6's torchmf sums; with ``sum`` the learning rate acts per example).
         n_negatives: negatives per positive, drawn afresh every epoch.
         sampler: ``exact`` (never an item the user has) or ``approximate`` (unchecked).
-        schedule: learning-rate schedule, stepped per epoch: none, cosine or step.
+        schedule: learning-rate schedule (`ncf.training.optim`): stepped per epoch,
+            none, cosine or step; stepped per batch, triangular, triangular2, exp_range
+            or cosine-restarts.
         step_size: epochs between decays of the ``step`` schedule.
-        gamma: decay factor of the ``step`` schedule.
+        gamma: decay factor of the ``step`` schedule, and of the ``exp_range``
+            schedule's amplitude per cycle.
+        max_lr: the peak of the per-batch schedules (0: 10 x ``lr``).
+        cycle_epochs: length of one cycle of the per-batch schedules, in epochs.
+        cycle_mult: ``cosine-restarts``: each cycle this many times longer than the last.
+        bias_lr: learning rate of the bias parameters (0: ``lr``); setting it or
+            ``bias_optimizer`` gives them an optimiser of their own.
+        bias_optimizer: optimiser of the bias parameters (empty: ``optimizer``).
+        switch_optimizer: from ``switch_epoch`` on, train with this optimiser instead
+            (empty: never switch).
+        switch_epoch: the first epoch (1-based) trained with ``switch_optimizer``.
+        switch_lr: learning rate after the switch (0: the rate reached).
+        hogwild_workers: train with this many processes updating one shared model
+            without locks (Hogwild; 0: in this process).
         patience: stop after this many epochs without a better validation metric.
         monitor: the validation metric that selects the epoch (e.g. ``ndcg@10``).
         eval_every: evaluate on validation every this many epochs.
@@ -59,11 +77,21 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     reg: float = 0.0
+    reduction: str = "mean"
     n_negatives: int = 4
     sampler: str = "exact"
     schedule: str = "none"
     step_size: int = 5
     gamma: float = 0.5
+    max_lr: float = 0.0
+    cycle_epochs: float = 2.0
+    cycle_mult: int = 1
+    bias_lr: float = 0.0
+    bias_optimizer: str = ""
+    switch_optimizer: str = ""
+    switch_epoch: int = 2
+    switch_lr: float = 0.0
+    hogwild_workers: int = 0
     patience: int = 3
     monitor: str = "ndcg@10"
     eval_every: int = 1
@@ -76,6 +104,10 @@ class TrainConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("sampler", self.sampler, SAMPLERS)
+        _choice("reduction", self.reduction, ("mean", "sum"))
+        for name in ("bias_optimizer", "switch_optimizer"):
+            if getattr(self, name):
+                _choice(name, getattr(self, name), OPTIMIZERS)
         for name in ("epochs", "batch_size", "n_negatives", "eval_every", "step_size"):
             if getattr(self, name) < 1:
                 raise UsageError(f"{name} must be a positive integer, got {getattr(self, name)}")
@@ -91,6 +123,20 @@ class TrainConfig:
             raise UsageError(f"patience must be >= 1, got {self.patience}")
         if not 0 < self.gamma <= 1:
             raise UsageError(f"gamma must be in (0, 1], got {self.gamma}")
+        for name in ("max_lr", "bias_lr", "switch_lr"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise UsageError(f"{name} must be a finite number >= 0, got {value}")
+        if not math.isfinite(self.cycle_epochs) or self.cycle_epochs <= 0:
+            raise UsageError(f"cycle_epochs must be > 0, got {self.cycle_epochs}")
+        if self.cycle_mult < 1:
+            raise UsageError(f"cycle_mult must be a positive integer, got {self.cycle_mult}")
+        if self.switch_optimizer and self.switch_epoch < 2:
+            raise UsageError(
+                f"switch_epoch must be >= 2 (epochs count from 1), got {self.switch_epoch}"
+            )
+        if self.hogwild_workers < 0:
+            raise UsageError(f"hogwild_workers must be >= 0, got {self.hogwild_workers}")
 
 
 @dataclass(frozen=True)
@@ -112,6 +158,8 @@ class RunConfig:
         prepare: the `PrepareConfig` (implicit threshold, filters, subsample).
         columns: ``user:COL,item:COL,...`` mapping for table files.
         gmf_run, mlp_run: run folders of a GMF and an MLP to initialise a NeuMF from.
+        item_features: a file of item id -> vector (`ncf.data.features`); GMF, MLP and
+            NeuMF concatenate each item's vector before their output layer (S12's hybrid).
         refit: for ``fit`` models (popularity, EASE), refit on train + validation before
             the test evaluation (the validation part only serves model selection).
         deterministic: on CUDA, use deterministic kernels only (slower); CPU runs are
@@ -133,6 +181,7 @@ class RunConfig:
     columns: str = ""
     gmf_run: str = ""
     mlp_run: str = ""
+    item_features: str = ""
     refit: bool = True
     deterministic: bool = False
     threads: int = 0

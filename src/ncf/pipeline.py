@@ -20,12 +20,13 @@ from typing import Any
 import torch
 
 from ncf.config import RunConfig
+from ncf.data.features import ItemVectors, read_item_features
 from ncf.data.formats import TEST, Source, parse_columns, read_path
 from ncf.data.interactions import Interactions
 from ncf.data.preprocess import DropLog, PrepareConfig, count_duplicates, prepare
 from ncf.data.registry import DATASETS, resolve
 from ncf.data.sampling import SeenSet, sample_distinct_negatives
-from ncf.data.splits import Split, default_split, make_split
+from ncf.data.splits import Split, default_split, drop_unseen, make_split
 from ncf.data.synthetic import make_synthetic
 from ncf.device import pick_device, use_threads
 from ncf.errors import UsageError
@@ -150,15 +151,19 @@ class Prepared:
     test: Evaluator | RatingEvaluator
     log: DropLog
     known: Interactions
+    item_vectors: ItemVectors | None = None
 
 
 def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
     """Loads, filters and splits the data and builds the validation and test evaluators."""
-    source, log = prepare_source(load_source(config.data, config.columns), config.prepare)
+    raw = load_source(config.data, config.columns)
+    source, log = prepare_source(raw, config.prepare)
     split = make_split(source, config.split or default_split(source), generators.split)
     given = split.test_negatives
     default = f"sampled:{given.shape[1]}" if given is not None else "full"
     protocol = Protocol.parse(config.protocol or default)
+    if protocol.kind == "rating":
+        split = drop_unseen(split)
     valid_neg = test_neg = None
     if protocol.kind == "sampled":
         everything = SeenSet.from_interactions(split.train, split.valid, split.test)
@@ -185,17 +190,36 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
         test = Evaluator.build(
             split.test, protocol, [split.train, split.valid], test_neg, ks, known=known
         )
-    return Prepared(source, split, protocol, valid, test, log, known)
+    vectors = None
+    if config.item_features:
+        if "feature_dim" not in model_defaults(config.model):
+            raise UsageError(
+                f"item_features works with gmf, mlp and neumf; model {config.model!r} "
+                "takes no item vectors"
+            )
+        vectors = read_item_features(
+            config.item_features, raw.data.item_vocab, split.train.item_vocab
+        )
+    return Prepared(source, split, protocol, valid, test, log, known, vectors)
 
 
-def build_model(config: RunConfig, split: Split) -> Model:
+def build_model(config: RunConfig, prepared: Prepared) -> Model:
+    """The model of ``config`` for the prepared data, with its item vectors when given."""
     cls = MODELS[config.model]
-    for key, value in config.model_args.items():
+    train = prepared.split.train
+    arguments = dict(config.model_args)
+    for key, value in arguments.items():
         _check_size(config.model, key, value)
+    vectors = prepared.item_vectors
+    if "feature_dim" in arguments:
+        arguments["feature_dim"] = 0 if vectors is None else vectors.matrix.shape[1]
     try:
-        return cls(split.train.n_users, split.train.n_items, **config.model_args)
+        model = cls(train.n_users, train.n_items, **arguments)
     except (TypeError, ValueError) as err:
         raise UsageError(f"model {config.model!r}: {err}") from None
+    if vectors is not None:
+        model.set_item_features(vectors.matrix)  # type: ignore[attr-defined]
+    return model
 
 
 def _check_size(model: str, key: str, value: Any) -> None:
@@ -312,6 +336,12 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     dropped = {**prepared.log.dropped, **split.dropped}
     for reason, n in dropped.items():
         options.echo(f"dropped {n:,} rows: {reason}")
+    vectors = prepared.item_vectors
+    if vectors is not None:
+        options.echo(
+            f"item vectors of {vectors.matrix.shape[1]} values from {vectors.path}; "
+            f"{vectors.missing:,} of {split.train.n_items:,} items have none (zeros)"
+        )
     device = pick_device(config.device, config.deterministic)
     resolved = {
         "split": split.spec,
@@ -328,13 +358,14 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     load_s = time.perf_counter() - started
 
     seed_torch(config.seed)
-    model = build_model(config, split).to(device)
+    model = build_model(config, prepared).to(device)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.toml").write_text(config_text(config, resolved))
     fit_started = time.perf_counter()
     refit = bool(config.refit and len(split.valid))
     known = prepared.known  # the refit data
     history: list[dict[str, Any]] = []
+    lr_trace: list[dict[str, Any]] = []  # per-batch learning rates, when scheduled per batch
     selected = None
     if model.objective == "fit":
         model.fit(split.train.csr())
@@ -348,14 +379,14 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
         shown = f"valid {config.train.monitor} {valid.get(config.train.monitor, float('nan')):.4f}"
         options.echo(f"fitted in {time.perf_counter() - fit_started:.1f} s; {shown}")
     else:
-        run = _gradient_runner(config, out, device, options)
+        run = _gradient_runner(config, out, device, options, lr_trace)
         history, valid, best_epoch, epochs_run = run(model, split.train, prepared.valid, None)
         if refit:
             # the epoch count is chosen on validation; the final model learns from
             # train + validation for that many epochs, from the same initial weights
             selected = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             seed_torch(config.seed)
-            model = build_model(config, split).to(device)
+            model = build_model(config, prepared).to(device)
             history += run(model, known, None, best_epoch)[0]
     fit_s = time.perf_counter() - fit_started
 
@@ -366,6 +397,7 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     # a user's every interaction (the test part too) is what recommendations exclude
     save_bundle(out / "bundle", model.cpu(), known.concat(split.test), selected)
     frame = write_history(history, out / "history.csv")
+    trace = write_history(lr_trace, out / "lr.csv") if lr_trace else None
     metrics = {
         "model": config.model,
         "data": config.data,
@@ -382,6 +414,17 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
         "n_valid": len(split.valid),
         "n_test": len(split.test),
         "dropped": dropped,
+        **(
+            {
+                "item_features": {
+                    "file": str(vectors.path),
+                    "dim": vectors.matrix.shape[1],
+                    "missing": vectors.missing,
+                }
+            }
+            if vectors is not None
+            else {}
+        ),
         "seed": config.seed,
         "device": str(device),
         "threads": threads,
@@ -392,7 +435,7 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
             "total_s": round(time.perf_counter() - started, 3),
         },
     }
-    write_plots(out, frame, metrics)
+    write_plots(out, frame, metrics, trace)
     # written last and atomically: a run folder with metrics.json is a finished run
     atomic_write(out / "metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
     return RunResult(metrics, model, prepared, out)
@@ -405,11 +448,16 @@ GradientRun = Callable[
 
 
 def _gradient_runner(
-    config: RunConfig, out: Path, device: torch.device, options: _Options
+    config: RunConfig,
+    out: Path,
+    device: torch.device,
+    options: _Options,
+    lr_trace: list[dict[str, Any]],
 ) -> GradientRun:
     """A function that trains a model on some interactions, with selection by an
     evaluator, or (``refit_epochs``) blind for a fixed number of epochs. It returns the
-    history, the best validation metrics, the best epoch and the epochs run."""
+    history, the best validation metrics, the best epoch and the epochs run, and appends
+    the per-batch learning rates (phase, epoch position, lr) to ``lr_trace``."""
     from ncf.training.logs import TensorBoardLogger
     from ncf.training.loop import Trainer
     from ncf.training.progress import epoch_line
@@ -445,6 +493,7 @@ def _gradient_runner(
         if options.resume and checkpoint.exists():
             trainer.resume(checkpoint)
         history = [{"phase": phase, **row} for row in trainer.fit()]
+        lr_trace.extend({"phase": phase, "epoch": e, "lr": lr} for e, lr in trainer.lr_trace)
         tensorboard.close()
         best = (
             next((r for r in history if r["epoch"] == trainer.best_epoch), {}) if not refit else {}

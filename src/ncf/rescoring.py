@@ -90,7 +90,7 @@ def _validation_model(
     if (bundle_folder(run_dir) / "selected.safetensors").exists():
         return load_parts(run_dir, selected=True)[0], ""
     if final.objective == "fit":
-        model = build_model(config, prepared.split)
+        model = build_model(config, prepared)
         model.fit(prepared.split.train.csr())
         return model, ""
     return None, (

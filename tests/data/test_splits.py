@@ -132,3 +132,21 @@ def test_ncf_given_split_validation_is_the_last_training_row(shared_data):
     assert pairs(split.valid) == set(
         zip(train_rows.user_ids[last].tolist(), train_rows.item_ids[last].tolist())
     )
+
+
+def test_drop_unseen_leaves_out_held_out_rows_of_items_without_training_rows():
+    from ncf.data.splits import drop_unseen
+
+    # user 0 rates items 0, 1, 2 in that order, user 1 items 1, 0, 3: each user's first
+    # is training, the second validation, the third (items 2 and 3, rated once) test
+    data = make_interactions(
+        [0, 0, 0, 1, 1, 1], [0, 1, 2, 1, 0, 3], times=[1, 2, 3, 1, 2, 3], ratings=[5] * 6
+    )
+    with pytest.warns(UserWarning, match="leaks the future"):
+        split = make_split(
+            Source(data, "t"), "user-time-ratio:0.34,0.33,0.33", np.random.default_rng(0)
+        )
+    assert sorted(split.test.item_ids.tolist()) == [2, 3]  # kept by the per-user split
+    cleaned = drop_unseen(split)
+    assert len(cleaned.test) == 0 and cleaned.dropped == {"test: user or item not in training": 2}
+    assert len(cleaned.valid) == 2 and len(cleaned.train) == 2

@@ -40,11 +40,13 @@ def test_rating_loss_is_the_mean_squared_error():
     with torch.no_grad():
         model.user_emb.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
         model.item_emb.weight.copy_(torch.tensor([[2.0, 0.0], [0.0, 3.0]]))
-        model.mean.fill_(1.0)
+        model.global_bias.fill_(1.0)
     regime = Rating(data, TrainConfig(), CPU)
     batch = (torch.tensor([0, 1]), torch.tensor([0, 1]), torch.tensor([4.0, 2.0]))
     # predictions 1 + 2 = 3 and 1 + 3 = 4: errors -1 and 2, MSE (1 + 4) / 2
     assert regime.loss(model.eval(), batch).item() == pytest.approx(2.5)
+    summed = Rating(data, TrainConfig(reduction="sum"), CPU)
+    assert summed.loss(model.eval(), batch).item() == pytest.approx(5.0)
 
 
 def test_rating_regime_starts_models_at_the_mean_and_refuses_implicit_data():

@@ -130,3 +130,21 @@ def data_split(
         f"test {counts['test']:,} ({result.spec}, seed {seed})",
         markup=False,
     )
+
+
+@data_app.command("genres")
+def data_genres(
+    spec: Annotated[str, typer.Argument(help="Registry name, file or folder with genres.")],
+    out: Annotated[Path, typer.Option(help="CSV file to write.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Write the items' genres as multi-hot vectors (CSV: item, one 0/1 column per genre),
+    ready for ``--set item_features=FILE``."""
+    from ncf.data.features import genre_vectors
+    from ncf.pipeline import load_source
+
+    if out.exists() and not overwrite:
+        raise UsageError(f"{out} exists; add --overwrite to replace it")
+    frame = genre_vectors(load_source(spec).data)
+    frame.to_csv(out, index=False)
+    console.print(f"wrote {out}: {len(frame):,} items x {frame.shape[1] - 1} genres", markup=False)

@@ -22,7 +22,8 @@ For ``time`` and ``ratio``, validation and test rows whose user or item never oc
 training are dropped and counted in `Split.dropped`, and the vocabularies keep only the
 users and items of training; the per-user splits keep every
 user in training and keep held-out rows of items unseen in training (they count as
-misses, as in the published leave-one-out protocols).
+misses, as in the published leave-one-out protocols), except under the ``rating``
+protocol, which drops and counts them too (`drop_unseen`).
 
     >>> split = make_split(source, "loo", np.random.default_rng(0))
 """
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -212,6 +213,16 @@ def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
         test = _drop_cold(train, test, "test", dropped)
         train, valid, test = _training_vocabulary(train, valid, test)
     return Split(train, valid, test, spec, negatives, dropped)
+
+
+def drop_unseen(split: Split) -> Split:
+    """The split with validation and test rows whose user or item has no training row
+    left out and counted (as ``time`` and ``ratio`` always do): a rating cannot be
+    predicted for them. The protocol ``rating`` applies it to the per-user splits."""
+    dropped = dict(split.dropped)
+    valid = _drop_cold(split.train, split.valid, "valid", dropped)
+    test = _drop_cold(split.train, split.test, "test", dropped)
+    return replace(split, valid=valid, test=test, dropped=dropped)
 
 
 def default_split(source: Source) -> str:

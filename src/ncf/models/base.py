@@ -18,6 +18,7 @@ never from a config or a dataset object. It provides:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -104,6 +105,49 @@ class EmbeddingModel(Model):
         return [self.user_emb(users), self.item_emb(items)]
 
 
+class ItemFeatures:
+    """A mixin for models with a fixed vector per item (S12's hybrid): ``feature_dim``
+    values per item, kept in the buffer ``item_features`` (n_items, feature_dim) and
+    concatenated to the model's last hidden vector before the output layer. The buffer is
+    filled from a file by `set_item_features` (``--set item_features=FILE``); it is saved
+    with the weights and never trained. Items without a vector have zeros."""
+
+    n_items: int
+    feature_dim: int = 0
+    item_features: torch.Tensor
+
+    def _feature_table(self, feature_dim: int) -> None:
+        self.feature_dim = int(feature_dim)
+        if self.feature_dim < 0:
+            raise ValueError(f"feature_dim must be >= 0, got {feature_dim}")
+        if self.feature_dim:
+            table = torch.zeros(self.n_items, self.feature_dim)
+            self.register_buffer("item_features", table)  # type: ignore[attr-defined]
+
+    def set_item_features(self, matrix: np.ndarray) -> None:
+        """(n_items, feature_dim) vectors, one per item of the model."""
+        if tuple(matrix.shape) != (self.n_items, self.feature_dim):
+            raise ValueError(
+                f"item features of shape {tuple(matrix.shape)}; the model takes "
+                f"({self.n_items}, {self.feature_dim})"
+            )
+        with torch.no_grad():
+            self.item_features.copy_(torch.from_numpy(matrix))
+
+    def with_features(self, hidden: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """(B, h) hidden vectors -> (B, h + feature_dim) with the items' vectors appended."""
+        if not self.feature_dim:
+            return hidden
+        return torch.cat([hidden, self.item_features[items].to(hidden.dtype)], dim=1)
+
+    def feature_scores(self, output: nn.Linear) -> torch.Tensor | float:
+        """(n_items,) each item's vector times its weights in ``output`` (the last
+        ``feature_dim`` inputs), for ``score_all``; 0 without features."""
+        if not self.feature_dim:
+            return 0.0
+        return self.item_features @ output.weight[0, -self.feature_dim :]
+
+
 def start_at_mean(output: nn.Linear, ratings: np.ndarray) -> None:
     """Output bias = the mean rating: a model trained on ratings starts from the mean."""
     with torch.no_grad():
@@ -115,10 +159,23 @@ def init_embedding(embedding: nn.Embedding, std: float) -> nn.Embedding:
     return embedding
 
 
-def tower(sizes: list[int], dropout: float = 0.0, batch_norm: bool = False) -> nn.Sequential:
-    """Linear -> (BatchNorm) -> ReLU -> (Dropout) per step of ``sizes`` (Xavier init)."""
+def bias_tables(n_users: int, n_items: int, sparse: bool = False) -> tuple[nn.Embedding, ...]:
+    """A user and an item bias table, (n, 1) each, starting at zero; ``sparse``: sparse
+    gradients (see `ncf.training.optim`)."""
+    tables = nn.Embedding(n_users, 1, sparse=sparse), nn.Embedding(n_items, 1, sparse=sparse)
+    for table in tables:
+        nn.init.zeros_(table.weight)
+    return tables
+
+
+def tower(
+    sizes: list[int], dropout: float | Sequence[float] = 0.0, batch_norm: bool = False
+) -> nn.Sequential:
+    """Linear -> (BatchNorm) -> ReLU -> (Dropout) per step of ``sizes`` (Xavier init);
+    ``dropout``: one rate for every layer, or one per layer (S12: 0.5 then 0.3)."""
+    rates = layer_rates(dropout, len(sizes) - 1)
     layers: list[nn.Module] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out, rate in zip(sizes[:-1], sizes[1:], rates):
         linear = nn.Linear(n_in, n_out)
         nn.init.xavier_uniform_(linear.weight)
         nn.init.zeros_(linear.bias)
@@ -126,9 +183,24 @@ def tower(sizes: list[int], dropout: float = 0.0, batch_norm: bool = False) -> n
         if batch_norm:
             layers.append(nn.BatchNorm1d(n_out))
         layers.append(nn.ReLU())
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+        if rate > 0:
+            layers.append(nn.Dropout(rate))
     return nn.Sequential(*layers)
+
+
+def layer_rates(dropout: float | Sequence[float], n_layers: int) -> list[float]:
+    """One dropout rate per layer from a rate or a list of ``n_layers`` rates in [0, 1)."""
+    rates = (
+        [float(r) for r in dropout]
+        if isinstance(dropout, Sequence)
+        else [float(dropout)] * n_layers
+    )
+    if len(rates) != n_layers or not all(0 <= r < 1 for r in rates):
+        raise ValueError(
+            f"dropout must be a rate in [0, 1) or {n_layers} of them (one per layer), "
+            f"got {list(rates) if isinstance(dropout, Sequence) else dropout}"
+        )
+    return rates
 
 
 def run_tower_on_grid(

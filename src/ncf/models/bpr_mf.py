@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ncf.models.base import Model, init_embedding
+from ncf.models.base import Model, bias_tables, init_embedding
 
 
 class BPRMF(Model):
@@ -20,6 +20,8 @@ class BPRMF(Model):
     n_users, n_items: index ranges.
     dim: embedding size.
     init_std: std of the N(0, std) embedding init.
+    sparse: sparse embedding gradients (S6: with SGD or SparseAdam; weight decay does
+        not apply to them, ``reg`` does).
     """
 
     name = "bpr-mf"
@@ -36,14 +38,18 @@ class BPRMF(Model):
         "patience": 3,
     }
 
-    def __init__(self, n_users: int, n_items: int, dim: int = 128, init_std: float = 0.1):
-        super().__init__(n_users, n_items, dim=dim, init_std=init_std)
-        self.user_emb = init_embedding(nn.Embedding(n_users, dim), init_std)
-        self.item_emb = init_embedding(nn.Embedding(n_items, dim), init_std)
-        self.user_bias = nn.Embedding(n_users, 1)
-        self.item_bias = nn.Embedding(n_items, 1)
-        nn.init.zeros_(self.user_bias.weight)
-        nn.init.zeros_(self.item_bias.weight)
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        dim: int = 128,
+        init_std: float = 0.1,
+        sparse: bool = False,
+    ):
+        super().__init__(n_users, n_items, dim=dim, init_std=init_std, sparse=sparse)
+        self.user_emb = init_embedding(nn.Embedding(n_users, dim, sparse=sparse), init_std)
+        self.item_emb = init_embedding(nn.Embedding(n_items, dim, sparse=sparse), init_std)
+        self.user_bias, self.item_bias = bias_tables(n_users, n_items, sparse)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         dot = (self.user_emb(users) * self.item_emb(items)).sum(1)  # (B,)

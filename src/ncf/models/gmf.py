@@ -13,14 +13,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from ncf.models.base import Model, init_embedding, start_at_mean
+from ncf.models.base import ItemFeatures, Model, init_embedding, start_at_mean
 
 
-class GMF(Model):
+class GMF(ItemFeatures, Model):
     """Args:
     n_users, n_items: index ranges.
     dim: embedding size.
     init_std: std of the N(0, std) embedding init.
+    feature_dim: width of a fixed vector per item concatenated before the output layer
+        (`ItemFeatures`; set from ``item_features``).
     """
 
     name = "gmf"
@@ -36,12 +38,22 @@ class GMF(Model):
         "patience": 3,
     }
 
-    def __init__(self, n_users: int, n_items: int, dim: int = 64, init_std: float = 0.01):
-        super().__init__(n_users, n_items, dim=dim, init_std=init_std)
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        dim: int = 64,
+        init_std: float = 0.01,
+        feature_dim: int = 0,
+    ):
+        super().__init__(n_users, n_items, dim=dim, init_std=init_std, feature_dim=feature_dim)
+        self._feature_table(feature_dim)
         self.user_emb = init_embedding(nn.Embedding(n_users, dim), init_std)
         self.item_emb = init_embedding(nn.Embedding(n_items, dim), init_std)
-        self.out = nn.Linear(dim, 1)
+        self.out = nn.Linear(dim + self.feature_dim, 1)
         nn.init.normal_(self.out.weight, mean=1.0 / dim**0.5, std=0.01)
+        with torch.no_grad():
+            self.out.weight[:, dim:] = 0.0  # the item vectors' weights start at zero
         nn.init.zeros_(self.out.bias)
 
     def features(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -51,14 +63,17 @@ class GMF(Model):
         start_at_mean(self.out, ratings)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return self.out(self.features(users, items)).squeeze(1)  # (B,)
+        hidden = self.with_features(self.features(users, items), items)
+        return self.out(hidden).squeeze(1)  # (B,)
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        weighted = self.user_emb(users) * self.out.weight  # (B, dim)
-        return weighted @ self.item_emb.weight.T + self.out.bias  # (B, n_items)
+        dim = self.hparams["dim"]
+        weighted = self.user_emb(users) * self.out.weight[:, :dim]  # (B, dim)
+        scores = weighted @ self.item_emb.weight.T + self.out.bias  # (B, n_items)
+        return scores + self.feature_scores(self.out)
 
     def item_embeddings(self) -> torch.Tensor:
-        return self.item_emb.weight * self.out.weight.abs()
+        return self.item_emb.weight * self.out.weight[:, : self.hparams["dim"]].abs()
 
     def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         return [self.user_emb(users), self.item_emb(items)]

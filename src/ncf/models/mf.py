@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ncf.models.base import EmbeddingModel, init_embedding
+from ncf.models.base import EmbeddingModel, bias_tables, init_embedding
 
 # chosen on the validation part of ML-100K's ratio:0.8,0.1,0.1 split, the same for both
 TRAIN_DEFAULTS: dict[str, Any] = {
@@ -34,6 +34,8 @@ class MF(EmbeddingModel):
     n_users, n_items: index ranges.
     dim: embedding size (S9: 100).
     init_high: embeddings start uniform in [0, init_high].
+    sparse: sparse embedding gradients (S6: with SGD or SparseAdam; weight decay does
+        not apply to them, ``reg`` does).
     """
 
     name = "mf"
@@ -41,10 +43,17 @@ class MF(EmbeddingModel):
     objective = "rating"
     train_defaults = TRAIN_DEFAULTS
 
-    def __init__(self, n_users: int, n_items: int, dim: int = 100, init_high: float = 0.05):
-        super().__init__(n_users, n_items, dim=dim, init_high=init_high)
-        self.user_emb = nn.Embedding(n_users, dim)
-        self.item_emb = nn.Embedding(n_items, dim)
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        dim: int = 100,
+        init_high: float = 0.05,
+        sparse: bool = False,
+    ):
+        super().__init__(n_users, n_items, dim=dim, init_high=init_high, sparse=sparse)
+        self.user_emb = nn.Embedding(n_users, dim, sparse=sparse)
+        self.item_emb = nn.Embedding(n_items, dim, sparse=sparse)
         for table in (self.user_emb, self.item_emb):
             nn.init.uniform_(table.weight, 0.0, init_high)
 
@@ -61,6 +70,7 @@ class MFBias(EmbeddingModel):
     dim: embedding size (S6: 10).
     dropout: dropout on both embeddings while training.
     init_std: std of the N(0, std) embedding init.
+    sparse: sparse embedding gradients, as for `MF`.
     """
 
     name = "mf-bias"
@@ -75,29 +85,29 @@ class MFBias(EmbeddingModel):
         dim: int = 10,
         dropout: float = 0.0,
         init_std: float = 0.01,
+        sparse: bool = False,
     ):
-        super().__init__(n_users, n_items, dim=dim, dropout=dropout, init_std=init_std)
-        self.user_emb = init_embedding(nn.Embedding(n_users, dim), init_std)
-        self.item_emb = init_embedding(nn.Embedding(n_items, dim), init_std)
-        self.user_bias = nn.Embedding(n_users, 1)
-        self.item_bias = nn.Embedding(n_items, 1)
-        nn.init.zeros_(self.user_bias.weight)
-        nn.init.zeros_(self.item_bias.weight)
-        self.mean = nn.Parameter(torch.zeros(()))
+        super().__init__(
+            n_users, n_items, dim=dim, dropout=dropout, init_std=init_std, sparse=sparse
+        )
+        self.user_emb = init_embedding(nn.Embedding(n_users, dim, sparse=sparse), init_std)
+        self.item_emb = init_embedding(nn.Embedding(n_items, dim, sparse=sparse), init_std)
+        self.user_bias, self.item_bias = bias_tables(n_users, n_items, sparse)
+        self.global_bias = nn.Parameter(torch.zeros(()))
         self.drop = nn.Dropout(dropout)
 
     def init_from_ratings(self, ratings: np.ndarray) -> None:
         with torch.no_grad():
-            self.mean.fill_(float(np.mean(ratings)) if len(ratings) else 0.0)
+            self.global_bias.fill_(float(np.mean(ratings)) if len(ratings) else 0.0)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         dot = (self.drop(self.user_emb(users)) * self.drop(self.item_emb(items))).sum(1)
         biases = self.user_bias(users).squeeze(1) + self.item_bias(items).squeeze(1)
-        return self.mean + biases + dot  # (B,)
+        return self.global_bias + biases + dot  # (B,)
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         scores = self.user_emb(users) @ self.item_emb.weight.T  # (B, I)
-        return scores + self.user_bias(users) + self.item_bias.weight.T + self.mean
+        return scores + self.user_bias(users) + self.item_bias.weight.T + self.global_bias
 
     def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         return [*super().regularised(users, items), self.user_bias(users), self.item_bias(items)]

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ncf.models.base import (
+    ItemFeatures,
     Model,
     grid_chunk,
     init_embedding,
@@ -25,13 +26,15 @@ from ncf.models.base import (
 )
 
 
-class MLP(Model):
+class MLP(ItemFeatures, Model):
     """Args:
     n_users, n_items: index ranges.
     layers: tower sizes; ``layers[0]`` is the concatenated embedding width (even).
-    dropout: dropout after each hidden layer.
+    dropout: dropout after each hidden layer: one rate, or one per layer.
     batch_norm: batch normalisation after each hidden linear layer.
     init_std: std of the N(0, std) embedding init.
+    feature_dim: width of a fixed vector per item concatenated before the output layer
+        (`ItemFeatures`; set from ``item_features``).
     """
 
     name = "mlp"
@@ -52,9 +55,10 @@ class MLP(Model):
         n_users: int,
         n_items: int,
         layers: Sequence[int] = (128, 64, 32),
-        dropout: float = 0.0,
+        dropout: float | Sequence[float] = 0.0,
         batch_norm: bool = False,
         init_std: float = 0.01,
+        feature_dim: int = 0,
     ):
         layers = [int(x) for x in layers]
         if len(layers) < 2 or layers[0] % 2:
@@ -66,13 +70,17 @@ class MLP(Model):
             dropout=dropout,
             batch_norm=batch_norm,
             init_std=init_std,
+            feature_dim=feature_dim,
         )
+        self._feature_table(feature_dim)
         half = layers[0] // 2
         self.user_emb = init_embedding(nn.Embedding(n_users, half), init_std)
         self.item_emb = init_embedding(nn.Embedding(n_items, half), init_std)
         self.tower = tower(layers, dropout, batch_norm)
-        self.out = nn.Linear(layers[-1], 1)
+        self.out = nn.Linear(layers[-1] + self.feature_dim, 1)
         nn.init.xavier_uniform_(self.out.weight)
+        with torch.no_grad():
+            self.out.weight[:, layers[-1] :] = 0.0  # the item vectors' weights start at zero
         nn.init.zeros_(self.out.bias)
 
     def features(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -82,7 +90,7 @@ class MLP(Model):
         start_at_mean(self.out, ratings)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return self.out(self.features(users, items)).squeeze(1)
+        return self.out(self.with_features(self.features(users, items), items)).squeeze(1)
 
     def grid_features(self, users: torch.Tensor) -> torch.Tensor:
         """(B,) -> (B, n_items, layers[-1]) tower outputs for every item."""
@@ -90,11 +98,13 @@ class MLP(Model):
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         chunk = grid_chunk(self, max(self.hparams["layers"]))
+        w_tower = self.out.weight[0, : self.hparams["layers"][-1]]
         parts = [
-            self.out(self.grid_features(users[s : s + chunk])).squeeze(2)
+            self.grid_features(users[s : s + chunk]) @ w_tower + self.out.bias
             for s in range(0, len(users), chunk)
         ]
-        return torch.cat(parts) if parts else torch.empty(0, self.n_items)
+        scores = torch.cat(parts) if parts else torch.empty(0, self.n_items)
+        return scores + self.feature_scores(self.out)
 
     def item_embeddings(self) -> torch.Tensor:
         return self.item_emb.weight

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ncf.models.base import (
+    ItemFeatures,
     Model,
     grid_chunk,
     init_embedding,
@@ -28,13 +29,15 @@ from ncf.models.gmf import GMF
 from ncf.models.mlp import MLP
 
 
-class NeuMF(Model):
+class NeuMF(ItemFeatures, Model):
     """Args:
     n_users, n_items: index ranges.
     dim: GMF embedding size.
     layers: MLP tower sizes; ``layers[0]`` is the concatenated MLP embedding width.
-    dropout: dropout after each hidden MLP layer.
+    dropout: dropout after each hidden MLP layer: one rate, or one per layer.
     init_std: std of the N(0, std) embedding init.
+    feature_dim: width of a fixed vector per item concatenated before the output layer
+        (`ItemFeatures`; set from ``item_features``): S12's hybrid.
     """
 
     name = "neumf"
@@ -58,25 +61,34 @@ class NeuMF(Model):
         n_items: int,
         dim: int = 64,
         layers: Sequence[int] = (32, 16, 8),
-        dropout: float = 0.0,
+        dropout: float | Sequence[float] = 0.0,
         init_std: float = 0.01,
+        feature_dim: int = 0,
     ):
         layers = [int(x) for x in layers]
         if len(layers) < 2 or layers[0] % 2:
             raise ValueError(f"layers must have >= 2 sizes and an even first size, got {layers}")
         super().__init__(
-            n_users, n_items, dim=dim, layers=layers, dropout=dropout, init_std=init_std
+            n_users,
+            n_items,
+            dim=dim,
+            layers=layers,
+            dropout=dropout,
+            init_std=init_std,
+            feature_dim=feature_dim,
         )
+        self._feature_table(feature_dim)
         half = layers[0] // 2
         self.gmf_user = init_embedding(nn.Embedding(n_users, dim), init_std)
         self.gmf_item = init_embedding(nn.Embedding(n_items, dim), init_std)
         self.mlp_user = init_embedding(nn.Embedding(n_users, half), init_std)
         self.mlp_item = init_embedding(nn.Embedding(n_items, half), init_std)
         self.tower = tower(layers, dropout)
-        self.out = nn.Linear(dim + layers[-1], 1)
+        self.out = nn.Linear(dim + layers[-1] + self.feature_dim, 1)
         nn.init.xavier_uniform_(self.out.weight)
         with torch.no_grad():  # the GMF half starts as a plain dot product, as in GMF
             nn.init.normal_(self.out.weight[:, :dim], mean=1.0 / dim**0.5, std=0.01)
+            self.out.weight[:, dim + layers[-1] :] = 0.0  # item vectors' weights: zero
         nn.init.zeros_(self.out.bias)
 
     def init_from_ratings(self, ratings: np.ndarray) -> None:
@@ -85,11 +97,12 @@ class NeuMF(Model):
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         gmf = self.gmf_user(users) * self.gmf_item(items)  # (B, dim)
         mlp = self.tower(torch.cat([self.mlp_user(users), self.mlp_item(items)], dim=1))  # (B, h)
-        return self.out(torch.cat([gmf, mlp], dim=1)).squeeze(1)  # (B,)
+        hidden = self.with_features(torch.cat([gmf, mlp], dim=1), items)
+        return self.out(hidden).squeeze(1)  # (B,)
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        dim = self.hparams["dim"]
-        w_gmf, w_mlp = self.out.weight[0, :dim], self.out.weight[0, dim:]
+        dim, h = self.hparams["dim"], self.hparams["layers"][-1]
+        w_gmf, w_mlp = self.out.weight[0, :dim], self.out.weight[0, dim : dim + h]
         chunk = grid_chunk(self, max(self.hparams["layers"]))
         parts = []
         for start in range(0, len(users), chunk):
@@ -97,7 +110,8 @@ class NeuMF(Model):
             gmf = (self.gmf_user(block) * w_gmf) @ self.gmf_item.weight.T  # (B, I)
             mlp = run_tower_on_grid(self.tower, self.mlp_user(block), self.mlp_item.weight)
             parts.append(gmf + mlp @ w_mlp + self.out.bias)  # (B, I)
-        return torch.cat(parts) if parts else torch.empty(0, self.n_items)
+        scores = torch.cat(parts) if parts else torch.empty(0, self.n_items)
+        return scores + self.feature_scores(self.out)
 
     def item_embeddings(self) -> torch.Tensor:
         return torch.cat([self.gmf_item.weight, self.mlp_item.weight], dim=1)
@@ -133,6 +147,9 @@ def load_pretrained(model: NeuMF, gmf: GMF, mlp: MLP, alpha: float = 0.5) -> Neu
     model.mlp_user.weight.copy_(mlp.user_emb.weight)
     model.mlp_item.weight.copy_(mlp.item_emb.weight)
     model.tower.load_state_dict(mlp.tower.state_dict())
-    model.out.weight.copy_(torch.cat([alpha * gmf.out.weight, (1 - alpha) * mlp.out.weight], dim=1))
+    combined = torch.cat(
+        [alpha * gmf.out.weight[:, :dim], (1 - alpha) * mlp.out.weight[:, : layers[-1]]], dim=1
+    )
+    model.out.weight[:, : combined.shape[1]] = combined
     model.out.bias.copy_(alpha * gmf.out.bias + (1 - alpha) * mlp.out.bias)
     return model

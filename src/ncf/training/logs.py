@@ -233,20 +233,34 @@ def learning_curve_figure(history: pd.DataFrame, metrics: dict[str, Any]) -> Fig
     return figure
 
 
-def learning_rate_figure(history: pd.DataFrame, metrics: dict[str, Any]) -> Figure | None:
-    """The learning rate of each epoch, per phase; None without an ``lr`` column."""
-    if "lr" not in history or history["lr"].isna().all():
+def learning_rate_figure(
+    history: pd.DataFrame, metrics: dict[str, Any], trace: pd.DataFrame | None = None
+) -> Figure | None:
+    """The learning rate of each epoch, per phase, or of each batch when ``trace`` (lr.csv:
+    phase, epoch position, lr) is given; None without either."""
+    per_batch = trace is not None and len(trace) > 0
+    if not per_batch and ("lr" not in history or history["lr"].isna().all()):
         return None
     figure = new_figure(figsize=(8, 3.4), layout="constrained")
     ax = figure.add_subplot()
-    select, refit = _phases(history)
-    _phase_lines(ax, select, refit, "lr", ("selection run", "refit"))
+    if per_batch:
+        select, refit = _phases(trace)  # type: ignore[arg-type]
+        for rows, color, style, label in (
+            (select, SELECT_COLOR, "-", "selection run, per batch"),
+            (refit, REFIT_COLOR, "--", "refit, per batch"),
+        ):
+            if len(rows):
+                ax.plot(rows["epoch"], rows["lr"], ls=style, lw=1.2, color=color, label=label)
+    else:
+        select, refit = _phases(history)
+        _phase_lines(ax, select, refit, "lr", ("selection run", "refit"))
     line = _mark_best(ax, metrics.get("best_epoch"))
     if line is not None:
         line.set_label(f"best epoch {metrics['best_epoch']}")
     _integer_epochs(ax)
     ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
-    ax.set(xlabel="epoch", ylabel="learning rate", title=_title(metrics, "learning rate"))
+    xlabel = "epochs trained (batch by batch)" if per_batch else "epoch"
+    ax.set(xlabel=xlabel, ylabel="learning rate", title=_title(metrics, "learning rate"))
     ax.grid(alpha=0.3)
     figure.legend(loc="outside lower center", ncols=2, fontsize=9)
     return figure
@@ -295,13 +309,19 @@ def metrics_figure(metrics: dict[str, Any]) -> Figure:
     return figure
 
 
-def write_plots(run_dir: Path, history: pd.DataFrame, metrics: dict[str, Any]) -> list[Path]:
+def write_plots(
+    run_dir: Path,
+    history: pd.DataFrame,
+    metrics: dict[str, Any],
+    trace: pd.DataFrame | None = None,
+) -> list[Path]:
     """Writes the run's pictures into ``run_dir / "plots"``.
 
     Args:
         run_dir: the run folder.
         history: the whole history frame (both phases, as in history.csv).
         metrics: metrics.json's dict.
+        trace: the per-batch learning rates (lr.csv), for schedules stepped per batch.
 
     Returns:
         the paths written: ``learning_curve.png`` and ``learning_rate.png`` for
@@ -311,7 +331,7 @@ def write_plots(run_dir: Path, history: pd.DataFrame, metrics: dict[str, Any]) -
     folder.mkdir(parents=True, exist_ok=True)
     builders = {
         "learning_curve": lambda: learning_curve_figure(history, metrics),
-        "learning_rate": lambda: learning_rate_figure(history, metrics),
+        "learning_rate": lambda: learning_rate_figure(history, metrics, trace),
         "metrics": lambda: metrics_figure(metrics),
     }
     written = []

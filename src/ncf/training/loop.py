@@ -28,12 +28,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
-from ncf.errors import Interrupted, UsageError
+from ncf.errors import DataError, Interrupted, UsageError
 from ncf.evaluation.metrics import higher_is_better
 from ncf.models.base import Model
 from ncf.random import Generators
 from ncf.training.checkpoint import load_checkpoint, save_checkpoint
-from ncf.training.optim import make_optimizer, make_scheduler
+from ncf.training.optim import Optimisation
 from ncf.training.regimes import make_regime, regime_name
 
 Callback = Callable[[dict[str, Any]], None]
@@ -78,15 +78,23 @@ class Trainer:
         self.regime = make_regime(regime_name(model, config), train, config, model.device)
         self.regime.start(model)
         self.higher_is_better = higher_is_better(config.monitor)
-        self.optimizer = make_optimizer(model.parameters(), config)
-        self.scheduler = make_scheduler(self.optimizer, config)
+        self.optimisation = Optimisation(model, config, self.regime.batches_per_epoch())
+        self.hogwild = config.hogwild_workers > 0
+        if self.hogwild and (self.optimisation.per_batch or model.device.type != "cpu"):
+            raise UsageError(
+                "hogwild_workers trains on the CPU with schedules stepped per epoch "
+                f"(schedule {config.schedule!r}, device {model.device.type})"
+            )
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
+        #: (position in epochs, learning rate) per batch, for schedules stepped per batch
+        self.lr_trace: list[tuple[float, float]] = []
         self.best_score = -np.inf if self.higher_is_better else np.inf
         self.best_epoch = 0
         self.best_state: dict[str, torch.Tensor] | None = None
         self.bad_epochs = 0
         self._partial: dict[str, Any] | None = None  # a mid-epoch checkpoint's position
+        self._workers: Any = None  # Hogwild's worker processes, while training
         self._signal: int | None = None
 
     # ------------------------------------------------------------------ one epoch
@@ -106,6 +114,11 @@ class Trainer:
             self.generators.torch.get_state(),
             copy.deepcopy(self.generators.train_negatives.bit_generator.state),
         )
+        self._maybe_switch()
+        if self.hogwild:
+            total_loss, n_batches, notes = self._hogwild().run_epoch()
+            self.optimisation.end_epoch()
+            return {"loss": total_loss / max(n_batches, 1), **notes}
         plan = self.regime.epoch(self.generators)
         model.train()
         n_batches = plan.n_batches
@@ -113,6 +126,7 @@ class Trainer:
         first, total = 0, torch.zeros((), device=device)
         if partial is not None:
             first, total = partial["batch"], partial["total"].to(device)
+        trace_every = max(1, n_batches // 500)  # at most ~500 points of the LR per epoch
         columns = [
             TextColumn(f"epoch {self.epoch + 1}/{config.epochs}"),
             BarColumn(),
@@ -124,24 +138,54 @@ class Trainer:
         with Progress(*columns, disable=not bars, transient=True) as bar:
             task = bar.add_task("train", total=n_batches, completed=first, loss="")
             for b in range(first, n_batches):
+                if self.optimisation.per_batch and b % trace_every == 0:
+                    self.lr_trace.append((self.epoch + b / n_batches, self.optimisation.lr))
                 loss = self._step(plan.batch(b))
                 total += loss.detach()
                 if b % 50 == 0 or b == n_batches - 1:
                     bar.update(task, completed=b + 1, loss=f"loss {total.item() / (b + 1):.4f}")
                 if self._signal is not None and b + 1 < n_batches:
                     self._stop(epoch_rng, b + 1, n_batches, total)
-        if self.scheduler is not None:
-            self.scheduler.step()
+        self.optimisation.end_epoch()
         return {"loss": total.item() / max(n_batches, 1), **plan.notes}
 
     def _step(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """One optimisation step on one of the regime's batches."""
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
             loss = self.regime.loss(self.model, batch)
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimisation.zero_grad()
         loss.backward()
-        self.optimizer.step()
+        self.optimisation.step()
         return loss
+
+    def _maybe_switch(self) -> None:
+        """Switches to ``switch_optimizer`` when the epoch about to run is ``switch_epoch``."""
+        config = self.config
+        if config.switch_optimizer and self.epoch + 1 >= config.switch_epoch:
+            if not self.optimisation.switched:
+                self.optimisation = self.optimisation.switch()
+                self._close_workers()  # they hold the optimisers of before
+
+    def _hogwild(self) -> Any:
+        """The Hogwild workers, started (with the model and the optimisers' state moved to
+        shared memory) on first use."""
+        if self._workers is None:
+            from ncf.training import hogwild
+
+            hogwild.share(self.model, self.optimisation)
+            self._workers = hogwild.Workers(
+                self.config.hogwild_workers,
+                self.regime,
+                self._step,
+                self.optimisation,
+                self.generators,
+            )
+        return self._workers
+
+    def _close_workers(self) -> None:
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
 
     # ------------------------------------------------------------------ the loop
 
@@ -150,8 +194,11 @@ class Trainer:
 
         Raises:
             Interrupted: on SIGINT / SIGTERM, after writing the checkpoint."""
-        with self._catch_signals():
-            self._fit_epochs()
+        try:
+            with self._catch_signals():
+                self._fit_epochs()
+        finally:
+            self._close_workers()
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         else:
@@ -164,7 +211,8 @@ class Trainer:
             self._evaluate_untrained()
         while self.epoch < self.stop_at and self.bad_epochs < config.patience:
             started = time.perf_counter()
-            lr = self.optimizer.param_groups[0]["lr"]  # the rate this epoch trains with
+            self._maybe_switch()
+            lr = self.optimisation.lr  # the rate this epoch trains with (its first batch's)
             row: dict[str, Any] = {"epoch": self.epoch + 1, **self.train_epoch()}
             if not np.isfinite(row["loss"]):
                 raise UsageError(
@@ -218,9 +266,9 @@ class Trainer:
         """Everything needed to continue bit-for-bit: weights, optimiser, schedule, RNGs."""
         return {
             "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "optimisation": self.optimisation.state_dict(),
             "epoch": self.epoch,
+            "lr_trace": list(self.lr_trace),
             "history": self.history,
             "best_score": float(self.best_score),
             "best_epoch": self.best_epoch,
@@ -236,10 +284,13 @@ class Trainer:
         """Restores a checkpoint written by this trainer, at an epoch's end or mid-epoch."""
         state = load_checkpoint(path)
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state["scheduler"] is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
+        saved = state.get("optimisation") or _single_optimizer(state, path)
+        if saved["switched"] and not self.optimisation.switched:
+            self.optimisation = self.optimisation.switch()
+        self.optimisation.load_state_dict(saved)
+        self._close_workers()
         self.epoch, self.history = state["epoch"], state["history"]
+        self.lr_trace = list(state.get("lr_trace", []))
         self.best_score, self.best_epoch = state["best_score"], state["best_epoch"]
         self.best_state, self.bad_epochs = state["best_state"], state["bad_epochs"]
         self.generators.torch.set_state(state["torch_rng"])
@@ -293,6 +344,18 @@ class Trainer:
             f"{signal.Signals(signum).name} at {where}; checkpoint saved to {self.checkpoint}; "
             "run the same command with --resume to continue",
         )
+
+
+def _single_optimizer(state: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A checkpoint with one optimiser and one scheduler (before parameter groups), as
+    `Optimisation` state."""
+    if "optimizer" not in state:
+        raise DataError("the checkpoint has no optimiser state", path)
+    return {
+        "switched": False,
+        "optimizers": {"main": state["optimizer"]},
+        "schedulers": {"main": state["scheduler"]},
+    }
 
 
 def _global_rng() -> dict[str, Any]:

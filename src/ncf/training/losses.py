@@ -10,8 +10,11 @@ import torch
 import torch.nn.functional as F
 
 
-def pointwise_loss(pos_logits: torch.Tensor, neg_logits: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy with logits, averaged over positives (label 1) and negatives (0).
+def pointwise_loss(
+    pos_logits: torch.Tensor, neg_logits: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """Binary cross-entropy with logits over positives (label 1) and negatives (0),
+    averaged (``reduction="mean"``) or summed (``"sum"``).
 
     Args:
         pos_logits: (B,) logits of the positives.
@@ -19,17 +22,21 @@ def pointwise_loss(pos_logits: torch.Tensor, neg_logits: torch.Tensor) -> torch.
     """
     logits = torch.cat([pos_logits, neg_logits.reshape(-1)])
     labels = torch.cat([torch.ones_like(pos_logits), torch.zeros_like(neg_logits.reshape(-1))])
-    return F.binary_cross_entropy_with_logits(logits, labels)
+    return F.binary_cross_entropy_with_logits(logits, labels, reduction=reduction)
 
 
-def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor:
-    """Bayesian personalised ranking: mean of -log sigmoid(s_pos - s_neg) over pairs.
+def bpr_loss(
+    pos_scores: torch.Tensor, neg_scores: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """Bayesian personalised ranking: -log sigmoid(s_pos - s_neg), averaged (or summed)
+    over the pairs.
 
     Args:
         pos_scores: (B,) scores of the positives.
         neg_scores: (B, K) scores of their negatives.
     """
-    return -F.logsigmoid(pos_scores[:, None] - neg_scores).mean()
+    losses = -F.logsigmoid(pos_scores[:, None] - neg_scores)
+    return losses.sum() if reduction == "sum" else losses.mean()
 
 
 def l2_penalty(tensors: list[torch.Tensor], batch: int) -> torch.Tensor:

@@ -14,6 +14,8 @@ selection, checkpoints, signals, progress.
 - ``item-rows``: items' whole rating vectors, MSE on the rated entries, dense
   re-feeding (the autoencoder).
 
+Every loss is a mean over the batch's examples, or their sum with ``reduction = sum``.
+
 A model names its regime in ``objective``; ``--set objective=NAME`` picks another where
 it makes sense (GMF / MLP / NeuMF on ratings). `REGIMES` maps names to classes.
 
@@ -86,6 +88,18 @@ class Regime:
     def epoch(self, generators: Generators) -> EpochPlan:
         raise NotImplementedError
 
+    def batches_per_epoch(self) -> int:
+        """How many batches every epoch has (schedules stepped per batch need it)."""
+        return _ceil(self.n_examples(), self.per_batch())
+
+    def n_examples(self) -> int:
+        """The rows an epoch goes through: training interactions, by default."""
+        return len(self.users)
+
+    def per_batch(self) -> int:
+        """Rows per batch: ``batch_size``, by default."""
+        return self.config.batch_size
+
     def loss(self, model: Model, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
 
@@ -94,11 +108,13 @@ class Regime:
         return torch.randperm(len(self.users), generator=generators.torch).to(self.device)
 
     def penalty(self, model: Model, users: torch.Tensor, items: torch.Tensor, n: int) -> Any:
-        """``reg`` x L2 of the embeddings the batch touched, per example (0 without reg)."""
+        """``reg`` x L2 of the embeddings the batch touched, per example (summed with
+        ``reduction = sum``, as the loss); 0 without reg."""
         if self.config.reg <= 0:
             return 0.0
         touched = model.regularised(users, items)
-        return self.config.reg * l2_penalty(touched, n) if touched else 0.0
+        per = 1 if self.config.reduction == "sum" else n
+        return self.config.reg * l2_penalty(touched, per) if touched else 0.0
 
 
 class _SampledNegatives(Regime):
@@ -113,9 +129,6 @@ class _SampledNegatives(Regime):
         self.user_ids = train.user_ids
         self.n_items = train.n_items
 
-    def positives_per_batch(self) -> int:
-        raise NotImplementedError
-
     def epoch(self, generators: Generators) -> EpochPlan:
         started = time.perf_counter()
         order = self._shuffled(generators)
@@ -128,14 +141,14 @@ class _SampledNegatives(Regime):
             self.n_items,
         )
         negatives_t = torch.from_numpy(negatives).to(self.device)  # (N, K)
-        per = max(1, self.positives_per_batch())
+        per = self.per_batch()
 
         def batch(b: int) -> Batch:
             rows = slice(b * per, (b + 1) * per)
             return users[rows], positives[rows], negatives_t[rows]
 
         return EpochPlan(
-            (len(users) + per - 1) // per,
+            self.batches_per_epoch(),
             batch,
             {"sampling_s": time.perf_counter() - started},
         )
@@ -158,12 +171,12 @@ class Pointwise(_SampledNegatives):
     name = "pointwise"
     label = "BCE, sampled negatives"
 
-    def positives_per_batch(self) -> int:
-        return self.config.batch_size // (1 + self.config.n_negatives)
+    def per_batch(self) -> int:  # positives
+        return max(1, self.config.batch_size // (1 + self.config.n_negatives))
 
     def loss(self, model: Model, batch: Batch) -> torch.Tensor:
         positive, negative, penalty = self.scores(model, batch)
-        return pointwise_loss(positive, negative) + penalty
+        return pointwise_loss(positive, negative, self.config.reduction) + penalty
 
 
 class Pairwise(_SampledNegatives):
@@ -173,12 +186,12 @@ class Pairwise(_SampledNegatives):
     name = "pairwise"
     label = "BPR, sampled negatives"
 
-    def positives_per_batch(self) -> int:
-        return self.config.batch_size // self.config.n_negatives
+    def per_batch(self) -> int:  # positives
+        return max(1, self.config.batch_size // self.config.n_negatives)
 
     def loss(self, model: Model, batch: Batch) -> torch.Tensor:
         positive, negative, penalty = self.scores(model, batch)
-        return bpr_loss(positive, negative) + penalty
+        return bpr_loss(positive, negative, self.config.reduction) + penalty
 
 
 def _ratings(train: Interactions, regime: str) -> Any:
@@ -223,18 +236,22 @@ class Rating(Regime):
     def epoch(self, generators: Generators) -> EpochPlan:
         order = self._shuffled(generators)
         users, items, ratings = self.users[order], self.items[order], self.ratings[order]
-        per = len(users) if self.config.full_batch else self.config.batch_size
+        per = self.per_batch()
 
         def batch(b: int) -> Batch:
             rows = slice(b * per, (b + 1) * per)
             return users[rows], items[rows], ratings[rows]
 
-        return EpochPlan((len(users) + per - 1) // max(per, 1), batch)
+        return EpochPlan(self.batches_per_epoch(), batch)
+
+    def per_batch(self) -> int:
+        return max(len(self.users), 1) if self.config.full_batch else self.config.batch_size
 
     def loss(self, model: Model, batch: Batch) -> torch.Tensor:
         users, items, ratings = batch
         predicted = model(users, items).float()  # (B,)
-        return F.mse_loss(predicted, ratings) + self.penalty(model, users, items, len(users))
+        error = F.mse_loss(predicted, ratings, reduction=self.config.reduction)
+        return error + self.penalty(model, users, items, len(users))
 
 
 class ItemRows(Regime):
@@ -263,7 +280,7 @@ class ItemRows(Regime):
 
     def epoch(self, generators: Generators) -> EpochPlan:
         order = torch.randperm(self.matrix.shape[0], generator=generators.torch).numpy()
-        per = self.config.batch_size
+        per = self.per_batch()
 
         def batch(b: int) -> Batch:
             block = self.matrix[order[b * per : (b + 1) * per]]
@@ -272,16 +289,26 @@ class ItemRows(Regime):
             rows = torch.from_numpy(block.toarray()).to(self.device)
             return rows, torch.from_numpy(rated.toarray() > 0).to(self.device)
 
-        return EpochPlan((len(order) + per - 1) // per, batch)
+        return EpochPlan(self.batches_per_epoch(), batch)
+
+    def n_examples(self) -> int:  # items
+        return self.matrix.shape[0]
 
     def loss(self, model: Model, batch: Batch) -> torch.Tensor:
         rows, mask = batch
         rebuilt = model.reconstruct(rows).float()  # type: ignore[attr-defined]
-        loss = ((rebuilt - rows) ** 2)[mask].sum() / mask.sum().clamp(min=1)
+        loss = ((rebuilt - rows) ** 2)[mask].sum()
+        if self.config.reduction == "mean":
+            loss = loss / mask.sum().clamp(min=1)
         if self.config.refeed:
             again = rebuilt.detach()
-            loss = loss + F.mse_loss(model.reconstruct(again).float(), again)  # type: ignore[attr-defined]
+            rebuilt_again = model.reconstruct(again).float()  # type: ignore[attr-defined]
+            loss = loss + F.mse_loss(rebuilt_again, again, reduction=self.config.reduction)
         return loss
+
+
+def _ceil(n: int, per: int) -> int:
+    return (n + per - 1) // per
 
 
 REGIMES: dict[str, type[Regime]] = {r.name: r for r in (Pointwise, Pairwise, Rating, ItemRows)}
