@@ -150,3 +150,18 @@ def test_drop_unseen_leaves_out_held_out_rows_of_items_without_training_rows():
     cleaned = drop_unseen(split)
     assert len(cleaned.test) == 0 and cleaned.dropped == {"test: user or item not in training": 2}
     assert len(cleaned.valid) == 2 and len(cleaned.train) == 2
+
+
+def test_user_count_holds_out_that_many_rows_per_user():
+    data = make_synthetic(n_users=50, n_items=80, seed=3).data
+    split = make_split(Source(data, "s"), "user-count:1,10", np.random.default_rng(0))
+    per_user = np.bincount(data.user_ids, minlength=data.n_users)
+    test = np.bincount(split.test.user_ids, minlength=data.n_users)
+    valid = np.bincount(split.valid.user_ids, minlength=data.n_users)
+    train = np.bincount(split.train.user_ids, minlength=data.n_users)
+    assert (test == np.minimum(10, per_user - 1)).all()
+    assert (valid == np.minimum(1, per_user - 1 - test)).all()
+    assert (train >= 1).all() and (train + valid + test == per_user).all()
+    for bad in ("user-count:10", "user-count:a,b", "user-count:-1,3"):
+        with pytest.raises(DataError, match="two counts per user"):
+            make_split(Source(data, "s"), bad, np.random.default_rng(0))

@@ -14,6 +14,8 @@ Split specs (``--split``):
   (``time:0.8,0.9``): no future interaction of anyone is in training.
 - ``user-ratio:TR,V,T`` / ``user-time-ratio:TR,V,T``: per user, random or
   chronological shares. The chronological variant leaks the future across users.
+- ``user-count:V,T``: per user, T random interactions are test and V validation (S6:
+  ``user-count:1,10``); a user keeps at least one training interaction.
 - ``ratio:TR,V,T``: random shares of all interactions (``ratio:0.7,0.1,0.2``).
 - ``given``: the split fixed by the files (NCF benchmark files, train.txt/test.txt, a
   saved split); validation = each user's last training interaction.
@@ -32,7 +34,9 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +47,16 @@ from ncf.data.interactions import Interactions, from_raw
 from ncf.data.preprocess import compact
 from ncf.errors import DataError
 
-SPLITS = ("loo", "loo-random", "time", "user-ratio", "user-time-ratio", "ratio", "given")
+SPLITS = (
+    "loo",
+    "loo-random",
+    "time",
+    "user-ratio",
+    "user-time-ratio",
+    "user-count",
+    "ratio",
+    "given",
+)
 
 
 @dataclass(frozen=True)
@@ -106,9 +119,19 @@ def _per_user_shares(
     """Part per row: the last ``test`` share of each user's rows (in key order) is test,
     the ``valid`` share before it validation; every user keeps >= 1 training row."""
     _, valid_share, test_share = shares
+    return _per_user_counts(data, keys, lambda count: (count * valid_share, count * test_share))
+
+
+def _per_user_counts(
+    data: Interactions, keys: np.ndarray, held: Callable[[np.ndarray], tuple[Any, Any]]
+) -> np.ndarray:
+    """Part per row: of each user's rows in key order, the last n_test are test and the
+    n_valid before them validation, ``held(count) -> (n_valid, n_test)`` (rounded); every
+    user keeps >= 1 training row."""
     order, position, count = _positions(data, keys)
-    n_test = np.floor(count * test_share + 0.5).astype(np.int64)
-    n_valid = np.floor(count * valid_share + 0.5).astype(np.int64)
+    valid_n, test_n = held(count)
+    n_test = np.floor(np.asarray(test_n, dtype=np.float64) + 0.5).astype(np.int64)
+    n_valid = np.floor(np.asarray(valid_n, dtype=np.float64) + 0.5).astype(np.int64)
     n_test = np.minimum(n_test, count - 1)
     n_valid = np.minimum(n_valid, count - 1 - n_test)
     from_end = count - 1 - position
@@ -151,6 +174,16 @@ def _shares(args: str, spec: str) -> tuple[float, float, float]:
     return values  # type: ignore[return-value]
 
 
+def _counts(args: str, spec: str) -> tuple[int, int]:
+    try:
+        values = tuple(int(x) for x in args.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2 or min(values) < 0:
+        raise DataError(f"split {spec!r}: expected two counts per user, e.g. user-count:1,10")
+    return values  # type: ignore[return-value]
+
+
 def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
     """Splits ``source`` by ``spec`` (see the module docstring)."""
     data = source.data
@@ -190,6 +223,10 @@ def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
         part = np.where(
             data.times >= test_from, TEST, np.where(data.times >= valid_from, VALID, TRAIN)
         )
+        train, valid, test = (data.subset(part == p) for p in (TRAIN, VALID, TEST))
+    elif kind == "user-count":
+        held = _counts(args, spec)
+        part = _per_user_counts(data, rng.permutation(len(data)), lambda count: held)
         train, valid, test = (data.subset(part == p) for p in (TRAIN, VALID, TEST))
     else:
         shares = _shares(args or "0.8,0.1,0.1", spec)
