@@ -79,7 +79,10 @@ def main() -> None:
         for n, m in rows
     ]
     if wanted == MODELS:  # a partial run does not replace the full table
-        Path(__file__).with_name("results.md").write_text("\n".join(lines) + "\n")
+        path = Path(__file__).with_name("results.md")
+        rest = path.read_text().partition("\n## ")[2] if path.exists() else ""
+        text = "\n".join(lines) + "\n" + (f"\n## {rest}" if rest else "")
+        path.write_text(text)  # the other sections (## ...) are kept
 
 
 if __name__ == "__main__":
