@@ -80,3 +80,10 @@ def test_the_resolved_table_is_informational():
     text = config_text(config, {"split": "loo", "protocol": "full", "device": "cpu", "threads": 2})
     assert tomllib.loads(text)["resolved"]["threads"] == 2
     assert resolve_config(flatten_toml(tomllib.loads(text))) == config
+
+
+@pytest.mark.parametrize("spec", ["ratio:0.9,0.1,0.0", "user-count:0,3"])
+def test_a_split_without_validation_or_test_rows_is_refused(spec):
+    config = resolve_config({"model": "popularity", "data": "synthetic", "split": spec})
+    with pytest.raises(UsageError, match="leaves no (validation|test) rows"):
+        prepare_run(config, Generators.from_seed(0))

@@ -127,6 +127,11 @@ class TrainConfig:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise UsageError(f"{name} must be a finite number >= 0, got {value}")
+        if self.schedule in PER_BATCH_SCHEDULES and self.max_lr and self.max_lr <= self.lr:
+            raise UsageError(
+                f"max_lr ({self.max_lr:g}) must be above lr ({self.lr:g}): the per-batch "
+                "schedules cycle between the two"
+            )
         if not math.isfinite(self.cycle_epochs) or self.cycle_epochs <= 0:
             raise UsageError(f"cycle_epochs must be > 0, got {self.cycle_epochs}")
         if self.cycle_mult < 1:

@@ -78,7 +78,10 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     pairs = {**defaults, **values}
     arguments = model_defaults(name)
     config = replace(base, model=name).with_overrides(pairs, set(arguments))
-    return replace(config, model_args={**arguments, **config.model_args})
+    config = replace(config, model_args={**arguments, **config.model_args})
+    if config.item_features:  # the run's config.toml must find it from anywhere
+        config = replace(config, item_features=str(Path(config.item_features).absolute()))
+    return config
 
 
 def regime_defaults(name: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -164,6 +167,12 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
     protocol = Protocol.parse(config.protocol or default)
     if protocol.kind == "rating":
         split = drop_unseen(split)
+    for name, part in (("validation", split.valid), ("test", split.test)):
+        if not len(part):  # a metric over no rows would read as 0, or as perfect
+            raise UsageError(
+                f"split {split.spec!r} leaves no {name} rows ({len(split.train):,} training "
+                f"rows); give the {name} part a share"
+            )
     valid_neg = test_neg = None
     if protocol.kind == "sampled":
         everything = SeenSet.from_interactions(split.train, split.valid, split.test)

@@ -87,6 +87,25 @@ def test_bad_files_name_the_file_and_line(tmp_path, text, message, line):
         assert f"line {line}" in str(caught.value)
 
 
+def test_npy_rows_are_ids_with_zero_padding_and_errors_name_the_row(tmp_path):
+    one_based = Vocabulary(np.array([1, 2]))
+    np.save(tmp_path / "f.npy", np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 4.0]]))
+    vectors = read_item_features(tmp_path / "f.npy", one_based, one_based)
+    assert vectors.matrix.tolist() == [[1, 2], [3, 4]] and vectors.missing == 0
+    np.save(tmp_path / "g.npy", np.array([[0.0, 0.0], [1.0, np.nan], [3.0, 4.0]]))
+    with pytest.raises(DataError, match=r"g.npy: row 1: the vector has a NaN"):
+        read_item_features(tmp_path / "g.npy", one_based, one_based)
+    np.save(tmp_path / "h.npy", np.ones((4, 2)))
+    with pytest.raises(DataError, match=r"h.npy: row 0: item id 0 is not in the data"):
+        read_item_features(tmp_path / "h.npy", one_based, one_based)
+
+
+def test_fractional_ids_are_not_truncated(tmp_path):
+    path = write(tmp_path, "f.csv", "10,1,2\n20.5,3,4\n")
+    with pytest.raises(DataError, match="line 2: item id '20.5' is not in the data"):
+        read_item_features(path, DATA, TRAIN)
+
+
 def test_unknown_layouts_and_missing_files(tmp_path):
     with pytest.raises(DataError, match="no such item features file"):
         read_item_features(tmp_path / "none.csv", DATA, TRAIN)

@@ -163,5 +163,5 @@ def test_user_count_holds_out_that_many_rows_per_user():
     assert (valid == np.minimum(1, per_user - 1 - test)).all()
     assert (train >= 1).all() and (train + valid + test == per_user).all()
     for bad in ("user-count:10", "user-count:a,b", "user-count:-1,3"):
-        with pytest.raises(DataError, match="two counts per user"):
+        with pytest.raises(DataError, match="two whole counts >= 0 per user"):
             make_split(Source(data, "s"), bad, np.random.default_rng(0))

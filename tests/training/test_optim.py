@@ -169,6 +169,7 @@ def test_a_signal_mid_epoch_resumes_exactly_with_batch_schedules_and_a_switch(
     for key, value in plain.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[key]), key
     assert [r["loss"] for r in resumed.history] == [r["loss"] for r in plain.history]
+    assert [r["lr"] for r in resumed.history] == [r["lr"] for r in plain.history]
     assert resumed.lr_trace == plain.lr_trace
 
 
@@ -200,9 +201,14 @@ def test_sparse_flag_on_every_sparse_capable_model_and_rmsprop_refused():
         trainer(TrainConfig(optimizer="rmsprop"), model=MF(40, 40, sparse=True))
 
 
-def test_hogwild_workers_train_one_shared_model():
+@pytest.mark.parametrize(
+    "settings", [{"lr": 0.01}, {"optimizer": "sgd", "lr": 0.2, "momentum": 0.9}]
+)
+def test_hogwild_workers_train_one_shared_model(settings):
+    """Each worker keeps its own optimiser state: a momentum buffer shared by two workers
+    would double the steps and diverge where one process trains fine."""
     evaluate = RatingEvaluator.build(BOARD, BOARD)
-    config = dict(epochs=6, batch_size=32, lr=0.01, patience=10, monitor="rmse")
+    config = dict(epochs=6, batch_size=32, patience=10, monitor="rmse", **settings)
     single = trainer(TrainConfig(**config), evaluate=evaluate)
     single.fit()
     shared = trainer(TrainConfig(hogwild_workers=2, **config), evaluate=evaluate)
@@ -210,8 +216,9 @@ def test_hogwild_workers_train_one_shared_model():
     shared.fit()
     assert not torch.equal(before, shared.model.user_emb.weight)  # the workers' updates landed
     assert shared.history[-1]["loss"] < 0.5 * shared.history[0]["loss"]
-    assert shared.best_score < 0.5
-    assert abs(shared.best_score - single.best_score) < 0.1
+    assert shared.best_score < 0.5  # the ratings' std is 2
+    if "momentum" not in settings:
+        assert abs(shared.best_score - single.best_score) < 0.1
 
 
 def test_hogwild_refuses_per_batch_schedules():

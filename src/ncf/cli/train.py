@@ -70,7 +70,8 @@ def train(
         str,
         typer.Option(
             help="loo, loo-random, time:V,T, ratio:TR,V,T, user-ratio:TR,V,T, "
-            "user-time-ratio:TR,V,T or given (default: the data's own split, else loo)."
+            "user-time-ratio:TR,V,T, user-count:V,T or given (default: the data's own "
+            "split, else loo; ratio:0.8,0.1,0.1 for rating models)."
         ),
     ] = "",
     protocol: Annotated[

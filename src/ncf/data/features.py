@@ -9,7 +9,8 @@ Layouts, chosen by the file's suffix:
   recognised by its non-numeric values and skipped. Tabs, commas or spaces separate.
 - ``.parquet``: the first column is the id; then either one column of lists or one
   numeric column per dimension.
-- ``.npy``: a 2-D float array whose row ``r`` is the vector of item id ``r``.
+- ``.npy``: a 2-D float array whose row ``r`` is the vector of item id ``r`` (all-zero
+  rows of ids the data lacks are padding: row 0 of 1-based ids).
 - ``.npz``: arrays ``ids`` (n,) and ``vectors`` (n, d).
 
 Every vector must have the same length and only finite numbers; every id must be an
@@ -97,17 +98,29 @@ def _align(
     data_items: Vocabulary,
     items: Vocabulary,
 ) -> ItemVectors:
+    """``first_line``: the file line of row 0, or 0 for arrays (then rows are named)."""
+
+    position = np.arange(len(ids))  # in the file
+
+    def fail(message: str, row: int) -> DataError:
+        if first_line:
+            return DataError(message, path, first_line + int(position[row]))
+        return DataError(f"row {position[row]}: {message}", path)
+
+    known = data_items.index(ids, missing="mask")
+    if not first_line:  # an array by position: all-zero rows of other ids are padding
+        kept = (known >= 0) | vectors.any(axis=1)
+        ids, vectors, known, position = ids[kept], vectors[kept], known[kept], position[kept]
     bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
     if len(bad):
-        raise DataError("the vector has a NaN or infinite value", path, first_line + int(bad[0]))
-    known = data_items.index(ids, missing="mask")
+        raise fail("the vector has a NaN or infinite value", int(bad[0]))
     if (known < 0).any():
         row = int(np.flatnonzero(known < 0)[0])
-        raise DataError(f"item id {_shown(ids[row])} is not in the data", path, first_line + row)
+        raise fail(f"item id {_shown(ids[row])} is not in the data", row)
     repeated = pd.Series(known).duplicated().to_numpy()
     if repeated.any():
         row = int(np.flatnonzero(repeated)[0])
-        raise DataError(f"item id {_shown(ids[row])} has a second vector", path, first_line + row)
+        raise fail(f"item id {_shown(ids[row])} has a second vector", row)
     rows = items.index(ids, missing="mask")  # -1: an item of the data left out of training
     matrix = np.zeros((len(items), vectors.shape[1]), dtype=np.float32)
     matrix[rows[rows >= 0]] = vectors[rows >= 0]

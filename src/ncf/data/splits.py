@@ -180,7 +180,10 @@ def _counts(args: str, spec: str) -> tuple[int, int]:
     except ValueError:
         values = ()
     if len(values) != 2 or min(values) < 0:
-        raise DataError(f"split {spec!r}: expected two counts per user, e.g. user-count:1,10")
+        raise DataError(
+            f"split {spec!r}: expected two whole counts >= 0 per user (validation, test), "
+            "e.g. user-count:1,10"
+        )
     return values  # type: ignore[return-value]
 
 

@@ -1,13 +1,16 @@
 """Hogwild (Recht et al., 2011): several processes update one model without locks.
 
-The model's parameters and the optimisers' state live in shared memory; ``n`` forked
-worker processes (`Workers`) split every epoch's batches and step the shared parameters
-with their own gradients. Updates
+The model's parameters live in shared memory; ``n`` forked worker processes (`Workers`)
+split every epoch's batches and step the shared parameters with their own gradients and
+their own optimiser state (momentum, Adam's moments), as in PyTorch's Hogwild example:
+a shared momentum buffer, added to by every worker, would multiply the step. The
+workers live as long as the training run; a run resumed from a checkpoint starts their
+optimiser state afresh. Updates
 of different workers may overwrite each other now and then; with sparse updates (each
 batch touches a few embedding rows) that costs little accuracy and the epoch runs on
 every core. Not bit-for-bit reproducible; CPU only (forked processes cannot share CUDA).
 
-    >>> share(model, optimisation)         # once, before the first epoch
+    >>> share(model)                       # once, before the first epoch
     >>> workers = Workers(2, regime, step, optimisation, generators)
     >>> loss_sum, n_batches, notes = workers.run_epoch()
     >>> workers.close()
@@ -31,45 +34,9 @@ from ncf.training.optim import Optimisation
 from ncf.training.regimes import Batch, Regime
 
 
-def share(model: nn.Module, optimisation: Optimisation) -> None:
-    """Moves the parameters and the optimisers' state into shared memory.
-
-    An optimiser makes its state at its first step, which a forked worker would keep to
-    itself; so a fresh optimiser's state is made here, by one step with zero gradients
-    at rate 0, then set to zero: what a first step finds in a fresh optimiser too. State
-    restored from a checkpoint is shared as it is."""
+def share(model: nn.Module) -> None:
+    """Moves the parameters into shared memory, where every worker updates them."""
     model.share_memory()
-    for optimizer in optimisation.optimizers.values():
-        if not optimizer.state:
-            _first_state(optimizer)
-        for state in optimizer.state.values():
-            for value in state.values():
-                if isinstance(value, torch.Tensor):
-                    value.share_memory_()
-
-
-def _first_state(optimizer: torch.optim.Optimizer) -> None:
-    rates = [group["lr"] for group in optimizer.param_groups]
-    sparse = isinstance(optimizer, torch.optim.SparseAdam)
-    for group in optimizer.param_groups:
-        group["lr"] = 0.0
-        for p in group["params"]:
-            p.grad = _zero_grad(p, sparse)
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    for group, rate in zip(optimizer.param_groups, rates, strict=True):
-        group["lr"] = rate
-    for state in optimizer.state.values():
-        for value in state.values():
-            if isinstance(value, torch.Tensor):
-                value.zero_()
-
-
-def _zero_grad(p: torch.Tensor, sparse: bool) -> torch.Tensor:
-    if not sparse:
-        return torch.zeros_like(p)
-    index = torch.zeros((1, 0), dtype=torch.long)
-    return torch.sparse_coo_tensor(index, torch.zeros((0, *p.shape[1:])), p.shape)
 
 
 class Workers:

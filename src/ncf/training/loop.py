@@ -95,6 +95,7 @@ class Trainer:
         self.bad_epochs = 0
         self._partial: dict[str, Any] | None = None  # a mid-epoch checkpoint's position
         self._workers: Any = None  # Hogwild's worker processes, while training
+        self._epoch_lr = 0.0  # the learning rate at the start of the running epoch
         self._signal: int | None = None
 
     # ------------------------------------------------------------------ one epoch
@@ -167,12 +168,11 @@ class Trainer:
                 self._close_workers()  # they hold the optimisers of before
 
     def _hogwild(self) -> Any:
-        """The Hogwild workers, started (with the model and the optimisers' state moved to
-        shared memory) on first use."""
+        """The Hogwild workers, started (with the model moved to shared memory) on first use."""
         if self._workers is None:
             from ncf.training import hogwild
 
-            hogwild.share(self.model, self.optimisation)
+            hogwild.share(self.model)
             self._workers = hogwild.Workers(
                 self.config.hogwild_workers,
                 self.regime,
@@ -212,7 +212,13 @@ class Trainer:
         while self.epoch < self.stop_at and self.bad_epochs < config.patience:
             started = time.perf_counter()
             self._maybe_switch()
-            lr = self.optimisation.lr  # the rate this epoch trains with (its first batch's)
+            # the rate this epoch trains with (its first batch's; kept across a resume)
+            lr = (
+                self._partial["lr"]
+                if self._partial and "lr" in self._partial
+                else self.optimisation.lr
+            )
+            self._epoch_lr = lr
             row: dict[str, Any] = {"epoch": self.epoch + 1, **self.train_epoch()}
             if not np.isfinite(row["loss"]):
                 raise UsageError(
@@ -333,6 +339,7 @@ class Trainer:
         state = self.state_dict()
         if epoch_rng is not None:
             state["partial"] = {
+                "lr": self._epoch_lr,
                 "batch": batch,
                 "total": total.detach().cpu(),
                 "torch_rng": epoch_rng[0],

@@ -31,6 +31,7 @@ epoch on, fresh optimisers of that kind replace the ones derived from ``optimize
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -40,6 +41,9 @@ from ncf.config import PER_BATCH_SCHEDULES, TrainConfig
 from ncf.errors import UsageError
 
 Scheduler = torch.optim.lr_scheduler.LRScheduler
+
+# Adagrad / SparseAdam on sparse gradients: torch's internal note, not the user's concern
+warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
 
 
 def make_optimizer(
@@ -68,25 +72,27 @@ def make_optimizer(
     return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
 
 
+GROUPS = ("main", "sparse", "bias", "bias-sparse")
+
+
 def parameter_groups(model: nn.Module, config: TrainConfig) -> dict[str, list[nn.Parameter]]:
-    """``main`` / ``bias`` / ``sparse`` -> the trainable parameters of each (see the module
-    docstring); groups without parameters are left out."""
+    """``main`` / ``sparse`` / ``bias`` / ``bias-sparse`` -> the trainable parameters of
+    each (see the module docstring; sparse bias tables follow the bias settings with a
+    sparse-capable optimiser); groups without parameters are left out."""
     sparse_ids = {
         id(m.weight)
         for m in model.modules()
         if isinstance(m, (nn.Embedding, nn.EmbeddingBag)) and m.sparse
     }
     split_bias = bool(config.bias_lr or config.bias_optimizer)
-    groups: dict[str, list[nn.Parameter]] = {"main": [], "bias": [], "sparse": []}
+    groups: dict[str, list[nn.Parameter]] = {name: [] for name in GROUPS}
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        if id(param) in sparse_ids:
-            groups["sparse"].append(param)
-        elif split_bias and "bias" in name:
-            groups["bias"].append(param)
-        else:
-            groups["main"].append(param)
+        kind = "bias" if split_bias and "bias" in name else "main"
+        sparse = id(param) in sparse_ids
+        key = {"main": "sparse", "bias": "bias-sparse"}[kind] if sparse else kind
+        groups[key].append(param)
     return {k: v for k, v in groups.items() if v}
 
 
@@ -109,6 +115,7 @@ def make_scheduler(
             base_lr=lr,
             max_lr=peak_lr(config) * scale,
             step_size_up=max(1, cycle // 2),
+            step_size_down=max(1, cycle - cycle // 2),  # a cycle of exactly ``cycle``
             mode=kind,
             gamma=config.gamma ** (1 / cycle),  # gamma per cycle -> torch's per batch
             cycle_momentum=False,
@@ -150,7 +157,8 @@ class Optimisation:
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         for group, params in parameter_groups(model, config).items():
             name, lr = self._setting(group)
-            self.optimizers[group] = make_optimizer(params, name, lr, config, group == "sparse")
+            sparse = group.endswith("sparse")
+            self.optimizers[group] = make_optimizer(params, name, lr, config, sparse)
         self.schedulers = {
             group: make_scheduler(opt, config, batches_per_epoch)
             for group, opt in self.optimizers.items()
@@ -162,15 +170,15 @@ class Optimisation:
         name, lr = config.optimizer, config.lr
         if self.switched:
             name, lr = config.switch_optimizer, config.switch_lr or config.lr
-        if group == "bias":
+        if group.startswith("bias"):
             name = config.bias_optimizer or name
             lr = config.bias_lr or lr
         return name, lr
 
     @property
     def lr(self) -> float:
-        """The learning rate of the first group (the one logged and plotted)."""
-        first = next(iter(self.optimizers.values()))
+        """The learning rate logged and plotted: the embeddings' (``main``, else ``sparse``)."""
+        first = next(self.optimizers[g] for g in GROUPS if g in self.optimizers)
         return float(first.param_groups[0]["lr"])
 
     def zero_grad(self) -> None:
@@ -198,7 +206,7 @@ class Optimisation:
         ratio = (self.config.switch_lr / self.config.lr) if self.config.switch_lr else 1.0
         for group, optimizer in self.optimizers.items():
             old_rates = [g["lr"] for g in optimizer.param_groups]
-            bias_fixed = group == "bias" and self.config.bias_optimizer
+            bias_fixed = group.startswith("bias") and self.config.bias_optimizer
             factor = 1.0 if bias_fixed else ratio
             for g, rate in zip(new.optimizers[group].param_groups, old_rates, strict=True):
                 g["lr"] = rate * factor
