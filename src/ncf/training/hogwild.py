@@ -5,12 +5,12 @@ split every epoch's batches and step the shared parameters with their own gradie
 their own optimiser state (momentum, Adam's moments), as in PyTorch's Hogwild example:
 a shared momentum buffer, added to by every worker, would multiply the step. The
 workers live as long as the training run; a run resumed from a checkpoint starts their
-optimiser state afresh. Updates
-of different workers may overwrite each other now and then; with sparse updates (each
-batch touches a few embedding rows) that costs little accuracy and the epoch runs on
-every core. Not bit-for-bit reproducible; CPU only (forked processes cannot share CUDA).
+optimiser state afresh. Updates of different workers may overwrite each other now and
+then; with sparse updates (each batch touches a few embedding rows) that costs little
+accuracy and the epoch runs on every core. Not bit-for-bit reproducible; CPU only
+(forked processes cannot share CUDA).
 
-    >>> share(model)                       # once, before the first epoch
+    >>> model.share_memory()               # once, before the first epoch
     >>> workers = Workers(2, regime, step, optimisation, generators)
     >>> loss_sum, n_batches, notes = workers.run_epoch()
     >>> workers.close()
@@ -26,17 +26,11 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import nn
 
 from ncf.errors import UsageError
 from ncf.random import Generators
 from ncf.training.optim import Optimisation
 from ncf.training.regimes import Batch, Regime
-
-
-def share(model: nn.Module) -> None:
-    """Moves the parameters into shared memory, where every worker updates them."""
-    model.share_memory()
 
 
 class Workers:

@@ -172,7 +172,7 @@ class Trainer:
         if self._workers is None:
             from ncf.training import hogwild
 
-            hogwild.share(self.model)
+            self.model.share_memory()
             self._workers = hogwild.Workers(
                 self.config.hogwild_workers,
                 self.regime,
