@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from ncf.pipeline import build_model, prepare_run, resolve_config
+from ncf.pipeline import build_model, resolve_config
+from ncf.preparation import prepare_run
 from ncf.random import Generators
 from ncf.training.loop import Trainer
 

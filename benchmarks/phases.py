@@ -19,7 +19,8 @@ import torch
 from ncf.config import TrainConfig
 from ncf.data.sampling import SeenSet, sample_negatives
 from ncf.models import GMF, NeuMF
-from ncf.pipeline import prepare_run, resolve_config
+from ncf.pipeline import resolve_config
+from ncf.preparation import prepare_run
 from ncf.random import Generators
 from ncf.training.loop import Trainer
 

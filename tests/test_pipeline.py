@@ -9,7 +9,8 @@ from ncf.config import RunConfig
 from ncf.data.sampling import SeenSet
 from ncf.errors import UsageError
 from ncf.models import MODELS
-from ncf.pipeline import flatten_toml, prepare_run, resolve_config
+from ncf.pipeline import flatten_toml, resolve_config
+from ncf.preparation import prepare_run
 from ncf.random import Generators
 
 

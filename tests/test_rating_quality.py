@@ -11,7 +11,8 @@ import pytest
 
 from ncf.data.features import genre_vectors
 from ncf.errors import UsageError
-from ncf.pipeline import load_source, resolve_config, train_run
+from ncf.pipeline import resolve_config, train_run
+from ncf.preparation import load_source
 
 FLOORS = {"mf-bias": 0.915, "mf": 0.93, "autoencoder": 0.915, "concat-net": 0.935}
 

@@ -21,7 +21,8 @@ from ncf.data.splits import Split
 from ncf.device import use_threads
 from ncf.evaluation.protocols import Evaluator, RatingEvaluator
 from ncf.models import Model
-from ncf.pipeline import Prepared, build_model, prepare_run, resolve_config
+from ncf.pipeline import build_model, resolve_config
+from ncf.preparation import Prepared, prepare_run
 from ncf.random import Generators
 from ncf.run_folder import flatten_toml
 

@@ -11,7 +11,7 @@ import pytest
 from ncf.data.formats import read_path
 from ncf.data.preprocess import PrepareConfig
 from ncf.errors import DataError
-from ncf.pipeline import prepare_source
+from ncf.preparation import prepare_source
 
 NCF_OK = {"x.test.rating": "0\t3\n1\t2\n", "x.test.negative": "(0,3)\t0\t4\n(1,2)\t4\t3\n"}
 

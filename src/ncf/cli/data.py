@@ -60,7 +60,7 @@ def data_info(
     set_: Sets = None,
 ) -> None:
     """Counts, density, rating range, and the rows each filter drops."""
-    from ncf.pipeline import load_source, prepare_source
+    from ncf.preparation import load_source, prepare_source
 
     config = _data_config(
         spec, {**data_settings(columns, threshold, min_user, min_item), **parse_sets(set_)}
@@ -110,7 +110,7 @@ def data_split(
     Rows dropped on the way (filters; held-out rows whose user or item is not in
     training) are printed and recorded in the folder's split.json."""
     from ncf.data.splits import default_split, make_split, save_split
-    from ncf.pipeline import load_source, prepare_source
+    from ncf.preparation import load_source, prepare_source
     from ncf.random import Generators
 
     if (out / "split.json").exists() and not overwrite:
@@ -141,7 +141,7 @@ def data_genres(
     """Write the items' genres as multi-hot vectors (CSV: item, one 0/1 column per genre),
     ready for ``--set item_features=FILE``."""
     from ncf.data.features import genre_vectors
-    from ncf.pipeline import load_source
+    from ncf.preparation import load_source
 
     if out.exists() and not overwrite:
         raise UsageError(f"{out} exists; add --overwrite to replace it")
