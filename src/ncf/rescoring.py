@@ -86,7 +86,7 @@ def _validation_model(
     refit = (
         json.loads(metrics_path.read_text()).get("refit", True) if metrics_path.exists() else True
     )
-    if not refit or not len(prepared.split.valid):
+    if not refit:  # (prepare_run refuses a split without validation rows)
         return final, ""
     if (bundle_folder(run_dir) / "selected.safetensors").exists():
         return load_parts(run_dir, selected=True)[0], ""

@@ -107,6 +107,11 @@ class Trainer:
         start, so an epoch interrupted mid-way is replayed exactly from a checkpoint that
         stores that state and the batch reached (see `resume`)."""
         config, model = self.config, self.model
+        self._maybe_switch()
+        if self.hogwild:  # the workers lay out the epoch; it stops only at its end
+            total_loss, n_batches, notes = self._hogwild().run_epoch()
+            self.optimisation.end_epoch()
+            return {"loss": total_loss / max(n_batches, 1), **notes}
         partial, self._partial = self._partial, None
         if partial is not None:
             self.generators.torch.set_state(partial["torch_rng"])
@@ -115,11 +120,6 @@ class Trainer:
             self.generators.torch.get_state(),
             copy.deepcopy(self.generators.train_negatives.bit_generator.state),
         )
-        self._maybe_switch()
-        if self.hogwild:
-            total_loss, n_batches, notes = self._hogwild().run_epoch()
-            self.optimisation.end_epoch()
-            return {"loss": total_loss / max(n_batches, 1), **notes}
         plan = self.regime.epoch(self.generators)
         model.train()
         n_batches = plan.n_batches
