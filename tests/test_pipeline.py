@@ -88,3 +88,12 @@ def test_a_split_without_validation_or_test_rows_is_refused(spec):
     config = resolve_config({"model": "popularity", "data": "synthetic", "split": spec})
     with pytest.raises(UsageError, match="leaves no (validation|test) rows"):
         prepare_run(config, Generators.from_seed(0))
+
+
+def test_the_default_monitor_follows_the_cut_offs_asked_for():
+    assert resolve_config({"model": "gmf", "ks": [20]}).train.monitor == "ndcg@20"
+    assert resolve_config({"model": "gmf", "ks": "20,50"}).train.monitor == "ndcg@20"
+    assert resolve_config({"model": "gmf", "ks": [5, 10]}).train.monitor == "ndcg@10"
+    assert resolve_config({"model": "gmf", "ks": [20], "monitor": "mrr"}).train.monitor == "mrr"
+    with pytest.raises(UsageError, match="add its cut-off"):  # one asked for is kept
+        resolve_config({"model": "gmf", "ks": [20], "monitor": "hr@10"})

@@ -69,12 +69,26 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
         defaults.update(pretrained_shapes(values))
         defaults.update(getattr(MODELS[name], "pretrained_defaults", {}))
     pairs = {**defaults, **values}
+    if "monitor" not in values:  # a default monitor follows the cut-offs asked for
+        pairs["monitor"] = monitor_at(pairs.get("monitor", base.train.monitor), pairs, base)
     arguments = model_defaults(name)
     config = replace(base, model=name).with_overrides(pairs, set(arguments))
     config = replace(config, model_args={**arguments, **config.model_args})
     if config.item_features:  # the run's config.toml must find it from anywhere
         config = replace(config, item_features=str(Path(config.item_features).absolute()))
     return config
+
+
+def monitor_at(monitor: str, pairs: dict[str, Any], base: RunConfig) -> str:
+    """``monitor`` (e.g. ``ndcg@10``) at the first cut-off of the run's ``ks`` when its own
+    is not among them (``--k 20`` selects on ``ndcg@20``)."""
+    name, _, k = monitor.partition("@")
+    ks = pairs.get("ks", base.ks)
+    parts = str(ks).split(",") if isinstance(ks, (str, int)) else [str(v) for v in ks]
+    wanted = [p.strip() for p in parts if p.strip().isdigit()]
+    if not k or not wanted or k in wanted:
+        return monitor
+    return f"{name}@{wanted[0]}"
 
 
 def regime_defaults(name: str, values: dict[str, Any]) -> dict[str, Any]:

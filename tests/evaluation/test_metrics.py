@@ -79,6 +79,39 @@ def test_ranks_of_several_relevant_items_with_excluded_and_ties():
     assert ranks.tolist() == [[2.0, 3.0, 4.0, inf]]
 
 
+def _ranks_by_sorting(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """The definition: sort each row's candidates by score, irrelevant before relevant on
+    a tie and relevant ones in column order; the positions of the relevant ones."""
+    out = np.full(relevant.shape, np.inf)
+    for row, (s, rel) in enumerate(zip(scores, relevant)):
+        rel = rel[rel >= 0]
+        tie_break = np.full(len(s), -1)
+        tie_break[rel] = np.arange(len(rel))
+        order = np.lexsort([tie_break, -s])
+        position = np.empty(len(s))
+        position[order] = np.arange(len(s))
+        out[row, : len(rel)] = np.sort(position[rel])
+    return out
+
+
+@pytest.mark.parametrize("block", [1 << 20, 7])
+def test_counted_ranks_equal_ranks_by_sorting(monkeypatch, block):
+    """Counting scores at least each relevant one (in blocks of any size) gives the same
+    pessimistic ranks as sorting the row, with ties, exclusions and padding."""
+    monkeypatch.setattr(metrics, "_COUNT_BLOCK", block)
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 6, (40, 30)).astype(np.float32)  # many ties
+    scores[rng.random(scores.shape) < 0.1] = -np.inf  # excluded
+    relevant = np.full((40, 6), -1)
+    for row in range(40):
+        chosen = rng.choice(30, rng.integers(0, 7), replace=False)
+        relevant[row, : len(chosen)] = chosen
+    before = scores.copy()
+    ranks = metrics.pessimistic_ranks(torch.from_numpy(scores), torch.from_numpy(relevant))
+    np.testing.assert_array_equal(ranks.numpy(), _ranks_by_sorting(scores, relevant))
+    np.testing.assert_array_equal(scores, before)  # the caller's scores are left alone
+
+
 def test_compute_returns_every_metric():
     out = metrics.compute(np.array([[0.0]]), [5, 10], 100)
     assert set(out) == {

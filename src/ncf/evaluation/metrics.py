@@ -25,6 +25,12 @@ def pessimistic_ranks(
 ) -> torch.Tensor:
     """Ranks of the relevant candidates, ties counted against them.
 
+    Each relevant item's rank is counted, not sorted for: the candidates scoring at
+    least as high as it (one pass over its row, `count_at_least`), less the relevant
+    ones among them, plus the relevant items placed before it (ties among relevant items
+    are broken by their column order, which favours none of them). A NaN score (a
+    diverged model) counts as the lowest, so it never places a relevant item first.
+
     Args:
         scores: (B, C) candidate scores; excluded candidates hold ``-inf``.
         relevant: (B, m) column indices of the relevant candidates, -1 for padding.
@@ -33,30 +39,65 @@ def pessimistic_ranks(
     Returns:
         (B, m) float64 ranks (0 = first), ``inf`` at padding; sorted ascending per row.
     """
+    return ranks_in_place(scores.clone(), relevant, valid)
+
+
+def ranks_in_place(
+    scores: torch.Tensor, relevant: torch.Tensor, valid: torch.Tensor | None = None
+) -> torch.Tensor:
+    """`pessimistic_ranks` that may overwrite ``scores`` (the evaluators' own tensors)."""
     if valid is None:
         valid = relevant >= 0
-    # a NaN score (a diverged model) compares false with everything: as the lowest score
-    # it can never place a relevant item first
-    scores = torch.nan_to_num(scores, nan=-torch.inf)
-    rel = relevant.clamp(min=0)
-    rel_scores = scores.gather(1, rel)  # (B, m)
-    rel_scores = torch.where(valid, rel_scores, torch.full_like(rel_scores, float("inf")))
-    sorted_scores, _ = scores.sort(dim=1)
-    n = scores.shape[1]
-    # candidates scoring >= each relevant score, relevant ones included
-    at_least = n - torch.searchsorted(sorted_scores, rel_scores.contiguous(), right=False)
-    a = rel_scores.unsqueeze(2)  # (B, m, 1)
-    b = rel_scores.unsqueeze(1)  # (B, 1, m)
-    both = valid.unsqueeze(2) & valid.unsqueeze(1)
-    rel_at_least = ((b >= a) & both).sum(2)  # relevant items scoring >= this one (self too)
-    rel_above = ((b > a) & both).sum(2)
-    # irrelevant items >= s, plus relevant items strictly above s (ties among relevant
-    # items are broken by their column order, which does not favour any of them)
-    idx = torch.arange(rel.shape[1], device=scores.device)
-    earlier_tie = ((b == a) & both & (idx.view(1, 1, -1) < idx.view(1, -1, 1))).sum(2)
-    ranks = (at_least - rel_at_least + rel_above + earlier_tie).double()
+    lowest, highest = torch.finfo(scores.dtype).min, torch.finfo(scores.dtype).max
+    # finite scores subtract without NaN; the order, ties included, is unchanged, and
+    # -inf (excluded) ties with the lowest score as it did with -inf
+    torch.nan_to_num_(scores, nan=lowest, posinf=highest, neginf=lowest)
+    rel_scores = scores.gather(1, relevant.clamp(min=0))  # (B, m)
+    at_least = torch.zeros(valid.shape, dtype=torch.long, device=scores.device)
+    at_least[valid] = count_at_least(scores, valid.nonzero()[:, 0], rel_scores[valid])
+    # relevant items: padding at -inf sorts after every real one
+    rel_scores = torch.where(valid, rel_scores, torch.full_like(rel_scores, -torch.inf))
+    ascending = rel_scores.sort(dim=1).values
+    m = rel_scores.shape[1]
+    rel_at_least = m - torch.searchsorted(ascending, rel_scores, right=False)
+    order = torch.sort(rel_scores, dim=1, descending=True, stable=True).indices
+    placed_before = torch.empty_like(order)
+    placed_before.scatter_(1, order, torch.arange(m, device=scores.device).expand_as(order))
+    ranks = (at_least - rel_at_least + placed_before).double()
     ranks = torch.where(valid, ranks, torch.full_like(ranks, float("inf")))
     return ranks.sort(dim=1).values
+
+
+#: elements compared at once by `count_at_least`: small enough to stay in the CPU cache
+_COUNT_BLOCK = 1 << 20
+
+
+def count_at_least(
+    scores: torch.Tensor, rows: torch.Tensor, thresholds: torch.Tensor
+) -> torch.Tensor:
+    """For each (row, threshold) pair, the candidates of ``scores[row]`` scoring at least
+    the threshold.
+
+    One pass over the row per pair, in blocks that stay in cache: C - #(scores < t), the
+    count of lower scores read off the sign of clamp(s - t, max=0).
+
+    Args:
+        scores: (B, C) finite scores.
+        rows: (P,) row of each pair; thresholds: (P,) its threshold.
+
+    Returns:
+        (P,) int64 counts.
+    """
+    n_candidates = scores.shape[1]
+    per = max(1, _COUNT_BLOCK // max(n_candidates, 1))
+    out = torch.empty(len(rows), dtype=torch.long, device=scores.device)
+    for start in range(0, len(rows), per):
+        block = scores.index_select(0, rows[start : start + per])
+        block.sub_(thresholds[start : start + per, None]).clamp_(max=0).sign_()
+        # -1 per lower score: a float32 sum is exact below 2**24 candidates
+        lower = block.sum(1, dtype=torch.float32 if n_candidates < 1 << 24 else torch.float64)
+        out[start : start + per] = n_candidates + lower.long()
+    return out
 
 
 def _hits(ranks: np.ndarray, k: int) -> np.ndarray:

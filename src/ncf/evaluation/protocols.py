@@ -82,7 +82,10 @@ class Evaluator:
             item first (sampled).
         exclude: (n_users, n_items) CSR of items never ranked (full protocol).
         ks: cut-offs.
-        batch_size: users per chunk (full) or rows per chunk (sampled).
+        batch_size: users per chunk (full) or rows per chunk (sampled); 0 = from
+            ``memory`` (full) or 1024 (sampled).
+        memory: bytes a chunk's (users, n_items) scores may take (full protocol); 0 =
+            a default for the device (`chunk_size`).
         known: the interactions models that score from them observe first (`Model.observe`):
             training for validation, training + validation for the test.
     """
@@ -92,8 +95,9 @@ class Evaluator:
     relevant: np.ndarray
     exclude: sp.csr_matrix | None
     ks: tuple[int, ...] = (10,)
-    batch_size: int = 1024
+    batch_size: int = 0
     known: Interactions | None = None
+    memory: int = 0
 
     @classmethod
     def build(
@@ -103,7 +107,7 @@ class Evaluator:
         exclude: list[Interactions] | None = None,
         negatives: np.ndarray | None = None,
         ks: tuple[int, ...] = (10,),
-        batch_size: int = 1024,
+        batch_size: int = 0,
         known: Interactions | None = None,
     ) -> Evaluator:
         """Builds the evaluator.
@@ -139,6 +143,17 @@ class Evaluator:
     def __len__(self) -> int:
         return len(self.users)
 
+    def chunk_size(self, n_items: int, device: torch.device) -> int:
+        """Queries scored at once: ``batch_size``, or for the full protocol as many users as
+        fit their (users, n_items) scores in ``memory`` bytes (default: 16 MiB on the CPU,
+        where chunks this small are reused rather than mapped afresh, 1 GiB on a GPU)."""
+        if self.batch_size:
+            return self.batch_size
+        if self.protocol.kind == "sampled":
+            return 1024
+        memory = self.memory or (1 << 24 if device.type == "cpu" else 1 << 30)
+        return max(1, memory // (4 * max(n_items, 1)))
+
     @torch.no_grad()
     def per_query(self, model: torch.nn.Module) -> dict[str, np.ndarray]:
         """Metrics per query (user for full, held-out row for sampled)."""
@@ -146,37 +161,56 @@ class Evaluator:
         was_training = model.training
         model.eval()
         device = getattr(model, "device", torch.device("cpu"))
+        per = self.chunk_size(getattr(model, "n_items", 0), device)
         ranks, n_candidates = [], []
-        for start in range(0, len(self.users), self.batch_size):
-            stop = min(start + self.batch_size, len(self.users))
+        for start in range(0, len(self.users), per):
+            stop = min(start + per, len(self.users))
             users = torch.from_numpy(self.users[start:stop]).to(device)
             if self.protocol.kind == "sampled":
-                candidates = torch.from_numpy(self.relevant[start:stop]).to(device)
-                n_cand = candidates.shape[1]
-                flat_users = users.repeat_interleave(n_cand)
-                scores = model(flat_users, candidates.reshape(-1)).view(-1, n_cand).float()
-                relevant = torch.zeros(len(users), 1, dtype=torch.long, device=device)
-                n_candidates.append(np.full(len(users), n_cand))
+                scores, relevant, n_cand = self._sampled_scores(model, users, start, stop)
             else:
-                scores = model.score_all(users).float()  # (B, n_items)
-                if self.exclude is not None:
-                    block = self.exclude[self.users[start:stop]]
-                    rows = np.repeat(np.arange(stop - start), np.diff(block.indptr))
-                    scores[
-                        torch.from_numpy(rows).to(device),
-                        torch.from_numpy(block.indices.astype(np.int64)).to(device),
-                    ] = -torch.inf
-                    n_candidates.append(scores.shape[1] - np.diff(block.indptr))
-                else:
-                    n_candidates.append(np.full(len(users), scores.shape[1]))
+                scores, n_cand = self._full_scores(model, users, start, stop)
                 relevant = torch.from_numpy(self.relevant[start:stop]).to(device)
-            ranks.append(metrics.pessimistic_ranks(scores, relevant).cpu().numpy())
+            n_candidates.append(n_cand)
+            ranks.append(metrics.ranks_in_place(scores, relevant).cpu().numpy())
+            del scores  # the next chunk's scores reuse its memory
         model.train(was_training)
         # every chunk has the width of self.relevant, so the ranks stack directly
         all_ranks = np.concatenate(ranks) if ranks else np.empty((0, 1))
         return metrics.compute(
             all_ranks, list(self.ks), np.concatenate(n_candidates) if n_candidates else 0
         )
+
+    def _sampled_scores(
+        self, model: torch.nn.Module, users: torch.Tensor, start: int, stop: int
+    ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """(B, 1 + N) scores of each row's candidates, the held-out item's column (0), and
+        the number of candidates."""
+        candidates = torch.from_numpy(self.relevant[start:stop]).to(users.device)
+        n_cand = candidates.shape[1]
+        flat_users = users.repeat_interleave(n_cand)
+        scores = model(flat_users, candidates.reshape(-1)).view(-1, n_cand).float()
+        relevant = torch.zeros(len(users), 1, dtype=torch.long, device=users.device)
+        return scores, relevant, np.full(len(users), n_cand)
+
+    def _full_scores(
+        self, model: torch.nn.Module, users: torch.Tensor, start: int, stop: int
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """(B, n_items) scores with the excluded items at -inf (set in place), and the
+        number of items each user's ranking holds."""
+        scores = model.score_all(users).float()  # (B, n_items), the model's fresh tensor
+        if self.exclude is None:
+            return scores, np.full(len(users), scores.shape[1])
+        block = self.exclude[self.users[start:stop]]
+        rows = np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(block.indptr))
+        scores.index_put_(
+            (
+                torch.from_numpy(rows).to(scores.device),
+                torch.from_numpy(block.indices.astype(np.int64)).to(scores.device),
+            ),
+            torch.tensor(-torch.inf, device=scores.device),
+        )
+        return scores, scores.shape[1] - np.diff(block.indptr)
 
     def __call__(self, model: torch.nn.Module) -> dict[str, float]:
         """Mean metrics over queries."""

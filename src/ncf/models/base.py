@@ -4,7 +4,8 @@ A model is an ``nn.Module`` built from plain numbers (``n_users``, ``n_items``, 
 never from a config or a dataset object. It provides:
 
 - ``forward(users, items) -> (B,)`` scores (logits for pointwise models);
-- ``score_all(users) -> (B, n_items)`` scores of every item;
+- ``score_all(users) -> (B, n_items)`` scores of every item, in a new tensor the caller
+  may overwrite (the evaluators set excluded items to -inf in place);
 - ``summary``: one line saying what the model is;
 - ``objective``: the training regime it trains with by default (`ncf.training.regimes`:
   ``"pointwise"``, ``"pairwise"``, ``"rating"``), or ``"fit"`` (closed form or

@@ -56,8 +56,9 @@ class BPRMF(Model):
         return dot + self.user_bias(users).squeeze(1) + self.item_bias(items).squeeze(1)
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        scores = self.user_emb(users) @ self.item_emb.weight.T  # (B, I)
-        return scores + self.user_bias(users) + self.item_bias.weight.T
+        # (B, I): one product with the item biases added in, then the users' in place
+        scores = torch.addmm(self.item_bias.weight.T, self.user_emb(users), self.item_emb.weight.T)
+        return scores.add_(self.user_bias(users))
 
     def item_embeddings(self) -> torch.Tensor:
         return self.item_emb.weight

@@ -106,8 +106,9 @@ class MFBias(EmbeddingModel):
         return self.global_bias + biases + dot  # (B,)
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        scores = self.user_emb(users) @ self.item_emb.weight.T  # (B, I)
-        return scores + self.user_bias(users) + self.item_bias.weight.T + self.global_bias
+        item_terms = self.item_bias.weight.T + self.global_bias  # (1, I)
+        scores = torch.addmm(item_terms, self.user_emb(users), self.item_emb.weight.T)
+        return scores.add_(self.user_bias(users))  # (B, I)
 
     def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         return [*super().regularised(users, items), self.user_bias(users), self.item_bias(items)]
