@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +17,7 @@ from ncf.training.loop import Trainer
 from tests.conftest import checkerboard, rated_checkerboard
 
 NAMES = sorted(MODELS)
+TRAIN_KEYS = {f.name for f in fields(TrainConfig)}
 
 
 def build(name, train, seed=0):
@@ -30,6 +33,9 @@ def build(name, train, seed=0):
         "concat-net": {"dim": 8},
         "embedding-net": {"dim": 8, "layers": [16, 16], "dropouts": [0.1, 0.1]},
         "autoencoder": {"layers": [8, 16], "dropout": 0.0},
+        "ngcf": {"dim": 8, "layers": [8, 8], "message_dropout": 0.0},
+        "lightgcn": {"dim": 8, "n_layers": 2},
+        "gf-cf": {"factors": 4},
     }
     return MODELS[name](train.n_users, train.n_items, **small.get(name, {}))
 
@@ -46,9 +52,10 @@ def fit(name, train, seed=0, epochs=60):
     if model.objective == "fit":
         model.fit(train.csr())
         return model
+    own = {k: v for k, v in model.train_defaults.items() if k in TRAIN_KEYS}
     config = TrainConfig(
         **{
-            **model.train_defaults,
+            **own,
             "epochs": epochs,
             "batch_size": 128,
             "lr": 0.02,

@@ -6,7 +6,9 @@ from ncf.models.autoencoder import AutoEncoder
 from ncf.models.base import Model
 from ncf.models.bpr_mf import BPRMF
 from ncf.models.ease import EASE
+from ncf.models.gf_cf import GFCF
 from ncf.models.gmf import GMF
+from ncf.models.graph import NGCF, LightGCN
 from ncf.models.mf import MF, MFBias
 from ncf.models.mlp import MLP
 from ncf.models.neumf import NeuMF, load_pretrained
@@ -25,6 +27,9 @@ MODELS: dict[str, type[Model]] = {
     "concat-net": ConcatNet,
     "embedding-net": EmbeddingNet,
     "autoencoder": AutoEncoder,
+    "ngcf": NGCF,
+    "lightgcn": LightGCN,
+    "gf-cf": GFCF,
 }
 
 __all__ = [
@@ -35,10 +40,13 @@ __all__ = [
     "ConcatNet",
     "EASE",
     "EmbeddingNet",
+    "GFCF",
     "GMF",
+    "LightGCN",
     "MF",
     "MFBias",
     "MLP",
+    "NGCF",
     "NeuMF",
     "Popularity",
     "load_pretrained",

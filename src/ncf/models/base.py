@@ -19,6 +19,7 @@ never from a config or a dataset object. It provides:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -90,6 +91,24 @@ class Model(nn.Module):
     def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         """Tensors touched by a batch, for per-batch L2 (``reg`` option); default none."""
         return []
+
+    def pair_scores(
+        self,
+        users: torch.Tensor,
+        positives: torch.Tensor,
+        negatives: torch.Tensor,
+        regularise: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """A batch of the sampled-negative regimes: (B,) scores of the positives, (B, K)
+        of their negatives, and the tensors the batch's L2 sees (none unless
+        ``regularise``). Default: one ``forward`` over all B (1 + K) pairs and
+        ``regularised``; graph models propagate once for the batch instead."""
+        k = negatives.shape[1]
+        all_users = torch.cat([users, users.repeat_interleave(k)])
+        all_items = torch.cat([positives, negatives.reshape(-1)])
+        scores = self(all_users, all_items).float()  # (B + B*K,)
+        touched = self.regularised(all_users, all_items) if regularise else []
+        return scores[: len(users)], scores[len(users) :].view(-1, k), touched
 
 
 class EmbeddingModel(Model):
@@ -235,3 +254,16 @@ def run_tower_on_grid(
 def grid_chunk(model: Model, width: int) -> int:
     """Users per chunk so that a (chunk, n_items, width) tensor stays within budget."""
     return max(1, model.score_budget // max(model.n_items * width, 1))
+
+
+def torch_csr(matrix: sp.csr_matrix) -> torch.Tensor:
+    """A scipy CSR matrix as a float32 torch sparse CSR tensor (int64 indices)."""
+    with warnings.catch_warnings():  # torch's "beta" notice: what ncf uses works
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(matrix.indptr.astype(np.int64)),
+            torch.from_numpy(matrix.indices.astype(np.int64)),
+            torch.from_numpy(matrix.data.astype(np.float32)),
+            size=matrix.shape,
+            check_invariants=False,  # scipy's CSR is well-formed
+        )

@@ -9,6 +9,8 @@ selection, checkpoints, signals, progress.
 - ``pointwise``: (user, positive) rows with ``n_negatives`` fresh negatives each, binary
   cross-entropy on the logits (NCF's GMF / MLP / NeuMF).
 - ``pairwise``: (user, positive, negative) triples, BPR (BPR-MF).
+- ``user-bpr``: users drawn uniformly, one positive and ``n_negatives`` negatives each,
+  BPR (NGCF, LightGCN).
 - ``rating``: observed (user, item, rating) rows, mean squared error (explicit MF, the
   rating nets; ``full_batch`` trains on all rows at once).
 - ``item-rows``: items' whole rating vectors, MSE on the rated entries, dense
@@ -31,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -79,11 +82,14 @@ class Regime:
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         self.config = config
         self.device = device
+        self.train = train
         self.users = torch.from_numpy(train.user_ids).to(device)
         self.items = torch.from_numpy(train.item_ids).to(device)
 
     def start(self, model: Model) -> None:
-        """Prepares a fresh model for this regime before its first epoch; default nothing."""
+        """Prepares a fresh model for this regime before its first epoch: it observes the
+        training interactions (the graph models build their graph from them)."""
+        model.observe(self.train)
 
     def epoch(self, generators: Generators) -> EpochPlan:
         raise NotImplementedError
@@ -108,13 +114,18 @@ class Regime:
         return torch.randperm(len(self.users), generator=generators.torch).to(self.device)
 
     def penalty(self, model: Model, users: torch.Tensor, items: torch.Tensor, n: int) -> Any:
-        """``reg`` x L2 of the embeddings the batch touched, per example (summed with
-        ``reduction = sum``, as the loss); 0 without reg."""
+        """``reg`` x L2 of the embeddings the batch touched (`Model.regularised`)."""
         if self.config.reg <= 0:
             return 0.0
-        touched = model.regularised(users, items)
+        return self.l2(model.regularised(users, items), n)
+
+    def l2(self, touched: list[torch.Tensor], n: int) -> Any:
+        """``reg`` x sum of squares of ``touched`` / 2, per example (summed with
+        ``reduction = sum``, as the loss); 0 without reg."""
+        if self.config.reg <= 0 or not touched:
+            return 0.0
         per = 1 if self.config.reduction == "sum" else n
-        return self.config.reg * l2_penalty(touched, per) if touched else 0.0
+        return self.config.reg * l2_penalty(touched, per)
 
 
 class _SampledNegatives(Regime):
@@ -154,14 +165,12 @@ class _SampledNegatives(Regime):
         )
 
     def scores(self, model: Model, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, Any]:
-        """(B,) positive and (B, K) negative scores in one forward pass, and the penalty."""
+        """(B,) positive and (B, K) negative scores (`Model.pair_scores`), and the penalty."""
         users, positives, negatives = batch
-        k = negatives.shape[1]
-        all_users = torch.cat([users, users.repeat_interleave(k)])
-        all_items = torch.cat([positives, negatives.reshape(-1)])
-        scores = model(all_users, all_items).float()  # (B + B*K,)
-        penalty = self.penalty(model, all_users, all_items, len(users))
-        return scores[: len(users)], scores[len(users) :].view(-1, k), penalty
+        positive, negative, touched = model.pair_scores(
+            users, positives, negatives, regularise=self.config.reg > 0
+        )
+        return positive.float(), negative.float(), self.l2(touched, len(users))
 
 
 class Pointwise(_SampledNegatives):
@@ -188,6 +197,51 @@ class Pairwise(_SampledNegatives):
 
     def per_batch(self) -> int:  # positives
         return max(1, self.config.batch_size // self.config.n_negatives)
+
+    def loss(self, model: Model, batch: Batch) -> torch.Tensor:
+        positive, negative, penalty = self.scores(model, batch)
+        return bpr_loss(positive, negative, self.config.reduction) + penalty
+
+
+class UserDraws(_SampledNegatives):
+    """BPR on users drawn uniformly (LightGCN's sampler, NGCF's up to repeats in a batch).
+
+    Each epoch draws as many users as there are training interactions, uniformly among
+    the users with any, with replacement; each draw takes one of the user's training items
+    at random and ``n_negatives`` unseen items. Batches: users (B,), positives (B,),
+    negatives (B, K), ``batch_size`` draws each; the loss is BPR averaged over the B x K
+    pairs. Unlike ``pairwise``, a user's weight does not grow with their history."""
+
+    name = "user-bpr"
+    label = "BPR, uniformly drawn users"
+
+    def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
+        super().__init__(train, config, device)
+        order = np.argsort(train.user_ids, kind="stable")
+        self.items_by_user = train.item_ids[order]
+        counts = np.bincount(train.user_ids, minlength=train.n_users)
+        self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        self.counts = counts
+        self.active = np.flatnonzero(counts)  # users with a training item
+
+    def epoch(self, generators: Generators) -> EpochPlan:
+        started = time.perf_counter()
+        rng = generators.train_negatives
+        users = self.active[rng.integers(0, len(self.active), len(self.users))]
+        picks = self.starts[users] + (rng.random(len(users)) * self.counts[users]).astype(np.int64)
+        negatives = sample_negatives(users, self.config.n_negatives, self.seen, rng, self.n_items)
+        users_t = torch.from_numpy(users).to(self.device)
+        positives_t = torch.from_numpy(self.items_by_user[picks]).to(self.device)
+        negatives_t = torch.from_numpy(negatives).to(self.device)  # (N, K)
+        per = self.per_batch()
+
+        def batch(b: int) -> Batch:
+            rows = slice(b * per, (b + 1) * per)
+            return users_t[rows], positives_t[rows], negatives_t[rows]
+
+        return EpochPlan(
+            self.batches_per_epoch(), batch, {"sampling_s": time.perf_counter() - started}
+        )
 
     def loss(self, model: Model, batch: Batch) -> torch.Tensor:
         positive, negative, penalty = self.scores(model, batch)
@@ -231,6 +285,7 @@ class Rating(Regime):
         self.ratings = torch.from_numpy(train.ratings).to(device)
 
     def start(self, model: Model) -> None:
+        super().start(model)
         model.init_from_ratings(self.ratings_np)  # e.g. the output starts at the mean
 
     def epoch(self, generators: Generators) -> EpochPlan:
@@ -276,6 +331,7 @@ class ItemRows(Regime):
         self.matrix = item_matrix(train)  # (n_items, n_users)
 
     def start(self, model: Model) -> None:
+        super().start(model)
         model.init_from_ratings(self.ratings_np)
 
     def epoch(self, generators: Generators) -> EpochPlan:
@@ -311,7 +367,9 @@ def _ceil(n: int, per: int) -> int:
     return (n + per - 1) // per
 
 
-REGIMES: dict[str, type[Regime]] = {r.name: r for r in (Pointwise, Pairwise, Rating, ItemRows)}
+REGIMES: dict[str, type[Regime]] = {
+    r.name: r for r in (Pointwise, Pairwise, UserDraws, Rating, ItemRows)
+}
 
 
 def regime_name(model: Model | type[Model], config: TrainConfig) -> str:

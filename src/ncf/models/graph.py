@@ -1,0 +1,317 @@
+"""Graph convolution over the user-item graph: NGCF (Wang et al., SIGIR 2019) and LightGCN
+(He et al., SIGIR 2020).
+
+Both embed users and items, propagate the embeddings over the bipartite graph's
+symmetric normalised adjacency L = D^-1/2 A D^-1/2 (A = [[0, R], [R^T, 0]], R the binary
+user-item matrix of the interactions the model observes), and score a pair by the dot
+product of the final embeddings. They train with the ``user-bpr`` regime
+(`ncf.training.regimes.UserDraws`): users drawn uniformly, one training positive and one
+unseen negative each, BPR, and L2 on the batch's embeddings with ``reg`` x
+sum of squares / 2 / batch.
+
+- `LightGCN`: E_{k+1} = L E_k, no transform, no non-linearity; final = mean of E_0..E_K;
+  the L2 term sees the batch's *initial* embeddings (E_0 rows), as the authors' code.
+- `NGCF`: E_{k+1} = LeakyReLU_0.2((L E_k + E_k) W1 + b1 + (L E_k * E_k) W2 + b2), message
+  dropout after each layer, optional node dropout; final = concatenation of E_0 and the
+  L2-normalised E_1..E_K; the L2 term sees the batch's *final* embeddings.
+
+The graph is built (vectorised, as a torch sparse CSR matrix) from the interactions given
+to ``observe``: the training part while training and validating, training + validation
+before the test (as the other models that score from interactions; the validation edges
+are known by then), and the bundle's interactions when serving. Propagation runs once per
+batch for users and items together; in evaluation it runs once and is reused until the
+weights change. The backward pass of a propagation step is one more product with L (L is
+symmetric), not the transposed sparse product autograd would build.
+
+Where ``ncf`` differs from the authors' code (LightGCN-PyTorch, NGCF / NGCF-PyTorch):
+
+- Users are drawn with replacement for both models, one positive and one negative each,
+  as many draws per epoch as training interactions (LightGCN's sampler). NGCF's code draws
+  a batch of distinct users and runs n_train // batch + 1 batches: the same number of
+  updates and the same distribution per step, up to repeats within a batch.
+- NGCF's sum message uses (L + I) E with L symmetric, as the paper and the NGCF notebook
+  write it; NGCF-PyTorch's default adjacency is the left-normalised D^-1 (A + I), and its
+  bi-message multiplies E by (L + I) E rather than L E.
+- NGCF's node dropout drops nodes (each node's outgoing messages, rescaled by 1 / keep),
+  as the paper describes; the code drops single edges of the normalised matrix.
+- NGCF's default layers are [64, 64, 64], the paper's depth for its published table; the
+  S10 notebook uses [64, 64] (``examples/S10-ngcf.toml``).
+- Selection: early stopping on validation Recall@20 evaluated every 5 epochs with patience
+  5; the authors evaluate on the test file during training and report the best epoch.
+  Their Gowalla / Yelp2018 / Amazon-Book files have no validation part, so ``ncf``
+  validates on each user's last training line item (the ``given`` split), the same size
+  as leave-one-out.
+
+    >>> model = LightGCN(n_users=943, n_items=1682); model.observe(train)
+    >>> model.score_all(torch.tensor([0, 1])).shape                       # (2, 1682)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ncf.data.interactions import Interactions
+from ncf.models.base import Model, torch_csr
+
+# the authors' settings (LightGCN: lr 1e-3, L2 1e-4 on initial embeddings, batch 2048;
+# NGCF: lr 1e-4, L2 1e-5 on final embeddings, batch 512 users as S10); selection on
+# validation recall@20, evaluated every 5 epochs, patience 5 evaluations
+_GRAPH_DEFAULTS: dict[str, Any] = {
+    "optimizer": "adam",
+    "schedule": "none",
+    "weight_decay": 0.0,
+    "n_negatives": 1,
+    "eval_every": 5,
+    "patience": 5,
+    "monitor": "recall@20",
+    "ks": [20],
+}
+
+
+def normalised_adjacency(
+    known: Interactions, device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """D^-1/2 A D^-1/2 of the bipartite graph of ``known`` (repeated pairs count once):
+    an (n_users + n_items) square sparse CSR float32 tensor, users first. A node without
+    edges has degree 0 and an empty row."""
+    n_users, n_items = known.n_users, known.n_items
+    keys = np.unique(known.user_ids.astype(np.int64) * n_items + known.item_ids)
+    users, items = keys // n_items, keys % n_items
+    degree = np.concatenate(
+        [np.bincount(users, minlength=n_users), np.bincount(items, minlength=n_items)]
+    ).astype(np.float64)
+    scale = np.zeros_like(degree)
+    scale[degree > 0] = degree[degree > 0] ** -0.5
+    rows = np.concatenate([users, items + n_users])
+    cols = np.concatenate([items + n_users, users])
+    n = n_users + n_items
+    matrix = sp.csr_matrix(
+        ((scale[rows] * scale[cols]).astype(np.float32), (rows, cols)), shape=(n, n)
+    )
+    matrix.sort_indices()
+    return torch_csr(matrix).to(device)
+
+
+class _Propagate(torch.autograd.Function):
+    """L @ E for a symmetric sparse L; the gradient is L @ grad (L^T = L)."""
+
+    @staticmethod
+    def forward(ctx: Any, matrix: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
+        ctx.matrix = matrix
+        return matrix @ embeddings
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
+        return None, ctx.matrix @ grad
+
+
+def propagate(matrix: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
+    """(N, N) symmetric sparse ``matrix`` times (N, d) ``embeddings``."""
+    return _Propagate.apply(matrix, embeddings)
+
+
+class GraphModel(Model):
+    """Shared machinery: the embedding tables, the graph of the observed interactions,
+    the propagated embeddings (cached in evaluation), and scoring by dot products.
+
+    Subclasses implement ``_final(embeddings) -> (N, d')`` and ``_regularised``."""
+
+    objective = "user-bpr"
+    user_emb: nn.Embedding
+    item_emb: nn.Embedding
+
+    def __init__(self, n_users: int, n_items: int, **hparams: Any):
+        super().__init__(n_users, n_items, **hparams)
+        self.graph: torch.Tensor | None = None
+        self._graph_of: tuple[int, ...] | None = None
+        self._cached: tuple[tuple[int, ...], torch.Tensor, torch.Tensor] | None = None
+
+    def observe(self, known: Interactions) -> None:
+        """Builds the graph of ``known`` (skipped when it is the graph already held)."""
+        fingerprint = (
+            len(known),
+            int(known.user_ids.sum()),
+            int(known.item_ids.sum()),
+            int(np.dot(known.user_ids[::7].astype(np.int64), known.item_ids[::7])),
+        )
+        if fingerprint != self._graph_of:
+            self.graph = normalised_adjacency(known, self.device)
+            self._graph_of, self._cached = fingerprint, None
+
+    def _graph(self) -> torch.Tensor:
+        if self.graph is None:
+            raise RuntimeError(f"{self.name} needs the interaction graph: call observe(train)")
+        if self.graph.device != self.device:
+            self.graph = self.graph.to(self.device)
+        return self.graph
+
+    def _final(self, embeddings: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def propagated(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(n_users, d') and (n_items, d') final embeddings; computed once per weights in
+        evaluation, every call (with gradients) in training."""
+        key = tuple(p._version for p in self.parameters()) + (id(self.graph),)
+        if not self.training and self._cached is not None and self._cached[0] == key:
+            return self._cached[1], self._cached[2]
+        start = torch.cat([self.user_emb.weight, self.item_emb.weight])
+        users, items = self._final(start).split([self.n_users, self.n_items])
+        if not self.training:
+            self._cached = (key, users, items)
+        return users, items
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        all_users, all_items = self.propagated()
+        return (all_users[users] * all_items[items]).sum(1)
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        all_users, all_items = self.propagated()
+        return all_users[users] @ all_items.T  # (B, n_items)
+
+    def pair_scores(
+        self,
+        users: torch.Tensor,
+        positives: torch.Tensor,
+        negatives: torch.Tensor,
+        regularise: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """One propagation for the whole batch: (B,) positive and (B, K) negative scores,
+        and the tensors the batch's L2 sees (`_regularised`)."""
+        all_users, all_items = self.propagated()
+        u = all_users[users]  # (B, d')
+        positive = (u * all_items[positives]).sum(1)
+        negative = torch.einsum("bd,bkd->bk", u, all_items[negatives])
+        touched = (
+            self._regularised(users, positives, negatives, all_users, all_items)
+            if regularise
+            else []
+        )
+        return positive, negative, touched
+
+    def _regularised(
+        self,
+        users: torch.Tensor,
+        positives: torch.Tensor,
+        negatives: torch.Tensor,
+        all_users: torch.Tensor,
+        all_items: torch.Tensor,
+    ) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def item_embeddings(self) -> torch.Tensor:
+        return self.propagated()[1]
+
+
+class LightGCN(GraphModel):
+    """Args:
+    n_users, n_items: index ranges.
+    dim: embedding size (64).
+    n_layers: propagation steps K (3); the final embedding is the mean of E_0..E_K.
+    init_std: std of the N(0, std) initial embeddings (0.1, as the authors' code).
+    """
+
+    name = "lightgcn"
+    summary = "mean of embeddings propagated over the normalised graph (He et al. 2020)"
+    train_defaults = {
+        **_GRAPH_DEFAULTS,
+        "epochs": 1000,
+        "lr": 1e-3,
+        "batch_size": 2048,
+        "reg": 1e-4,
+    }
+
+    def __init__(
+        self, n_users: int, n_items: int, dim: int = 64, n_layers: int = 3, init_std: float = 0.1
+    ):
+        if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
+            raise ValueError(f"n_layers must be a whole number of steps >= 0, got {n_layers!r}")
+        super().__init__(n_users, n_items, dim=dim, n_layers=n_layers, init_std=init_std)
+        self.user_emb = nn.Embedding(n_users, dim)
+        self.item_emb = nn.Embedding(n_items, dim)
+        for table in (self.user_emb, self.item_emb):
+            nn.init.normal_(table.weight, std=init_std)
+
+    def _final(self, embeddings: torch.Tensor) -> torch.Tensor:
+        graph, total, layer = self._graph(), embeddings, embeddings
+        for _ in range(self.hparams["n_layers"]):
+            layer = propagate(graph, layer)
+            total = total + layer
+        return total / (self.hparams["n_layers"] + 1)
+
+    def _regularised(self, users, positives, negatives, all_users, all_items):  # type: ignore[no-untyped-def]
+        return [self.user_emb(users), self.item_emb(positives), self.item_emb(negatives)]
+
+
+class NGCF(GraphModel):
+    """Args:
+    n_users, n_items: index ranges.
+    dim: embedding size (64).
+    layers: output size of each propagation layer ([64, 64, 64]).
+    message_dropout: dropout on each layer's output while training (0.1).
+    node_dropout: share of nodes whose outgoing messages are dropped per batch (0: off).
+    """
+
+    name = "ngcf"
+    summary = "graph convolution with sum and bi-interaction messages (Wang et al. 2019)"
+    train_defaults = {
+        **_GRAPH_DEFAULTS,
+        "epochs": 400,
+        "lr": 1e-4,
+        "batch_size": 512,
+        "reg": 1e-5,
+    }
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        dim: int = 64,
+        layers: tuple[int, ...] = (64, 64, 64),
+        message_dropout: float = 0.1,
+        node_dropout: float = 0.0,
+    ):
+        sizes = [layers] if isinstance(layers, int) else list(layers)
+        for rate, name in ((message_dropout, "message_dropout"), (node_dropout, "node_dropout")):
+            if not 0 <= rate < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {rate}")
+        super().__init__(
+            n_users,
+            n_items,
+            dim=dim,
+            layers=sizes,
+            message_dropout=message_dropout,
+            node_dropout=node_dropout,
+        )
+        self.user_emb = nn.Embedding(n_users, dim)
+        self.item_emb = nn.Embedding(n_items, dim)
+        for table in (self.user_emb, self.item_emb):
+            nn.init.xavier_uniform_(table.weight)
+        widths = [dim, *sizes]
+        self.sum_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.bi_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        for linear in (*self.sum_layers, *self.bi_layers):
+            nn.init.xavier_uniform_(linear.weight)
+            nn.init.xavier_uniform_(linear.bias.view(1, -1))
+
+    def _final(self, embeddings: torch.Tensor) -> torch.Tensor:
+        graph, layer, outputs = self._graph(), embeddings, [embeddings]
+        keep = 1.0 - self.hparams["node_dropout"]
+        for sum_layer, bi_layer in zip(self.sum_layers, self.bi_layers):
+            sent = layer
+            if self.training and keep < 1:  # a dropped node sends no messages this batch
+                kept = torch.rand(len(layer), 1, device=layer.device) < keep
+                sent = layer * kept / keep
+            side = propagate(graph, sent)  # L E
+            layer = F.leaky_relu(sum_layer(side + layer) + bi_layer(side * layer), 0.2)
+            layer = F.dropout(layer, self.hparams["message_dropout"], self.training)
+            outputs.append(F.normalize(layer, dim=1))
+        return torch.cat(outputs, dim=1)
+
+    def _regularised(self, users, positives, negatives, all_users, all_items):  # type: ignore[no-untyped-def]
+        return [all_users[users], all_items[positives], all_items[negatives]]

@@ -1,0 +1,138 @@
+"""NGCF, LightGCN and GF-CF against their formulas on small graphs worked out by hand or
+densely, and the user-drawing regime they train with."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ncf.config import TrainConfig
+from ncf.data.sampling import SeenSet
+from ncf.models import GFCF, NGCF, LightGCN
+from ncf.models.graph import normalised_adjacency, propagate
+from ncf.random import Generators
+from ncf.training.regimes import make_regime
+from tests.conftest import make_interactions
+
+
+def small_graph():
+    # user 0 has items 0 and 1 (item 0 twice), user 1 has item 0; item 2 is never seen
+    return make_interactions([0, 0, 0, 1], [0, 1, 0, 0], n_users=2, n_items=3)
+
+
+def test_normalised_adjacency_by_hand():
+    dense = normalised_adjacency(small_graph()).to_dense().numpy()
+    # nodes: users 0, 1 then items 0, 1, 2; degrees u0 = 2, u1 = 1, i0 = 2, i1 = 1, i2 = 0
+    expected = np.zeros((5, 5), np.float32)
+    for user, item, value in ((0, 0, 1 / 2), (0, 1, 1 / math.sqrt(2)), (1, 0, 1 / math.sqrt(2))):
+        expected[user, 2 + item] = expected[2 + item, user] = value
+    np.testing.assert_allclose(dense, expected, rtol=1e-6)
+
+
+def test_propagation_gradient_is_the_dense_one():
+    graph = normalised_adjacency(small_graph())
+    start = torch.randn(5, 3, dtype=torch.float32)
+    weights = torch.randn(5, 3)
+    a = start.clone().requires_grad_()
+    (propagate(graph, propagate(graph, a)) * weights).sum().backward()
+    b = start.clone().requires_grad_()
+    dense = graph.to_dense()
+    (dense @ (dense @ b) * weights).sum().backward()
+    torch.testing.assert_close(a.grad, b.grad)
+
+
+def test_lightgcn_is_the_mean_of_the_propagated_layers():
+    train = small_graph()
+    torch.manual_seed(0)
+    model = LightGCN(2, 3, dim=4, n_layers=2).eval()
+    model.observe(train)
+    start = torch.cat([model.user_emb.weight, model.item_emb.weight]).detach()
+    dense = normalised_adjacency(train).to_dense()
+    final = (start + dense @ start + dense @ dense @ start) / 3
+    torch.testing.assert_close(model.score_all(torch.tensor([0, 1])), final[:2] @ final[2:].T)
+    # the unseen item still has its own embedding / 3: no message reaches it
+    torch.testing.assert_close(final[4], start[4] / 3)
+
+
+def test_ngcf_layer_by_its_formula():
+    train = small_graph()
+    torch.manual_seed(0)
+    model = NGCF(2, 3, dim=4, layers=(3,), message_dropout=0.0).eval()
+    model.observe(train)
+    start = torch.cat([model.user_emb.weight, model.item_emb.weight]).detach()
+    dense = normalised_adjacency(train).to_dense()
+    w1, w2 = model.sum_layers[0], model.bi_layers[0]
+    side = dense @ start
+    layer = torch.nn.functional.leaky_relu(w1(side + start) + w2(side * start), 0.2)
+    final = torch.cat([start, torch.nn.functional.normalize(layer, dim=1)], dim=1).detach()
+    torch.testing.assert_close(model.score_all(torch.tensor([0, 1])), final[:2] @ final[2:].T)
+
+
+def test_l2_sees_initial_embeddings_for_lightgcn_and_final_for_ngcf():
+    train = small_graph()
+    users, positives, negatives = torch.tensor([0, 1]), torch.tensor([1, 0]), torch.tensor([[2], [2]])
+    light = LightGCN(2, 3, dim=4).train()
+    light.observe(train)
+    touched = light.pair_scores(users, positives, negatives)[2]
+    torch.testing.assert_close(touched[0], light.user_emb.weight[users])
+    torch.testing.assert_close(touched[2], light.item_emb.weight[negatives])
+    ngcf = NGCF(2, 3, dim=4, layers=(4,), message_dropout=0.0).eval()
+    ngcf.observe(train)
+    final_users, final_items = ngcf.propagated()
+    touched = ngcf.pair_scores(users, positives, negatives)[2]
+    assert touched[0].shape == (2, 8)  # E_0 and one layer, concatenated
+    torch.testing.assert_close(touched[1], final_items[positives])
+
+
+def test_evaluation_propagates_once_per_weights():
+    model = LightGCN(2, 3, dim=4).eval()
+    model.observe(small_graph())
+    first = model.propagated()
+    assert model.propagated()[0] is first[0]  # reused
+    with torch.no_grad():
+        model.user_emb.weight.add_(1.0)  # new weights: propagated again
+    assert model.propagated()[0] is not first[0]
+
+
+def test_user_draws_are_uniform_over_users_with_true_positives_and_unseen_negatives():
+    # user 0 has 30 items, users 1-3 one each: a uniform draw ignores history length
+    users = np.r_[np.zeros(30, int), 1, 2, 3]
+    items = np.r_[np.arange(30), 30, 31, 32]
+    train = make_interactions(users, items, n_users=5, n_items=40)  # user 4: no items
+    regime = make_regime("user-bpr", train, TrainConfig(batch_size=1000), torch.device("cpu"))
+    drawn_users, drawn_pos, drawn_neg = [], [], []
+    generators = Generators.from_seed(0)
+    for _ in range(200):
+        plan = regime.epoch(generators)
+        u, p, n = plan.batch(0)
+        drawn_users.append(u.numpy())
+        drawn_pos.append(p.numpy())
+        drawn_neg.append(n.numpy())
+    u, p, n = (np.concatenate(x) for x in (drawn_users, drawn_pos, drawn_neg))
+    assert len(u) == 200 * len(train)  # as many draws per epoch as interactions
+    share = np.bincount(u, minlength=5) / len(u)
+    np.testing.assert_allclose(share[:4], 0.25, atol=0.02)
+    assert share[4] == 0
+    seen = SeenSet.from_interactions(train)
+    assert seen.contains(u, p).all() and not seen.contains(u[:, None], n).any()
+
+
+def test_gf_cf_scores_by_the_formula():
+    rng = np.random.default_rng(0)
+    matrix = (rng.random((30, 12)) < 0.3).astype(np.float32)
+    matrix[np.arange(30), rng.integers(0, 11, 30)] = 1  # every user has an item
+    matrix[:, 11] = 0  # an item nobody has
+    users, items = np.nonzero(matrix)
+    train = make_interactions(users, items, n_users=30, n_items=12)
+    model = GFCF(30, 12, factors=4, alpha=0.3)
+    model.fit(train.csr())
+    d_u = matrix.sum(1) ** -0.5
+    d_i = np.where(matrix.sum(0) > 0, matrix.sum(0), 1) ** -0.5 * (matrix.sum(0) > 0)
+    normalised = d_u[:, None] * matrix * d_i[None, :]
+    top = np.linalg.svd(normalised)[2][:4].T  # (items, 4)
+    inverse = np.where(d_i > 0, 1 / np.where(d_i > 0, d_i, 1), 0)
+    expected = matrix @ normalised.T @ normalised + 0.3 * (matrix * d_i) @ top @ top.T * inverse
+    got = model.score_all(torch.arange(30)).numpy()
+    np.testing.assert_allclose(got, expected, atol=2e-4)
