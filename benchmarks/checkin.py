@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ncf.data.given import write_lists
+
 N_USERS, N_ITEMS, N_INTERACTIONS = 29_858, 40_981, 1_027_370
 
 
@@ -36,13 +38,6 @@ def draw(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     is_test = np.empty(len(users), bool)
     is_test[order] = position < np.maximum(1, np.round(0.2 * sizes))[users[order]]
     return users, items, is_test
-
-
-def write_lists(path: Path, users: np.ndarray, items: np.ndarray) -> None:
-    """``user item item ...`` lines from pairs grouped by user."""
-    first = np.r_[True, users[1:] != users[:-1]]
-    prefix = np.where(first, np.char.add(np.char.add("\n", users.astype(str)), " "), " ")
-    path.write_text("".join(np.char.add(prefix, items.astype(str)).tolist())[1:] + "\n")
 
 
 def write(folder: Path, seed: int = 0) -> Path:

@@ -99,12 +99,30 @@ def popularity_run(folder: Path, threads: int) -> None:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "ncf.cli", "train", "--model", "popularity", "--data",
-             str(folder), "--k", "20", "--out", out, "--no-progress", "--threads", str(threads)],
-            check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "ncf.cli",
+                "train",
+                "--model",
+                "popularity",
+                "--data",
+                str(folder),
+                "--k",
+                "20",
+                "--out",
+                out,
+                "--no-progress",
+                "--threads",
+                str(threads),
+            ],
+            check=True,
+            capture_output=True,
         )
-        print(f"\n`ncf train --model popularity --data CHECKIN --k 20`: "
-              f"{time.perf_counter() - started:.1f} s end to end")
+        print(
+            f"\n`ncf train --model popularity --data CHECKIN --k 20`: "
+            f"{time.perf_counter() - started:.1f} s end to end"
+        )
 
 
 def main() -> None:

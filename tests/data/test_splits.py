@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ncf.data.formats import Source
+from ncf.data.interactions import from_raw
 from ncf.data.splits import make_split, read_split_source, save_split
 from ncf.data.synthetic import make_synthetic
 from ncf.errors import DataError
@@ -165,3 +166,24 @@ def test_user_count_holds_out_that_many_rows_per_user():
     for bad in ("user-count:10", "user-count:a,b", "user-count:-1,3"):
         with pytest.raises(DataError, match="two whole counts >= 0 per user"):
             make_split(Source(data, "s"), bad, np.random.default_rng(0))
+
+
+def test_a_split_saved_as_lists_reads_back_with_its_parts(tmp_path):
+    """``ncf data split --format lists``: train / valid / test.txt of indices, and the
+    id maps; read back as the given split, the same pairs in the same parts."""
+    from ncf.data.given import read_lists
+    from ncf.data.splits import save_lists
+
+    users = np.repeat(np.arange(6), 5)
+    items = (np.arange(30) * 7) % 11
+    data = from_raw(users * 10 + 3, items + 100)  # raw ids are not indices
+    split = make_split(Source(data, name="t"), "user-ratio:0.6,0.2,0.2", np.random.default_rng(0))
+    save_lists(split, tmp_path)
+    first_line = (tmp_path / "train.txt").read_text().splitlines()[0].split()
+    assert first_line[0] == "0" and all(int(w) < 11 for w in first_line)
+    maps = (tmp_path / "item_list.txt").read_text().splitlines()
+    assert maps[0] == "org_id remap_id" and maps[1] == "100 0"
+    again = make_split(read_lists(tmp_path), "given", np.random.default_rng(0))
+    for name in ("train", "valid", "test"):
+        a, b = getattr(split, name), getattr(again, name)
+        assert sorted(zip(a.user_ids, a.item_ids)) == sorted(zip(b.user_ids, b.item_ids)), name

@@ -72,7 +72,11 @@ def test_ngcf_layer_by_its_formula():
 
 def test_l2_sees_initial_embeddings_for_lightgcn_and_final_for_ngcf():
     train = small_graph()
-    users, positives, negatives = torch.tensor([0, 1]), torch.tensor([1, 0]), torch.tensor([[2], [2]])
+    users, positives, negatives = (
+        torch.tensor([0, 1]),
+        torch.tensor([1, 0]),
+        torch.tensor([[2], [2]]),
+    )
     light = LightGCN(2, 3, dim=4).train()
     light.observe(train)
     touched = light.pair_scores(users, positives, negatives)[2]
@@ -93,7 +97,18 @@ def test_evaluation_propagates_once_per_weights():
     assert model.propagated()[0] is first[0]  # reused
     with torch.no_grad():
         model.user_emb.weight.add_(1.0)  # new weights: propagated again
-    assert model.propagated()[0] is not first[0]
+    second = model.propagated()
+    assert second[0] is not first[0]
+    # a fused Adam step (which leaves no trace on the weights' versions) runs in training
+    # mode, and going back to it forgets what was cached
+    model.train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.1, fused=True)
+    model.propagated()[0].sum().backward()
+    optimiser.step()
+    model.eval()
+    assert not torch.equal(model.propagated()[0], second[0])
+    model.load_state_dict(LightGCN(2, 3, dim=4).state_dict())
+    assert not torch.equal(model.propagated()[0], second[0])
 
 
 def test_user_draws_are_uniform_over_users_with_true_positives_and_unseen_negatives():

@@ -104,16 +104,27 @@ def data_split(
     min_item: MinItem = None,
     set_: Sets = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a split saved in --out.")] = False,
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="parquet (raw ids, split.json) or lists (train.txt / valid.txt / test.txt "
+            "'user item item ...' lines of 0-based indices, as NGCF and LightGCN read).",
+        ),
+    ] = "parquet",
 ) -> None:
-    """Split data and save it (parquet with raw ids); the folder is itself a data spec.
+    """Split data and save it; the folder is itself a data spec.
 
     Rows dropped on the way (filters; held-out rows whose user or item is not in
     training) are printed and recorded in the folder's split.json."""
-    from ncf.data.splits import default_split, make_split, save_split
+    from ncf.data.splits import default_split, make_split, save_lists, save_split
     from ncf.preparation import load_source, prepare_source
     from ncf.random import Generators
 
-    if (out / "split.json").exists() and not overwrite:
+    if format_ not in ("parquet", "lists"):
+        raise UsageError(f"--format must be parquet or lists, got {format_!r}")
+    marker = out / ("split.json" if format_ == "parquet" else "train.txt")
+    if marker.exists() and not overwrite:
         raise UsageError(f"{out} holds a saved split; add --overwrite to replace it")
     config = _data_config(
         spec, {**data_settings(columns, threshold, min_user, min_item), **parse_sets(set_)}
@@ -121,7 +132,10 @@ def data_split(
     source, log = prepare_source(load_source(spec, config.columns), config.prepare)
     result = make_split(source, split or default_split(source), Generators.from_seed(seed).split)
     dropped = {**log.dropped, **result.dropped}
-    save_split(result, out, seed, dropped)
+    if format_ == "lists":
+        save_lists(result, out)
+    else:
+        save_split(result, out, seed, dropped)
     for reason, n in dropped.items():
         console.print(f"dropped {n:,} rows: {reason}", markup=False)
     counts = result.counts()

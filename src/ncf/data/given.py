@@ -206,3 +206,16 @@ def read_lists(folder: Path) -> Source:
     data = from_raw(users, items)
     part = np.concatenate([np.full(len(u), p, np.int8) for p, u, _ in read])
     return Source(data, name=str(folder), part=part)
+
+
+def write_lists(path: Path, users: np.ndarray, items: np.ndarray) -> None:
+    """Writes ``user item item ...`` lines (the format `read_lists` reads), one per user
+    in increasing order, items in their given order within a user; vectorised."""
+    order = np.argsort(users, kind="stable")
+    users, items = np.asarray(users)[order], np.asarray(items)[order]
+    if not len(users):
+        path.write_text("")
+        return
+    first = np.r_[True, users[1:] != users[:-1]]
+    prefix = np.where(first, np.char.add(np.char.add("\n", users.astype(str)), " "), " ")
+    path.write_text("".join(np.char.add(prefix, items.astype(str)).tolist())[1:] + "\n")

@@ -302,6 +302,25 @@ def save_split(
     return folder
 
 
+def save_lists(split: Split, folder: str | Path) -> Path:
+    """Writes the split as ``train.txt`` / ``valid.txt`` / ``test.txt`` user-item lists
+    of 0-based indices (the NGCF / LightGCN format; ``valid.txt`` only when the split has
+    validation rows), with ``user_list.txt`` / ``item_list.txt`` mapping each raw id
+    (``org_id``) to its index (``remap_id``), as the authors' data folders do."""
+    from ncf.data.given import write_lists
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("train", "valid", "test"):
+        part = getattr(split, name)
+        if name != "valid" or len(part):
+            write_lists(folder / f"{name}.txt", part.user_ids, part.item_ids)
+    for kind, vocab in (("user", split.train.user_vocab), ("item", split.train.item_vocab)):
+        frame = pd.DataFrame({"org_id": vocab.ids, "remap_id": np.arange(len(vocab.ids))})
+        frame.to_csv(folder / f"{kind}_list.txt", sep=" ", index=False)
+    return folder
+
+
 def read_split_source(folder: Path) -> Source:
     """A saved split as a `Source` whose parts are given (``--split given``)."""
     frames = []

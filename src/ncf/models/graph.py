@@ -74,9 +74,7 @@ _GRAPH_DEFAULTS: dict[str, Any] = {
 }
 
 
-def normalised_adjacency(
-    known: Interactions, device: torch.device | str = "cpu"
-) -> torch.Tensor:
+def normalised_adjacency(known: Interactions, device: torch.device | str = "cpu") -> torch.Tensor:
     """D^-1/2 A D^-1/2 of the bipartite graph of ``known`` (repeated pairs count once):
     an (n_users + n_items) square sparse CSR float32 tensor, users first. A node without
     edges has degree 0 and an empty row."""
@@ -155,8 +153,10 @@ class GraphModel(Model):
         raise NotImplementedError
 
     def propagated(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(n_users, d') and (n_items, d') final embeddings; computed once per weights in
-        evaluation, every call (with gradients) in training."""
+        """(n_users, d') and (n_items, d') final embeddings: with gradients every call in
+        training; in evaluation computed once and reused until the model is put back in
+        training, loads weights, observes another graph, or its weights are changed in
+        place (a fused optimiser step does not tell, but runs in training mode only)."""
         key = tuple(p._version for p in self.parameters()) + (id(self.graph),)
         if not self.training and self._cached is not None and self._cached[0] == key:
             return self._cached[1], self._cached[2]
@@ -165,6 +165,15 @@ class GraphModel(Model):
         if not self.training:
             self._cached = (key, users, items)
         return users, items
+
+    def train(self, mode: bool = True) -> GraphModel:
+        if mode:
+            self._cached = None
+        return super().train(mode)
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        self._cached = None
+        super()._load_from_state_dict(*args, **kwargs)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         all_users, all_items = self.propagated()
