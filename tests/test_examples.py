@@ -21,7 +21,7 @@ def recipe(name: str):
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
 def test_every_recipe_resolves(path):
     config = recipe(path.name)
-    assert config.model and 10 in config.ks
+    assert config.model and config.train.monitor.partition("@")[2] in ("", *map(str, config.ks))
 
 
 def test_recipes_keep_the_notebooks_settings():
@@ -81,3 +81,11 @@ def test_the_scripts_parse(name):
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     usage = subprocess.run(["bash", str(script)], capture_output=True, text=True)
     assert usage.returncode != 0 and "usage" in usage.stderr
+
+
+def test_the_graph_recipe_keeps_the_notebooks_settings():
+    s10 = recipe("S10-ngcf.toml")
+    assert s10.model == "ngcf" and tuple(s10.model_args["layers"]) == (64, 64)
+    assert (s10.train.lr, s10.train.batch_size, s10.train.reg) == (1e-4, 512, 1e-5)
+    assert (s10.train.eval_every, s10.train.patience, s10.train.monitor) == (5, 5, "recall@20")
+    assert s10.model_args["message_dropout"] == 0.1 and s10.ks == (20,)
