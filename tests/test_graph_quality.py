@@ -17,8 +17,6 @@ def recall_at_20(model: str, tmp_path, **settings) -> float:
     return metrics["test"]["recall@20"]
 
 
-test_recall.__test__ = False  # a helper, not a test
-
 
 @pytest.mark.parametrize(
     ("model", "settings", "floor"),
