@@ -17,7 +17,6 @@ def recall_at_20(model: str, tmp_path, **settings) -> float:
     return metrics["test"]["recall@20"]
 
 
-
 @pytest.mark.parametrize(
     ("model", "settings", "floor"),
     [
