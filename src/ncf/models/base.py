@@ -256,6 +256,13 @@ def grid_chunk(model: Model, width: int) -> int:
     return max(1, model.score_budget // max(model.n_items * width, 1))
 
 
+def pairs_from_rows(model: Model, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    """(B,) scores of (user, item) pairs from ``score_all`` over the distinct users, for
+    models that score a user's whole row at once (EASE, GF-CF)."""
+    distinct, inverse = torch.unique(users, return_inverse=True)
+    return model.score_all(distinct)[inverse, items]
+
+
 def torch_csr(matrix: sp.csr_matrix) -> torch.Tensor:
     """A scipy CSR matrix as a float32 torch sparse CSR tensor (int64 indices)."""
     with warnings.catch_warnings():  # torch's "beta" notice: what ncf uses works

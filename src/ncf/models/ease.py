@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 
 from ncf.data.interactions import Interactions
-from ncf.models.base import Model
+from ncf.models.base import Model, pairs_from_rows
 
 
 class EASE(Model):
@@ -59,8 +59,7 @@ class EASE(Model):
         return self._rows(users) @ self.weights  # (B, I)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        distinct, inverse = torch.unique(users, return_inverse=True)
-        return self.score_all(distinct)[inverse, items]
+        return pairs_from_rows(self, users, items)
 
     def item_embeddings(self) -> torch.Tensor:
         return self.weights

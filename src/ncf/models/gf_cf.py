@@ -23,7 +23,7 @@ import scipy.sparse as sp
 import torch
 
 from ncf.data.interactions import Interactions
-from ncf.models.base import Model, torch_csr
+from ncf.models.base import Model, pairs_from_rows, torch_csr
 
 
 def _normalised(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -62,15 +62,16 @@ class GFCF(Model):
     def observe(self, known: Interactions) -> None:
         self.set_history(known.csr())
 
-    def set_history(self, matrix: sp.csr_matrix) -> None:
-        """Keeps the binary user-item matrix that users are scored from, and its R~."""
+    def set_history(self, matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Keeps the binary user-item matrix that users are scored from, and its R~;
+        returns R~ and the items' degree^-1/2."""
         self.history = (matrix > 0).astype(np.float32).tocsr()
-        normalised, _ = _normalised(matrix)
+        normalised, item_scale = _normalised(matrix)
         self._normalised = (torch_csr(normalised), torch_csr(normalised.T.tocsr()))
+        return normalised, item_scale
 
     def fit(self, train: sp.csr_matrix) -> None:
-        self.set_history(train)
-        normalised, item_scale = _normalised(train)
+        normalised, item_scale = self.set_history(train)
         self.item_scale.copy_(torch.from_numpy(item_scale.astype(np.float32)))
         k = min(self.hparams["factors"], min(normalised.shape))
         if k:
@@ -92,7 +93,9 @@ class GFCF(Model):
             raise RuntimeError("GF-CF needs the training history: call fit() or observe()")
         device = self.vectors.device
         rows = torch.from_numpy(self.history[users.cpu().numpy()].toarray()).to(device)  # (B, I)
-        normalised, transposed = (m.to(device) for m in self._normalised)
+        if self._normalised[0].device != device:  # moved once, not per chunk of users
+            self._normalised = (self._normalised[0].to(device), self._normalised[1].to(device))
+        normalised, transposed = self._normalised
         # r_u R~^T R~ as (R~^T (R~ r_u^T))^T: two sparse products, no item-item matrix
         linear = (transposed @ (normalised @ rows.T)).T.contiguous()
         if not self.hparams["factors"] or not self.hparams["alpha"]:
@@ -103,5 +106,4 @@ class GFCF(Model):
         return linear.add_(low_pass, alpha=self.hparams["alpha"])
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        distinct, inverse = torch.unique(users, return_inverse=True)
-        return self.score_all(distinct)[inverse, items]
+        return pairs_from_rows(self, users, items)

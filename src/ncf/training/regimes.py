@@ -203,7 +203,7 @@ class Pairwise(_SampledNegatives):
         return bpr_loss(positive, negative, self.config.reduction) + penalty
 
 
-class UserDraws(_SampledNegatives):
+class UserDraws(Pairwise):
     """BPR on users drawn uniformly (LightGCN's sampler, NGCF's up to repeats in a batch).
 
     Each epoch draws as many users as there are training interactions, uniformly among
@@ -216,7 +216,7 @@ class UserDraws(_SampledNegatives):
     label = "BPR, uniformly drawn users"
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
-        super().__init__(train, config, device)
+        super().__init__(train, config, device)  # with Pairwise's BPR loss
         order = np.argsort(train.user_ids, kind="stable")
         self.items_by_user = train.item_ids[order]
         counts = np.bincount(train.user_ids, minlength=train.n_users)
@@ -243,9 +243,8 @@ class UserDraws(_SampledNegatives):
             self.batches_per_epoch(), batch, {"sampling_s": time.perf_counter() - started}
         )
 
-    def loss(self, model: Model, batch: Batch) -> torch.Tensor:
-        positive, negative, penalty = self.scores(model, batch)
-        return bpr_loss(positive, negative, self.config.reduction) + penalty
+    def per_batch(self) -> int:  # draws, whatever n_negatives
+        return self.config.batch_size
 
 
 def _ratings(train: Interactions, regime: str) -> Any:
