@@ -26,7 +26,7 @@ def pessimistic_ranks(
     """Ranks of the relevant candidates, ties counted against them.
 
     Each relevant item's rank is counted, not sorted for: the candidates scoring at
-    least as high as it (one pass over its row, `count_at_least`), less the relevant
+    least as high as it (`count_at_least`, one cached read of its row), less the relevant
     ones among them, plus the relevant items placed before it (ties among relevant items
     are broken by their column order, which favours none of them). A NaN score (a
     diverged model) counts as the lowest, so it never places a relevant item first.
@@ -53,8 +53,7 @@ def ranks_in_place(
     # -inf (excluded) ties with the lowest score as it did with -inf
     torch.nan_to_num_(scores, nan=lowest, posinf=highest, neginf=lowest)
     rel_scores = scores.gather(1, relevant.clamp(min=0))  # (B, m)
-    at_least = torch.zeros(valid.shape, dtype=torch.long, device=scores.device)
-    at_least[valid] = count_at_least(scores, valid.nonzero()[:, 0], rel_scores[valid])
+    at_least = count_at_least(scores, rel_scores, valid)
     # relevant items: padding at -inf sorts after every real one
     rel_scores = torch.where(valid, rel_scores, torch.full_like(rel_scores, -torch.inf))
     ascending = rel_scores.sort(dim=1).values
@@ -68,36 +67,52 @@ def ranks_in_place(
     return ranks.sort(dim=1).values
 
 
-#: elements compared at once by `count_at_least`: small enough to stay in the CPU cache
+#: comparisons made at once by `count_at_least` on the CPU: few enough for the cache
 _COUNT_BLOCK = 1 << 20
 
 
 def count_at_least(
-    scores: torch.Tensor, rows: torch.Tensor, thresholds: torch.Tensor
+    scores: torch.Tensor, thresholds: torch.Tensor, valid: torch.Tensor
 ) -> torch.Tensor:
-    """For each (row, threshold) pair, the candidates of ``scores[row]`` scoring at least
-    the threshold.
+    """For each valid threshold of a row, the candidates of that row scoring at least it.
 
-    One pass over the row per pair, in blocks that stay in cache: C - #(scores < t), the
-    count of lower scores read off the sign of clamp(s - t, max=0).
+    Rows are taken in blocks of consecutive rows, each compared with all of its
+    thresholds (padded to the block's widest row) in one broadcast whose few megabytes stay
+    in cache: one read of a row serves all of its thresholds. Callers with rows of very
+    different widths pass them ordered by width (the evaluator does), so blocks carry
+    little padding. The comparison is written as floats into a buffer reused by every
+    block and summed, which runs several times faster than summing a boolean tensor.
 
     Args:
         scores: (B, C) finite scores.
-        rows: (P,) row of each pair; thresholds: (P,) its threshold.
+        thresholds: (B, m) finite thresholds; valid: (B, m) bool mask of the real ones.
 
     Returns:
-        (P,) int64 counts.
+        (B, m) int64 counts, 0 where not valid.
     """
-    n_candidates = scores.shape[1]
-    per = max(1, _COUNT_BLOCK // max(n_candidates, 1))
-    out = torch.empty(len(rows), dtype=torch.long, device=scores.device)
-    for start in range(0, len(rows), per):
-        block = scores.index_select(0, rows[start : start + per])
-        block.sub_(thresholds[start : start + per, None]).clamp_(max=0).sign_()
-        # -1 per lower score: a float32 sum is exact below 2**24 candidates
-        lower = block.sum(1, dtype=torch.float32 if n_candidates < 1 << 24 else torch.float64)
-        out[start : start + per] = n_candidates + lower.long()
-    return out
+    n_rows, n_candidates = scores.shape
+    # valid thresholds first in each row (+inf, which no finite score reaches, after them)
+    padded = torch.where(valid, thresholds, torch.full_like(thresholds, torch.inf))
+    padded, columns = padded.sort(dim=1)
+    widths = valid.sum(1).tolist()
+    budget = _COUNT_BLOCK if scores.device.type == "cpu" else 1 << 26
+    # a float32 sum of ones is exact below 2**24 candidates
+    sum_type = torch.float32 if n_candidates < 1 << 24 else torch.float64
+    buffer = torch.empty(0, dtype=torch.float32, device=scores.device)
+    counted = torch.zeros_like(columns)
+    start = 0
+    while start < n_rows:
+        stop = min(n_rows, start + max(1, budget // (n_candidates * max(widths[start], 1))))
+        width = max(widths[start:stop])
+        if width:
+            size = (stop - start) * width * n_candidates
+            if buffer.numel() < size:
+                buffer = torch.empty(size, dtype=torch.float32, device=scores.device)
+            hits = buffer[:size].view(stop - start, width, n_candidates)
+            torch.ge(scores[start:stop, None, :], padded[start:stop, :width, None], out=hits)
+            counted[start:stop, :width] = hits.sum(2, dtype=sum_type).long()
+        start = stop
+    return torch.zeros_like(counted).scatter_(1, columns, counted)
 
 
 def _hits(ranks: np.ndarray, k: int) -> np.ndarray:

@@ -162,31 +162,34 @@ class Evaluator:
         model.eval()
         device = getattr(model, "device", torch.device("cpu"))
         per = self.chunk_size(getattr(model, "n_items", 0), device)
-        ranks, n_candidates = [], []
+        full = self.protocol.kind == "full"
+        # full: users with the most relevant items first, so that a chunk's rows have
+        # similar widths and its relevant lists are cut to the widest of them
+        widths = (self.relevant >= 0).sum(1) if full else None
+        order = np.argsort(-widths, kind="stable") if full else np.arange(len(self.users))
+        ranks = np.full(self.relevant.shape if full else (len(self.users), 1), np.inf)
+        n_candidates = np.zeros(len(self.users), dtype=np.int64)
         for start in range(0, len(self.users), per):
-            stop = min(start + per, len(self.users))
-            users = torch.from_numpy(self.users[start:stop]).to(device)
-            if self.protocol.kind == "sampled":
-                scores, relevant, n_cand = self._sampled_scores(model, users, start, stop)
+            rows = order[start : start + per]
+            users = torch.from_numpy(self.users[rows]).to(device)
+            if full:
+                scores, n_candidates[rows] = self._full_scores(model, users, rows)
+                width = max(int(widths[rows].max()), 1)
+                relevant = torch.from_numpy(self.relevant[rows, :width]).to(device)
             else:
-                scores, n_cand = self._full_scores(model, users, start, stop)
-                relevant = torch.from_numpy(self.relevant[start:stop]).to(device)
-            n_candidates.append(n_cand)
-            ranks.append(metrics.ranks_in_place(scores, relevant).cpu().numpy())
+                scores, relevant, n_candidates[rows] = self._sampled_scores(model, users, rows)
+            chunk = metrics.ranks_in_place(scores, relevant).cpu().numpy()
+            ranks[rows, : chunk.shape[1]] = chunk
             del scores  # the next chunk's scores reuse its memory
         model.train(was_training)
-        # every chunk has the width of self.relevant, so the ranks stack directly
-        all_ranks = np.concatenate(ranks) if ranks else np.empty((0, 1))
-        return metrics.compute(
-            all_ranks, list(self.ks), np.concatenate(n_candidates) if n_candidates else 0
-        )
+        return metrics.compute(ranks, list(self.ks), n_candidates if len(self.users) else 0)
 
     def _sampled_scores(
-        self, model: torch.nn.Module, users: torch.Tensor, start: int, stop: int
+        self, model: torch.nn.Module, users: torch.Tensor, rows: np.ndarray
     ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-        """(B, 1 + N) scores of each row's candidates, the held-out item's column (0), and
-        the number of candidates."""
-        candidates = torch.from_numpy(self.relevant[start:stop]).to(users.device)
+        """(B, 1 + N) scores of the candidates of queries ``rows``, the held-out item's
+        column (0), and the number of candidates."""
+        candidates = torch.from_numpy(self.relevant[rows]).to(users.device)
         n_cand = candidates.shape[1]
         flat_users = users.repeat_interleave(n_cand)
         scores = model(flat_users, candidates.reshape(-1)).view(-1, n_cand).float()
@@ -194,18 +197,18 @@ class Evaluator:
         return scores, relevant, np.full(len(users), n_cand)
 
     def _full_scores(
-        self, model: torch.nn.Module, users: torch.Tensor, start: int, stop: int
+        self, model: torch.nn.Module, users: torch.Tensor, rows: np.ndarray
     ) -> tuple[torch.Tensor, np.ndarray]:
-        """(B, n_items) scores with the excluded items at -inf (set in place), and the
-        number of items each user's ranking holds."""
+        """(B, n_items) scores of queries ``rows`` with the excluded items at -inf (set in
+        place), and the number of items each user's ranking holds."""
         scores = model.score_all(users).float()  # (B, n_items), the model's fresh tensor
         if self.exclude is None:
             return scores, np.full(len(users), scores.shape[1])
-        block = self.exclude[self.users[start:stop]]
-        rows = np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(block.indptr))
+        block = self.exclude[self.users[rows]]
+        at = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(block.indptr))
         scores.index_put_(
             (
-                torch.from_numpy(rows).to(scores.device),
+                torch.from_numpy(at).to(scores.device),
                 torch.from_numpy(block.indices.astype(np.int64)).to(scores.device),
             ),
             torch.tensor(-torch.inf, device=scores.device),
