@@ -102,3 +102,21 @@ def test_rating_protocol_clips_predictions_to_the_training_range():
     assert Protocol.parse("rating").label == "rating"
     assert rating_step(np.array([1.0, 2.5, 4.0])) == 0.5
     assert rating_step(np.array([1.0, 2.0])) == 1.0
+
+
+def test_per_user_metrics_follow_the_users_whatever_order_they_are_scored_in():
+    """Users are scored grouped by their number of held-out items (widest first, in chunks
+    cut to their widest user); each user's metrics still land in its own row."""
+    table = np.array(
+        [
+            [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],  # user 0: one held-out item, 5 -> rank 0
+            [5.0, 4.0, 3.0, 2.0, 1.0, 0.0],  # user 1: three, 3 4 5 -> ranks 3 4 5
+            [0.0, 0.0, 0.0, 0.0, 0.0, 9.0],  # user 2: two, 5 first, 0 last of the ties
+        ]
+    )
+    test = make_interactions([0, 1, 1, 1, 2, 2], [5, 3, 4, 5, 5, 0], 3, 6)
+    for batch_size in (1, 2, 0):
+        per_user = Evaluator.build(test, Protocol("full"), ks=(3,), batch_size=batch_size)
+        values = per_user.per_query(FixedScores(table))
+        np.testing.assert_allclose(values["recall@3"], [1.0, 0.0, 0.5])
+        np.testing.assert_allclose(values["mrr"], [1.0, 1 / 4, 1.0])
