@@ -102,7 +102,8 @@ def count_at_least(
     counted = torch.zeros_like(columns)
     start = 0
     while start < n_rows:
-        stop = min(n_rows, start + max(1, budget // (n_candidates * max(widths[start], 1))))
+        per = budget // (max(n_candidates, 1) * max(widths[start], 1))
+        stop = min(n_rows, start + max(1, per))
         width = max(widths[start:stop])
         if width:
             size = (stop - start) * width * n_candidates
