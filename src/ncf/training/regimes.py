@@ -151,6 +151,16 @@ class _SampledNegatives(Regime):
             generators.train_negatives,
             self.n_items,
         )
+        return self._plan(started, users, positives, negatives)
+
+    def _plan(
+        self,
+        started: float,
+        users: torch.Tensor,
+        positives: torch.Tensor,
+        negatives: np.ndarray,
+    ) -> EpochPlan:
+        """The epoch's batches: consecutive ``per_batch`` rows of the drawn triples."""
         negatives_t = torch.from_numpy(negatives).to(self.device)  # (N, K)
         per = self.per_batch()
 
@@ -159,9 +169,7 @@ class _SampledNegatives(Regime):
             return users[rows], positives[rows], negatives_t[rows]
 
         return EpochPlan(
-            self.batches_per_epoch(),
-            batch,
-            {"sampling_s": time.perf_counter() - started},
+            self.batches_per_epoch(), batch, {"sampling_s": time.perf_counter() - started}
         )
 
     def scores(self, model: Model, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, Any]:
@@ -232,16 +240,7 @@ class UserDraws(Pairwise):
         negatives = sample_negatives(users, self.config.n_negatives, self.seen, rng, self.n_items)
         users_t = torch.from_numpy(users).to(self.device)
         positives_t = torch.from_numpy(self.items_by_user[picks]).to(self.device)
-        negatives_t = torch.from_numpy(negatives).to(self.device)  # (N, K)
-        per = self.per_batch()
-
-        def batch(b: int) -> Batch:
-            rows = slice(b * per, (b + 1) * per)
-            return users_t[rows], positives_t[rows], negatives_t[rows]
-
-        return EpochPlan(
-            self.batches_per_epoch(), batch, {"sampling_s": time.perf_counter() - started}
-        )
+        return self._plan(started, users_t, positives_t, negatives)
 
     def per_batch(self) -> int:  # draws, whatever n_negatives
         return self.config.batch_size
