@@ -6,7 +6,7 @@ Layout::
     bundle/weights.safetensors    the state dict (no pickle: loading runs no code)
     bundle/users.parquet          raw user ids in index order
     bundle/items.parquet          raw item ids in index order (+ title, genres when known)
-    bundle/interactions.parquet   known (user, item) index pairs, excluded from recommendations
+    bundle/interactions.parquet   known (user, item) index pairs in time order (excluded)
 
     >>> save_bundle("runs/x/bundle", model, known, items)
     >>> recommender = ncf.load("runs/x")        # a run folder or the bundle folder itself
@@ -84,9 +84,10 @@ def save_bundle(
             for column in known.items.columns:
                 items[column] = known.items[column].to_numpy()
         items.to_parquet(tmp / "items.parquet", index=False)
-        pairs = pd.DataFrame({"user": known.user_ids, "item": known.item_ids})
+        rows = known.chronological()  # row order = time order, for the sequence models
+        pairs = pd.DataFrame({"user": known.user_ids[rows], "item": known.item_ids[rows]})
         if known.ratings is not None:  # what rating models score from (the autoencoder)
-            pairs["rating"] = known.ratings
+            pairs["rating"] = known.ratings[rows]
         pairs.to_parquet(tmp / "interactions.parquet", index=False)
         for path in tmp.iterdir():  # safetensors writes 0600; give the usual permissions
             os.chmod(path, 0o666 & ~umask)

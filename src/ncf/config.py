@@ -35,6 +35,7 @@ class TrainConfig:
         lr: learning rate.
         optimizer: one of adam, adamw, sgd, rmsprop, adagrad.
         momentum: momentum for sgd and rmsprop.
+        beta2: Adam / AdamW's decay of the squared-gradient average (0.999; SASRec 0.98).
         weight_decay: the optimiser's weight decay (L2 on every parameter, every step).
         reg: L2 weight on the embeddings each batch touches (per-batch regularisation).
         reduction: ``mean`` (the default) or ``sum`` of the loss over a batch's examples
@@ -75,6 +76,7 @@ class TrainConfig:
     lr: float = 1e-3
     optimizer: str = "adam"
     momentum: float = 0.9
+    beta2: float = 0.999
     weight_decay: float = 0.0
     reg: float = 0.0
     reduction: str = "mean"
@@ -121,6 +123,8 @@ class TrainConfig:
             )
         if self.patience < 1:
             raise UsageError(f"patience must be >= 1, got {self.patience}")
+        if not 0 <= self.beta2 < 1:
+            raise UsageError(f"beta2 must be in [0, 1), got {self.beta2}")
         if not 0 < self.gamma <= 1:
             raise UsageError(f"gamma must be in (0, 1], got {self.gamma}")
         for name in ("max_lr", "bias_lr", "switch_lr"):

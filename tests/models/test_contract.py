@@ -36,6 +36,7 @@ def build(name, train, seed=0):
         "ngcf": {"dim": 8, "layers": [8, 8], "message_dropout": 0.0},
         "lightgcn": {"dim": 8, "n_layers": 2},
         "gf-cf": {"factors": 4},
+        "sasrec": {"dim": 8, "max_len": 16},
     }
     return MODELS[name](train.n_users, train.n_items, **small.get(name, {}))
 

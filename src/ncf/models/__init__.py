@@ -14,6 +14,7 @@ from ncf.models.mlp import MLP
 from ncf.models.neumf import NeuMF, load_pretrained
 from ncf.models.popularity import Popularity
 from ncf.models.rating_nets import ConcatNet, EmbeddingNet
+from ncf.models.sequential import SASRec
 
 MODELS: dict[str, type[Model]] = {
     "popularity": Popularity,
@@ -30,6 +31,7 @@ MODELS: dict[str, type[Model]] = {
     "ngcf": NGCF,
     "lightgcn": LightGCN,
     "gf-cf": GFCF,
+    "sasrec": SASRec,
 }
 
 __all__ = [
@@ -49,5 +51,6 @@ __all__ = [
     "NGCF",
     "NeuMF",
     "Popularity",
+    "SASRec",
     "load_pretrained",
 ]

@@ -55,6 +55,17 @@ class Model(nn.Module):
             return tensor.device
         return torch.device("cpu")
 
+    def train(self, mode: bool = True) -> Model:
+        if mode:  # a fused optimiser's steps do not bump the versions an EvalCache checks
+            self.clear_caches()
+        return super().train(mode)
+
+    def clear_caches(self) -> None:
+        """Drops the values the model keeps in evaluation (`EvalCache`)."""
+        for value in vars(self).values():
+            if isinstance(value, EvalCache):
+                value.clear()
+
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -109,6 +120,30 @@ class Model(nn.Module):
         scores = self(all_users, all_items).float()  # (B + B*K,)
         touched = self.regularised(all_users, all_items) if regularise else []
         return scores[: len(users)], scores[len(users) :].view(-1, k), touched
+
+
+class EvalCache:
+    """A value computed from a model's weights (propagated embeddings, users' states),
+    kept while the model is in evaluation mode and its weights are unchanged: any change
+    in place bumps a parameter's version (an optimiser step, ``load_state_dict``), and
+    ``clear`` drops it when what it was computed from changes. In training mode it is
+    computed afresh every call, with gradients, and not kept."""
+
+    def __init__(self) -> None:
+        self._key: tuple[int, ...] | None = None
+        self._value: Any = None
+
+    def get(self, model: nn.Module, compute: Any) -> Any:
+        if model.training:
+            self.clear()
+            return compute()
+        key = tuple(p._version for p in model.parameters())
+        if self._key != key:
+            self._value, self._key = compute(), key
+        return self._value
+
+    def clear(self) -> None:
+        self._key = self._value = None
 
 
 class EmbeddingModel(Model):

@@ -57,7 +57,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ncf.data.interactions import Interactions
-from ncf.models.base import Model, torch_csr
+from ncf.models.base import EvalCache, Model, torch_csr
 
 # the authors' settings (LightGCN: lr 1e-3, L2 1e-4 on initial embeddings, batch 2048;
 # NGCF: lr 1e-4, L2 1e-5 on final embeddings, batch 512 users as S10); selection on
@@ -128,14 +128,15 @@ class GraphModel(Model):
         super().__init__(n_users, n_items, **hparams)
         self.graph: torch.Tensor | None = None
         self._graph_of: Interactions | None = None
-        self._cached: tuple[tuple[int, ...], torch.Tensor, torch.Tensor] | None = None
+        self._propagation = EvalCache()
 
     def observe(self, known: Interactions) -> None:
         """Builds the graph of ``known``; the training part, which the trainer and the
         validation evaluator both pass, is built once."""
         if known is not self._graph_of:
             self.graph = normalised_adjacency(known, self.device)
-            self._graph_of, self._cached = known, None
+            self._graph_of = known
+            self.clear_caches()
 
     def _graph(self) -> torch.Tensor:
         if self.graph is None:
@@ -149,26 +150,16 @@ class GraphModel(Model):
 
     def propagated(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(n_users, d') and (n_items, d') final embeddings: with gradients every call in
-        training; in evaluation computed once and reused until the model is put back in
-        training, loads weights, observes another graph, or its weights are changed in
-        place (a fused optimiser step does not tell, but runs in training mode only)."""
-        key = tuple(p._version for p in self.parameters()) + (id(self.graph),)
-        if not self.training and self._cached is not None and self._cached[0] == key:
-            return self._cached[1], self._cached[2]
-        start = torch.cat([self.user_emb.weight, self.item_emb.weight])
-        users, items = self._final(start).split([self.n_users, self.n_items])
-        if not self.training:
-            self._cached = (key, users, items)
-        return users, items
+        training; in evaluation computed once and reused while the weights and the graph
+        are unchanged (`EvalCache`; a fused optimiser step does not bump the versions, but
+        runs in training mode only)."""
 
-    def train(self, mode: bool = True) -> GraphModel:
-        if mode:
-            self._cached = None
-        return super().train(mode)
+        def compute() -> tuple[torch.Tensor, torch.Tensor]:
+            start = torch.cat([self.user_emb.weight, self.item_emb.weight])
+            users, items = self._final(start).split([self.n_users, self.n_items])
+            return users, items
 
-    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
-        self._cached = None
-        super()._load_from_state_dict(*args, **kwargs)
+        return self._propagation.get(self, compute)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         all_users, all_items = self.propagated()

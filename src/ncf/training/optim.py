@@ -57,13 +57,14 @@ def make_optimizer(
     (none for ``sparse`` tables, where adam and adamw become SparseAdam)."""
     wd = 0.0 if sparse else config.weight_decay
     if sparse and name in ("adam", "adamw"):
-        return torch.optim.SparseAdam(params, lr=lr)
+        return torch.optim.SparseAdam(params, lr=lr, betas=(0.9, config.beta2))
     if sparse and name == "rmsprop":
         raise UsageError("rmsprop cannot train sparse embeddings; use sgd, adagrad or adam")
+    betas = (0.9, config.beta2)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd, fused=True)
+        return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=wd, fused=True)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, fused=True)
+        return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=wd, fused=True)
     if name == "sgd":  # momentum would make a sparse table's every row move every step
         momentum = 0.0 if sparse else config.momentum
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd)
