@@ -37,6 +37,7 @@ def build(name, train, seed=0):
         "lightgcn": {"dim": 8, "n_layers": 2},
         "gf-cf": {"factors": 4},
         "sasrec": {"dim": 8, "max_len": 16},
+        "mpm": {"dim": 8, "history": 3, "levels": 2, "mlp": [16, 8], "head": [16, 8]},
     }
     return MODELS[name](train.n_users, train.n_items, **small.get(name, {}))
 

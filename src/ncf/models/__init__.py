@@ -11,6 +11,7 @@ from ncf.models.gmf import GMF
 from ncf.models.graph import NGCF, LightGCN
 from ncf.models.mf import MF, MFBias
 from ncf.models.mlp import MLP
+from ncf.models.mpm import MPM
 from ncf.models.neumf import NeuMF, load_pretrained
 from ncf.models.popularity import Popularity
 from ncf.models.rating_nets import ConcatNet, EmbeddingNet
@@ -32,6 +33,7 @@ MODELS: dict[str, type[Model]] = {
     "lightgcn": LightGCN,
     "gf-cf": GFCF,
     "sasrec": SASRec,
+    "mpm": MPM,
 }
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "MF",
     "MFBias",
     "MLP",
+    "MPM",
     "NGCF",
     "NeuMF",
     "Popularity",

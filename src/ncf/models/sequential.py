@@ -81,7 +81,7 @@ class SequenceModel(Model):
         raise NotImplementedError
 
 
-def _check_positive(**values: Any) -> None:
+def check_whole(**values: Any) -> None:
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
@@ -180,7 +180,7 @@ class SASRec(SequenceModel):
         max_len: int = 200,
         dropout: float = 0.2,
     ):
-        _check_positive(dim=dim, n_blocks=n_blocks, n_heads=n_heads, max_len=max_len)
+        check_whole(dim=dim, n_blocks=n_blocks, n_heads=n_heads, max_len=max_len)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         super().__init__(

@@ -17,6 +17,8 @@ selection, checkpoints, signals, progress.
   re-feeding (the autoencoder).
 - ``next-item``: users' training sequences, the next item at every position against
   ``n_negatives`` unseen items, binary cross-entropy (SASRec).
+- ``windows``: (user, the items before, target) windows with ``n_negatives`` unseen
+  items each, binary cross-entropy (MPM).
 
 Every loss is a mean over the batch's examples, or their sum with ``reduction = sum``.
 
@@ -31,8 +33,6 @@ it makes sense (GMF / MLP / NeuMF on ratings). `REGIMES` maps names to classes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,95 +40,14 @@ import torch
 import torch.nn.functional as F
 
 from ncf.config import TrainConfig
-from ncf.data.histories import PAD, Histories
 from ncf.data.interactions import Interactions
 from ncf.data.sampling import SeenSet, sample_negatives
 from ncf.errors import DataError
 from ncf.models.base import Model
 from ncf.random import Generators
-from ncf.training.losses import bpr_loss, l2_penalty, pointwise_loss
-
-Batch = tuple[torch.Tensor, ...]
-
-
-@dataclass
-class EpochPlan:
-    """One epoch's batches.
-
-    Attributes:
-        n_batches: how many.
-        batch: batch index -> the batch's tensors (the regime knows their meaning).
-        notes: numbers for the epoch's history row (e.g. ``sampling_s``).
-    """
-
-    n_batches: int
-    batch: Callable[[int], Batch]
-    notes: dict[str, float] = field(default_factory=dict)
-
-
-class Regime:
-    """Base class of the training regimes.
-
-    Args:
-        train: the training interactions.
-        config: training settings (batch size, negatives, ``reg``).
-        device: where batches are built.
-    """
-
-    name: ClassVar[str] = ""
-    #: one line for ``ncf models``
-    label: ClassVar[str] = ""
-    #: run settings this way of training brings (metric to monitor, protocol, split);
-    #: a model's own ``train_defaults`` and the user's settings come on top
-    run_defaults: ClassVar[dict[str, Any]] = {}
-
-    def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
-        self.config = config
-        self.device = device
-        self.train = train
-        self.users = torch.from_numpy(train.user_ids).to(device)
-        self.items = torch.from_numpy(train.item_ids).to(device)
-
-    def start(self, model: Model) -> None:
-        """Prepares a fresh model for this regime before its first epoch: it observes the
-        training interactions (the graph models build their graph from them)."""
-        model.observe(self.train)
-
-    def epoch(self, generators: Generators) -> EpochPlan:
-        raise NotImplementedError
-
-    def batches_per_epoch(self) -> int:
-        """How many batches every epoch has (schedules stepped per batch need it)."""
-        return _ceil(self.n_examples(), self.per_batch())
-
-    def n_examples(self) -> int:
-        """The rows an epoch goes through: training interactions, by default."""
-        return len(self.users)
-
-    def per_batch(self) -> int:
-        """Rows per batch: ``batch_size``, by default."""
-        return self.config.batch_size
-
-    def loss(self, model: Model, batch: Batch) -> torch.Tensor:
-        raise NotImplementedError
-
-    def _shuffled(self, generators: Generators) -> torch.Tensor:
-        """A permutation of the training rows, from the torch generator."""
-        return torch.randperm(len(self.users), generator=generators.torch).to(self.device)
-
-    def penalty(self, model: Model, users: torch.Tensor, items: torch.Tensor, n: int) -> Any:
-        """``reg`` x L2 of the embeddings the batch touched (`Model.regularised`)."""
-        if self.config.reg <= 0:
-            return 0.0
-        return self.l2(model.regularised(users, items), n)
-
-    def l2(self, touched: list[torch.Tensor], n: int) -> Any:
-        """``reg`` x sum of squares of ``touched`` / 2, per example (summed with
-        ``reduction = sum``, as the loss); 0 without reg."""
-        if self.config.reg <= 0 or not touched:
-            return 0.0
-        per = 1 if self.config.reduction == "sum" else n
-        return self.config.reg * l2_penalty(touched, per)
+from ncf.training.losses import bpr_loss, pointwise_loss
+from ncf.training.regime_base import Batch, EpochPlan, Regime
+from ncf.training.sequence_regimes import NextItem, Windows
 
 
 class _SampledNegatives(Regime):
@@ -364,90 +283,8 @@ class ItemRows(Regime):
         return loss
 
 
-class NextItem(Regime):
-    """Next-item prediction at every position of the users' training sequences (SASRec).
-
-    A user's sequence is their last ``history_len`` + 1 training items in time order (the
-    model's ``history_len``): at each position the next item is the positive and
-    ``n_negatives`` items the user has not had (drawn afresh every epoch) the negatives,
-    binary cross-entropy averaged over the non-padding positions. Each epoch takes every
-    user with at least two training items once: in a fresh order, cut into groups of
-    ``BUCKET`` batches, each group sorted by sequence length before it is cut into
-    batches, and the batches taken in a fresh order; every batch is cut to its longest
-    sequence, so a batch of short histories costs what they need. Batches: inputs
-    (B, L), positives (B, L), negatives (B, L, K), -1 at padding; ``batch_size`` users
-    each. The model provides ``sequence_scores(inputs, positives, negatives)``."""
-
-    BUCKET = 8
-
-    name = "next-item"
-    label = "BCE, the next item at every position"
-
-    def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
-        super().__init__(train, config, device)
-        self.histories = Histories.of(train)
-        self.seen = SeenSet.from_interactions(train) if config.sampler == "exact" else None
-        self.sequence_users = np.flatnonzero(self.histories.lengths >= 2)
-        self.n_items = train.n_items
-
-    def start(self, model: Model) -> None:
-        super().start(model)
-        users, inputs, targets = self.histories.shifted(model.history_len)  # type: ignore[attr-defined]
-        self.inputs = torch.from_numpy(inputs).to(self.device)
-        self.targets = torch.from_numpy(targets).to(self.device)
-        self.at = np.flatnonzero(targets.reshape(-1) != PAD)  # the positions with a target
-        self.user_at = np.repeat(users, targets.shape[1])[self.at]
-        self.lengths = torch.from_numpy((inputs != PAD).sum(1)).to(self.device)
-
-    def n_examples(self) -> int:  # users
-        return len(self.sequence_users)
-
-    def epoch(self, generators: Generators) -> EpochPlan:
-        started = time.perf_counter()
-        order = self._shuffled(generators)
-        k = self.config.n_negatives
-        drawn = sample_negatives(
-            self.user_at, k, self.seen, generators.train_negatives, self.n_items
-        )
-        negatives = np.full((self.targets.numel(), k), PAD, dtype=np.int64)
-        negatives[self.at] = drawn
-        negatives_t = torch.from_numpy(negatives).view(*self.targets.shape, k).to(self.device)
-        per = self.per_batch()
-        group = torch.arange(len(order), device=self.device) // (per * self.BUCKET)
-        lengths = self.lengths[order]
-        by_length = torch.argsort(group * (self.inputs.shape[1] + 1) + lengths, stable=True)
-        order = order[by_length]
-        batches = torch.randperm(self.batches_per_epoch(), generator=generators.torch).tolist()
-
-        def batch(b: int) -> Batch:
-            rows = order[batches[b] * per : (batches[b] + 1) * per]
-            width = max(int(self.lengths[rows].max()), 1)
-            return (
-                self.inputs[rows, -width:],
-                self.targets[rows, -width:],
-                negatives_t[rows, -width:],
-            )
-
-        return EpochPlan(
-            self.batches_per_epoch(), batch, {"sampling_s": time.perf_counter() - started}
-        )
-
-    def _shuffled(self, generators: Generators) -> torch.Tensor:  # over the users
-        return torch.randperm(len(self.sequence_users), generator=generators.torch).to(self.device)
-
-    def loss(self, model: Model, batch: Batch) -> torch.Tensor:
-        inputs, positives, negatives = batch
-        positive, negative = model.sequence_scores(inputs, positives, negatives)  # type: ignore[attr-defined]
-        real = positives != PAD
-        return pointwise_loss(positive[real].float(), negative[real].float(), self.config.reduction)
-
-
-def _ceil(n: int, per: int) -> int:
-    return (n + per - 1) // per
-
-
 REGIMES: dict[str, type[Regime]] = {
-    r.name: r for r in (Pointwise, Pairwise, UserDraws, Rating, ItemRows, NextItem)
+    r.name: r for r in (Pointwise, Pairwise, UserDraws, Rating, ItemRows, NextItem, Windows)
 }
 
 
