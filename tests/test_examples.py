@@ -89,3 +89,18 @@ def test_the_graph_recipe_keeps_the_notebooks_settings():
     assert (s10.train.lr, s10.train.batch_size, s10.train.reg) == (1e-4, 512, 1e-5)
     assert (s10.train.eval_every, s10.train.patience, s10.train.monitor) == (5, 5, "recall@20")
     assert s10.model_args["message_dropout"] == 0.1 and s10.ks == (20,)
+
+
+def test_the_mpm_recipe_keeps_the_notebooks_settings():
+    s1 = recipe("S1-mpm.toml")
+    assert s1.model == "mpm" and s1.split == "loo" and s1.protocol == "sampled:99"
+    assert s1.prepare.min_user == 20
+    args = s1.model_args
+    assert (args["dim"], args["history"], args["levels"], args["kernel"]) == (32, 9, 5, 3)
+    assert args["dropout"] == 0.25 and list(args["mlp"]) == [128, 64, 32]
+    assert (s1.train.lr, s1.train.batch_size, s1.train.n_negatives, s1.train.epochs) == (
+        1e-3,
+        2048,
+        4,
+        20,
+    )

@@ -3,6 +3,7 @@
 >>> rec = ncf.load("runs/neumf")
 >>> rec.recommend(["196"], k=10)            # data frame: user, rank, item, score, title
 >>> rec.similar("50", k=10)                 # cosine of item embeddings
+>>> rec.recommend_sequence(["50", "172"])   # a new user's items in time order (sequence models)
 """
 
 from __future__ import annotations
@@ -85,6 +86,32 @@ class Recommender:
         frame.insert(1, "rank", np.tile(np.arange(1, items.shape[1] + 1), len(index)))
         frame["score"] = scores.ravel()
         return frame[finite].reset_index(drop=True)
+
+    @torch.no_grad()
+    def recommend_sequence(
+        self, items: list | np.ndarray, k: int = 10, exclude_seen: bool = True
+    ) -> pd.DataFrame:
+        """Top-k for a new user from the raw ids of their items in time order, oldest
+        first (the sequence models): columns rank (1-based), item, score and metadata."""
+        _check_k(k)
+        score = getattr(self.model, "score_histories", None)
+        if score is None:
+            raise UsageError(
+                f"model {self.model.name!r} does not score a list of items; "
+                "the sequence models (sasrec, mpm) do"
+            )
+        index = self.known.item_vocab.index(np.atleast_1d(np.asarray(items)), what="item")
+        if not len(index):
+            raise UsageError("no items to score from")
+        history = torch.from_numpy(index[None, -self.model.history_len :])  # type: ignore[index]
+        scores = score(history.to(self.model.device)).float().cpu()[0]
+        if exclude_seen:
+            scores[torch.from_numpy(index)] = -torch.inf
+        values, top = scores.topk(min(k, len(scores)))
+        frame = self._frame(top.numpy())
+        frame.insert(0, "rank", np.arange(1, len(top) + 1))
+        frame["score"] = values.numpy()
+        return frame[np.isfinite(values.numpy())].reset_index(drop=True)
 
     def history(self, user: object) -> pd.DataFrame:
         """The known items of one raw user id."""

@@ -4,6 +4,7 @@ that trains it, on sequences small enough to check by hand."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from ncf.config import TrainConfig
@@ -69,3 +70,22 @@ def test_next_item_batches_cover_every_user_once_with_next_items_and_unseen_nega
     assert not seen.contains(np.zeros((4, 3), dtype=np.int64), negatives_0[0].numpy()).any()
     loss = regime.loss(model(n_items=20).train(), plan.batch(0))
     assert loss.ndim == 0 and torch.isfinite(loss)
+
+
+def test_a_new_users_list_is_recommended_from_like_a_known_users_history():
+    from ncf.errors import UsageError
+    from ncf.models import GMF
+    from ncf.recommender import Recommender
+
+    m = model()
+    known = make_interactions([0, 0, 0, 1], [1, 2, 3, 4], 3, 12)
+    m.observe(known)
+    rec = Recommender(m, known)
+    fresh = rec.recommend_sequence([1, 2, 3], k=5)
+    assert list(fresh.columns) == ["rank", "item", "score"] and len(fresh) == 5
+    assert not set(fresh["item"]) & {1, 2, 3}  # the user's own items are left out
+    own = rec.recommend([0], k=5)  # user 0 has the same items in the same order
+    assert fresh["item"].tolist() == own["item"].tolist()
+    np.testing.assert_allclose(fresh["score"], own["score"], rtol=1e-5)
+    with pytest.raises(UsageError, match="does not score a list"):
+        Recommender(GMF(3, 12), known).recommend_sequence([1])

@@ -17,7 +17,9 @@ uniformly drawn items the user has not had, binary cross-entropy. At evaluation 
 history is their last 9 observed items (`SequenceModel`); a user with fewer is
 left-padded with a zero embedding.
 
-The TCN is Bai et al.'s (2018) residual block, two convolutions per level; the MLPs start
+The run tests the weights selected on validation (``refit`` off: training again on train
++ validation would double the cost for one more window per user); the test scores each
+user from their training and validation items. The TCN is Bai et al.'s (2018) residual block, two convolutions per level; the MLPs start
 Glorot-uniform, the output MLP LeCun-uniform, the embeddings N(0, 0.01), as S1 says. The
 first layer of the shared MLP is applied to the TCN outputs and to the target items
 separately and summed, which is the same map on the concatenation, so that a window's TCN
@@ -89,6 +91,7 @@ class MPM(SequenceModel):
         "lr": 1e-3,
         "batch_size": 2048,
         "n_negatives": 4,
+        "refit": False,
     }
 
     def __init__(
