@@ -19,7 +19,9 @@ left-padded with a zero embedding.
 
 The run tests the weights selected on validation (``refit`` off: training again on train
 + validation would double the cost for one more window per user); the test scores each
-user from their training and validation items. The TCN is Bai et al.'s (2018) residual block, two convolutions per level; the MLPs start
+user from their training and validation items.
+
+The TCN is Bai et al.'s (2018) residual block, two convolutions per level; the MLPs start
 Glorot-uniform, the output MLP LeCun-uniform, the embeddings N(0, 0.01), as S1 says. The
 first layer of the shared MLP is applied to the TCN outputs and to the target items
 separately and summed, which is the same map on the concatenation, so that a window's TCN
