@@ -23,8 +23,8 @@ test_metrics.__test__ = False  # a helper, not a test
 @pytest.mark.parametrize(
     ("model", "settings", "floor"),
     [
-        ("sasrec", {"epochs": 30, "eval_every": 10}, 0.0),
-        ("mpm", {"epochs": 2}, 0.0),
+        ("sasrec", {"epochs": 30, "eval_every": 10}, 0.35),  # measured 0.3815, 45 s
+        ("mpm", {"epochs": 2}, 0.33),  # measured 0.3595, 42 s
     ],
 )
 def test_sequence_model_reaches_its_floor(shared_data, tmp_path, model, settings, floor):
@@ -32,4 +32,4 @@ def test_sequence_model_reaches_its_floor(shared_data, tmp_path, model, settings
 
 
 def test_popularity_sets_the_bar(shared_data, tmp_path):
-    assert test_metrics("popularity", tmp_path)["ndcg@10"] == pytest.approx(0.0, abs=0.002)
+    assert test_metrics("popularity", tmp_path)["ndcg@10"] == pytest.approx(0.2249, abs=0.002)
