@@ -83,6 +83,13 @@ class Prepared:
 def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
     """Loads, filters and splits the data and builds the validation and test evaluators."""
     raw = load_source(config.data, config.columns)
+    model = MODELS.get(config.model)
+    if model is not None and model.needs_order and raw.data.times is None and not raw.ordered:
+        raise UsageError(
+            f"model {config.model!r} scores users by the order of their items, and "
+            f"{raw.name} has no timestamps and no time order ({raw.format or 'unordered'}): "
+            "give data with a time column, a sequence file or a table in time order"
+        )
     source, log = prepare_source(raw, config.prepare)
     split = make_split(source, config.split or default_split(source), generators.split)
     given = split.test_negatives

@@ -89,3 +89,19 @@ def test_a_new_users_list_is_recommended_from_like_a_known_users_history():
     np.testing.assert_allclose(fresh["score"], own["score"], rtol=1e-5)
     with pytest.raises(UsageError, match="does not score a list"):
         Recommender(GMF(3, 12), known).recommend_sequence([1])
+
+
+def test_a_sequence_model_on_data_without_order_fails_clearly(tmp_path):
+    from ncf.errors import UsageError
+    from ncf.pipeline import resolve_config
+    from ncf.preparation import prepare_run
+
+    (tmp_path / "train.txt").write_text("0 1 2 3\n1 2 3 4\n")  # lines of item sets
+    (tmp_path / "test.txt").write_text("0 4\n1 0\n")
+    config = resolve_config({"model": "sasrec", "data": str(tmp_path)})
+    with pytest.raises(UsageError, match="no timestamps and no time order"):
+        prepare_run(config, Generators.from_seed(0))
+    # the same lines as a sequence file are in time order
+    (tmp_path / "seq.txt").write_text("0 1 2 3 4 5\n1 2 3 4 0 5\n2 5 4 3 2 1\n")
+    config = resolve_config({"model": "sasrec", "data": str(tmp_path / "seq.txt")})
+    assert len(prepare_run(config, Generators.from_seed(0)).split.test) == 3

@@ -38,6 +38,9 @@ class Source:
         part: (n,) int8 per row, TRAIN / VALID / TEST, when the files fix the split.
         test_negatives: (n_test, N) item indices, aligned with the TEST rows in row order.
         format: the layout it was read as (``ncf data info`` shows it), set by `read_path`.
+        ordered: whether each user's rows come in time order where there are no
+            timestamps (False for the train.txt / test.txt lists, whose lines are sets);
+            the sequence models need timestamps or this.
     """
 
     data: Interactions
@@ -45,6 +48,7 @@ class Source:
     part: np.ndarray | None = None
     test_negatives: np.ndarray | None = None
     format: str = ""
+    ordered: bool = True
 
 
 # --------------------------------------------------------------------------- helpers

@@ -205,7 +205,7 @@ def read_lists(folder: Path) -> Source:
         raise DataError(f"no interactions: every line of {names} holds a user only", folder)
     data = from_raw(users, items)
     part = np.concatenate([np.full(len(u), p, np.int8) for p, u, _ in read])
-    return Source(data, name=str(folder), part=part)
+    return Source(data, name=str(folder), part=part, ordered=False)
 
 
 def write_lists(path: Path, users: np.ndarray, items: np.ndarray) -> None:

@@ -39,6 +39,8 @@ class Model(nn.Module):
     summary: ClassVar[str] = ""
     objective: ClassVar[str] = "pointwise"
     personalised: ClassVar[bool] = True
+    #: scores users by the order of their items (the sequence models)
+    needs_order: ClassVar[bool] = False
     train_defaults: ClassVar[dict[str, Any]] = {}
     #: elements of the largest intermediate tensor ``score_all`` may build at once
     score_budget: ClassVar[int] = 1 << 25

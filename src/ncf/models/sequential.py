@@ -63,6 +63,7 @@ class SequenceModel(Model):
     Subclasses implement ``score_histories(histories (B, L)) -> (B, n_items)``."""
 
     objective = "next-item"
+    needs_order = True
     history: torch.Tensor
 
     def __init__(self, n_users: int, n_items: int, history_len: int, **hparams: Any):
