@@ -166,7 +166,7 @@ class SASRec(SequenceModel):
     name = "sasrec"
     summary = "causal self-attention over the last items (Kang & McAuley 2018)"
     train_defaults = {
-        "epochs": 100,
+        "epochs": 75,
         "lr": 1e-3,
         "beta2": 0.98,
         "batch_size": 128,
