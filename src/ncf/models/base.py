@@ -127,19 +127,20 @@ class Model(nn.Module):
 class EvalCache:
     """A value computed from a model's weights (propagated embeddings, users' states),
     kept while the model is in evaluation mode and its weights are unchanged: any change
-    in place bumps a parameter's version (an optimiser step, ``load_state_dict``), and
-    ``clear`` drops it when what it was computed from changes. In training mode it is
+    in place bumps a parameter's version (an optimiser step, ``load_state_dict``), a move
+    to another device gives it new storage, and ``clear`` drops it when what it was
+    computed from changes. In training mode it is
     computed afresh every call, with gradients, and not kept."""
 
     def __init__(self) -> None:
-        self._key: tuple[int, ...] | None = None
+        self._key: tuple[tuple[int, int], ...] | None = None
         self._value: Any = None
 
     def get(self, model: nn.Module, compute: Any) -> Any:
         if model.training:
             self.clear()
             return compute()
-        key = tuple(p._version for p in model.parameters())
+        key = tuple((p.data_ptr(), p._version) for p in model.parameters())
         if self._key != key:
             self._value, self._key = compute(), key
         return self._value

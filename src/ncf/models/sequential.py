@@ -36,8 +36,13 @@ SASRec.pytorch) and where it differs:
   the model they validate); training again on train + validation would double the cost
   for one more target per user. The test still scores each user from their training
   and validation items.
-- Weights start Xavier-normal (as the port); the attention uses
-  ``torch.nn.functional.scaled_dot_product_attention`` with its causal mask.
+- 75 epochs by default (the authors: 200): on the NCF paper's ML-1M files validation
+  NDCG@10 is 0.6062 at 75 epochs and 0.6117 at 100, and 75 run in about 13 minutes on
+  one CPU thread.
+- Weights start Xavier-normal (as the port). The attention is
+  ``torch.nn.functional.scaled_dot_product_attention`` with the causal and padding
+  mask, written out on the CPU while training (dropout on the attention weights), where
+  the dropout masks come from cheaper random integers than torch's Bernoulli draws.
 
     >>> model = SASRec(n_users, n_items); model.observe(train)
     >>> model.score_all(torch.tensor([0, 1])).shape            # (2, n_items)
@@ -212,7 +217,7 @@ class SASRec(SequenceModel):
 
     def features(self, sequences: torch.Tensor) -> torch.Tensor:
         """(B, L <= max_len) item indices, -1 = padding -> (B, L, dim) the output at every
-        position (zero at padding)."""
+        position (what it holds at padding positions is of no use)."""
         length = sequences.shape[1]
         real = sequences != PAD
         keep = real.unsqueeze(-1).to(self.item_emb.weight.dtype)

@@ -24,7 +24,17 @@ from ncf.training.losses import pointwise_loss
 from ncf.training.regime_base import Batch, EpochPlan, Regime
 
 
-class NextItem(Regime):
+class _FromHistories(Regime):
+    """The users' training histories in time order, and what their negatives avoid."""
+
+    def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
+        super().__init__(train, config, device)
+        self.histories = Histories.of(train)
+        self.seen = SeenSet.from_interactions(train) if config.sampler == "exact" else None
+        self.n_items = train.n_items
+
+
+class NextItem(_FromHistories):
     """Next-item prediction at every position of the users' training sequences (SASRec).
 
     A user's sequence is their last ``history_len`` + 1 training items in time order (the
@@ -45,10 +55,7 @@ class NextItem(Regime):
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         super().__init__(train, config, device)
-        self.histories = Histories.of(train)
-        self.seen = SeenSet.from_interactions(train) if config.sampler == "exact" else None
         self.sequence_users = np.flatnonzero(self.histories.lengths >= 2)
-        self.n_items = train.n_items
 
     def start(self, model: Model) -> None:
         super().start(model)
@@ -102,7 +109,7 @@ class NextItem(Regime):
         return pointwise_loss(positive[real].float(), negative[real].float(), self.config.reduction)
 
 
-class Windows(Regime):
+class Windows(_FromHistories):
     """Binary cross-entropy on history windows (MPM): every training interaction with at
     least ``history_len`` earlier training items of its user (the model's) is a window
     (user, those items, the interaction's item as the target), with ``n_negatives``
@@ -116,9 +123,6 @@ class Windows(Regime):
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         super().__init__(train, config, device)
-        self.histories = Histories.of(train)
-        self.seen = SeenSet.from_interactions(train) if config.sampler == "exact" else None
-        self.n_items = train.n_items
         self.window_users = np.zeros(0, dtype=np.int64)
 
     def start(self, model: Model) -> None:
