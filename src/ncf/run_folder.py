@@ -67,11 +67,15 @@ def config_text(config: RunConfig, resolved: dict[str, Any] | None = None) -> st
 
 
 def check_same_config(path: Path, text: str) -> None:
-    """A run resumes only under the config that started it."""
+    """A run resumes only under the config that started it. A setting its config.toml
+    does not name (one added to ``ncf`` since the run started) is taken at its default."""
     old, new = flatten_toml(tomllib.loads(path.read_text())), flatten_toml(tomllib.loads(text))
-    differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    defaults = flatten_toml(tomllib.loads(config_text(RunConfig())))
+    differ = sorted(k for k in old.keys() | new.keys() if old.get(k, defaults.get(k)) != new.get(k))
     if differ:
-        shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:5])
+        shown = ", ".join(
+            f"{k}: {old.get(k, defaults.get(k))!r} -> {new.get(k)!r}" for k in differ[:5]
+        )
         raise UsageError(
             f"{path}: --resume needs the run's own config, but {shown} differ; "
             "use the same settings or another --out"

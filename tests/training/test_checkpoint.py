@@ -60,3 +60,17 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
         atomic_write(path, crash)
     assert load_checkpoint(path) == {"epoch": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+
+
+def test_a_run_resumes_under_a_setting_added_since_at_its_default(tmp_path):
+    from ncf.config import RunConfig
+    from ncf.errors import UsageError
+    from ncf.run_folder import check_same_config, config_text
+
+    text = config_text(RunConfig())
+    older = tmp_path / "config.toml"  # written before ncf had beta2
+    older.write_text("\n".join(line for line in text.splitlines() if "beta2" not in line))
+    check_same_config(older, text)
+    changed = text.replace("beta2 = 0.999", "beta2 = 0.98")
+    with pytest.raises(UsageError, match="beta2: 0.999 -> 0.98"):
+        check_same_config(older, changed)
