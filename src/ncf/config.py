@@ -60,7 +60,8 @@ class TrainConfig:
         switch_lr: learning rate after the switch (0: the rate reached).
         hogwild_workers: train with this many processes updating one shared model
             without locks (Hogwild; 0: in this process).
-        patience: stop after this many epochs without a better validation metric.
+        patience: stop after this many evaluations (every ``eval_every`` epochs) without
+            a better validation metric.
         monitor: the validation metric that selects the epoch (e.g. ``ndcg@10``).
         eval_every: evaluate on validation every this many epochs.
         eval_at_start: also evaluate the untrained model, as epoch 0 of the history.

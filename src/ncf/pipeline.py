@@ -104,6 +104,12 @@ def regime_defaults(name: str, values: dict[str, Any]) -> dict[str, Any]:
     objective = str(values.get("objective") or cls.objective)
     if objective not in REGIMES:
         raise UsageError(f"unknown objective {objective!r}; known: {', '.join(REGIMES)}")
+    missing = [m for m in REGIMES[objective].needs if not hasattr(cls, m)]
+    if missing or (cls.own_objective_only and objective != cls.objective):
+        raise UsageError(
+            f"model {name!r} cannot train with objective {objective!r}; "
+            f"it trains with {cls.objective!r}"
+        )
     regime = REGIMES[objective].run_defaults
     if objective == cls.objective:
         return {**regime, **own}

@@ -7,6 +7,7 @@ test evaluators (`prepare_run`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from ncf.evaluation.protocols import Evaluator, Protocol, RatingEvaluator
 from ncf.models import MODELS
 from ncf.models.base import ItemFeatures
 from ncf.random import Generators
+
+# splits that hold out interactions regardless of their time
+RANDOM_SPLITS = ("ratio", "user-ratio", "loo-random")
 
 
 def load_source(spec: str, columns: str = "") -> Source:
@@ -91,7 +95,15 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
             "give data with a time column, a sequence file or a table in time order"
         )
     source, log = prepare_source(raw, config.prepare)
-    split = make_split(source, config.split or default_split(source), generators.split)
+    spec = config.split or default_split(source)
+    if model is not None and model.needs_order and spec.split(":")[0] in RANDOM_SPLITS:
+        warnings.warn(
+            f"split {spec!r} holds out items at random: a user's history then holds items "
+            f"from after the held-out ones; {config.model} is judged honestly on 'loo' or "
+            "'user-time-ratio'",
+            stacklevel=2,
+        )
+    split = make_split(source, spec, generators.split)
     given = split.test_negatives
     default = f"sampled:{given.shape[1]}" if given is not None else "full"
     protocol = Protocol.parse(config.protocol or default)

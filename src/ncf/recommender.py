@@ -103,8 +103,11 @@ class Recommender:
         index = self.known.item_vocab.index(np.atleast_1d(np.asarray(items)), what="item")
         if not len(index):
             raise UsageError("no items to score from")
-        history = torch.from_numpy(index[None, -self.model.history_len :])  # type: ignore[index]
-        scores = score(history.to(self.model.device)).float().cpu()[0]
+        length = int(self.model.history_len)  # type: ignore[arg-type]
+        recent = index[-length:]
+        history = np.full((1, length), -1, dtype=np.int64)  # left-padded, as the model's own
+        history[0, length - len(recent) :] = recent
+        scores = score(torch.from_numpy(history).to(self.model.device)).float().cpu()[0]
         if exclude_seen:
             scores[torch.from_numpy(index)] = -torch.inf
         values, top = scores.topk(min(k, len(scores)))

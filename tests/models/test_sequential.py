@@ -104,3 +104,28 @@ def test_a_sequence_model_on_data_without_order_fails_clearly(tmp_path):
     (tmp_path / "seq.txt").write_text("0 1 2 3 4 5\n1 2 3 4 0 5\n2 5 4 3 2 1\n")
     config = resolve_config({"model": "sasrec", "data": str(tmp_path / "seq.txt")})
     assert len(prepare_run(config, Generators.from_seed(0)).split.test) == 3
+
+
+def test_mpm_scores_a_new_users_short_list_and_takes_one_layer_sizes():
+    from ncf.models import MPM
+    from ncf.recommender import Recommender
+
+    torch.manual_seed(0)
+    m = MPM(3, 12, dim=4, history=5, levels=2, mlp=8, head=8).eval()
+    known = make_interactions([0, 0, 1], [1, 2, 4], 3, 12)
+    m.observe(known)
+    short = Recommender(m, known).recommend_sequence([1, 2], k=3)  # fewer than 5 items
+    assert len(short) == 3 and not set(short["item"]) & {1, 2}
+
+
+def test_sequence_models_train_with_their_own_objective_only_and_warn_on_random_splits():
+    from ncf.errors import UsageError
+    from ncf.pipeline import resolve_config
+    from ncf.preparation import prepare_run
+
+    for model, objective in (("sasrec", "pointwise"), ("mpm", "next-item"), ("gmf", "windows")):
+        with pytest.raises(UsageError, match=f"cannot train with objective '{objective}'"):
+            resolve_config({"model": model, "objective": objective})
+    config = resolve_config({"model": "sasrec", "data": "synthetic", "split": "ratio:0.8,0.1,0.1"})
+    with pytest.warns(UserWarning, match="holds out items at random"):
+        prepare_run(config, Generators.from_seed(0))

@@ -41,6 +41,8 @@ class Model(nn.Module):
     personalised: ClassVar[bool] = True
     #: scores users by the order of their items (the sequence models)
     needs_order: ClassVar[bool] = False
+    #: trains with its own ``objective`` only (another would not use what it learns from)
+    own_objective_only: ClassVar[bool] = False
     train_defaults: ClassVar[dict[str, Any]] = {}
     #: elements of the largest intermediate tensor ``score_all`` may build at once
     score_budget: ClassVar[int] = 1 << 25

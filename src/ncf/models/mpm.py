@@ -109,7 +109,7 @@ class MPM(SequenceModel):
         head: tuple[int, ...] = (128, 64, 32),
     ):
         check_whole(dim=dim, history=history, levels=levels, kernel=kernel)
-        mlp, head = list(mlp), list(head)
+        mlp, head = ([s] if isinstance(s, int) else list(s) for s in (mlp, head))
         if not mlp or not head or min(mlp + head) < 1:
             raise ValueError(f"mlp and head need at least one positive size, got {mlp}, {head}")
         if not 0 <= dropout < 1:

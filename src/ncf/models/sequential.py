@@ -69,6 +69,7 @@ class SequenceModel(Model):
 
     objective = "next-item"
     needs_order = True
+    own_objective_only = True
     history: torch.Tensor
 
     def __init__(self, n_users: int, n_items: int, history_len: int, **hparams: Any):

@@ -102,8 +102,14 @@ def _phases(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _integer_epochs(ax: Axes) -> None:
+    """Whole epochs on the x axis; a single epoch is shown between its neighbours (the
+    locator finds no whole numbers in the narrow range matplotlib gives one point)."""
     from matplotlib.ticker import MaxNLocator
 
+    low, high = ax.get_xlim()
+    if high - low < 2:
+        middle = round((low + high) / 2)
+        ax.set_xlim(middle - 1, middle + 1)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
@@ -127,7 +133,8 @@ def _phase_lines(
             common[column], common[f"{column}_refit"], rtol=1e-9, atol=0.0
         ):
             last = int(again["epoch"].max())
-            label = f"{labels[0]}; the {labels[1]} repeats epochs 1-{last}"
+            repeated = f"epochs 1-{last}" if last > 1 else "epoch 1"
+            label = f"{labels[0]}; the {labels[1]} repeats {repeated}"
             return ax.plot(chosen["epoch"], chosen[column], marker="o", ms=markers, label=label)
     lines = []
     for rows, color, style, label in (

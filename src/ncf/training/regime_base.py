@@ -48,6 +48,8 @@ class Regime:
     #: run settings this way of training brings (metric to monitor, protocol, split);
     #: a model's own ``train_defaults`` and the user's settings come on top
     run_defaults: ClassVar[dict[str, Any]] = {}
+    #: the model methods this way of training calls besides ``forward`` / ``pair_scores``
+    needs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         self.config = config

@@ -241,6 +241,7 @@ class ItemRows(Regime):
 
     name = "item-rows"
     label = "masked MSE on item rating vectors"
+    needs = ("reconstruct",)
     run_defaults = Rating.run_defaults
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):

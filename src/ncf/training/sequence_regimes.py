@@ -52,6 +52,7 @@ class NextItem(_FromHistories):
 
     name = "next-item"
     label = "BCE, the next item at every position"
+    needs = ("sequence_scores",)
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         super().__init__(train, config, device)
@@ -120,6 +121,7 @@ class Windows(_FromHistories):
 
     name = "windows"
     label = "BCE, history windows, sampled negatives"
+    needs = ("window_scores",)
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         super().__init__(train, config, device)
