@@ -42,8 +42,7 @@ class Histories:
     @classmethod
     def of(cls, known: Interactions) -> Histories:
         """The histories of ``known``: by timestamp where it has them, then by row order."""
-        keys = (known.order,) if known.times is None else (known.order, known.times)
-        order = np.lexsort((*keys, known.user_ids))  # the last key sorts first
+        order = known.chronological()
         counts = np.bincount(known.user_ids, minlength=known.n_users)
         offsets = np.zeros(known.n_users + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
