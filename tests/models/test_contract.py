@@ -28,6 +28,8 @@ def build(name, train, seed=0):
         "neumf": {"dim": 8, "layers": [16, 8]},
         "bpr-mf": {"dim": 8},
         "ease": {"l2": 1.0},
+        "ials": {"dim": 8, "iterations": 4},
+        "item-knn": {"neighbours": 10},
         "mf": {"dim": 8},
         "mf-bias": {"dim": 8},
         "concat-net": {"dim": 8},

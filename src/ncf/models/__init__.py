@@ -9,6 +9,8 @@ from ncf.models.ease import EASE
 from ncf.models.gf_cf import GFCF
 from ncf.models.gmf import GMF
 from ncf.models.graph import NGCF, LightGCN
+from ncf.models.ials import IALS
+from ncf.models.item_knn import ItemKNN
 from ncf.models.mf import MF, MFBias
 from ncf.models.mlp import MLP
 from ncf.models.mpm import MPM
@@ -24,6 +26,8 @@ MODELS: dict[str, type[Model]] = {
     "neumf": NeuMF,
     "bpr-mf": BPRMF,
     "ease": EASE,
+    "ials": IALS,
+    "item-knn": ItemKNN,
     "mf": MF,
     "mf-bias": MFBias,
     "concat-net": ConcatNet,
@@ -46,6 +50,8 @@ __all__ = [
     "EmbeddingNet",
     "GFCF",
     "GMF",
+    "IALS",
+    "ItemKNN",
     "LightGCN",
     "MF",
     "MFBias",
