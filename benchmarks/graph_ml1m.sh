@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The graph models beside the other implicit models on ML-1M: all 1,000,209 ratings as
+# The graph models, Mult-VAE and the linear baselines beside the other implicit models on ML-1M: all 1,000,209 ratings as
 # interactions, each user's split 70 / 10 / 20 at random, full ranking (training items
 # excluded), --k 20, every model with its defaults (epochs chosen on validation, then
 # refit on train + validation for the test). A run stopped part-way (Ctrl-C) resumes
@@ -10,7 +10,7 @@
 set -euo pipefail
 out=${1:-runs/graph-ml1m}
 threads=${2:-0}
-models=${MODELS:-popularity gf-cf ease bpr-mf lightgcn ngcf}
+models=${MODELS:-popularity gf-cf ease ials item-knn mult-vae bpr-mf lightgcn ngcf}
 mkdir -p "$out"
 for m in $models; do
     [ -f "$out/$m/metrics.json" ] && continue

@@ -18,6 +18,7 @@ from ncf.models.neumf import NeuMF, load_pretrained
 from ncf.models.popularity import Popularity
 from ncf.models.rating_nets import ConcatNet, EmbeddingNet
 from ncf.models.sequential import SASRec
+from ncf.models.vae import MultVAE
 
 MODELS: dict[str, type[Model]] = {
     "popularity": Popularity,
@@ -33,6 +34,7 @@ MODELS: dict[str, type[Model]] = {
     "concat-net": ConcatNet,
     "embedding-net": EmbeddingNet,
     "autoencoder": AutoEncoder,
+    "mult-vae": MultVAE,
     "ngcf": NGCF,
     "lightgcn": LightGCN,
     "gf-cf": GFCF,
@@ -57,6 +59,7 @@ __all__ = [
     "MFBias",
     "MLP",
     "MPM",
+    "MultVAE",
     "NGCF",
     "NeuMF",
     "Popularity",

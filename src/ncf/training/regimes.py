@@ -15,6 +15,8 @@ selection, checkpoints, signals, progress.
   rating nets; ``full_batch`` trains on all rows at once).
 - ``item-rows``: items' whole rating vectors, MSE on the rated entries, dense
   re-feeding (the autoencoder).
+- ``user-rows``: users' whole binary item rows, multinomial likelihood plus the
+  model's penalty (Mult-VAE).
 - ``next-item``: users' training sequences, the next item at every position against
   ``n_negatives`` unseen items, binary cross-entropy (SASRec).
 - ``windows``: (user, the items before, target) windows with ``n_negatives`` unseen
@@ -284,8 +286,52 @@ class ItemRows(Regime):
         return loss
 
 
+class UserRows(Regime):
+    """Multinomial log-likelihood of users' whole item rows (Mult-VAE).
+
+    Batches: ``batch_size`` users' binary rows (B, n_items) float32, every user with a
+    training item once per epoch in a fresh order. The model provides
+    ``row_logits(rows) -> (logits, penalty)`` (the penalty: Mult-VAE's annealed KL term);
+    the loss is -sum_i x_i log softmax(logits)_i per user, averaged over the batch (or
+    summed), plus the penalty."""
+
+    name = "user-rows"
+    label = "multinomial likelihood on user rows"
+    needs = ("row_logits",)
+
+    def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
+        super().__init__(train, config, device)
+        from ncf.models.vae import user_rows
+
+        self.matrix = user_rows(train)  # (n_users, n_items)
+        self.active = np.flatnonzero(np.diff(self.matrix.indptr))  # users with an item
+
+    def epoch(self, generators: Generators) -> EpochPlan:
+        order = torch.randperm(len(self.active), generator=generators.torch).numpy()
+        users = self.active[order]
+        per = self.per_batch()
+
+        def batch(b: int) -> Batch:
+            block = self.matrix[users[b * per : (b + 1) * per]]
+            return (torch.from_numpy(block.toarray()).to(self.device),)
+
+        return EpochPlan(self.batches_per_epoch(), batch)
+
+    def n_examples(self) -> int:  # users
+        return len(self.active)
+
+    def loss(self, model: Model, batch: Batch) -> torch.Tensor:
+        (rows,) = batch
+        logits, penalty = model.row_logits(rows)  # type: ignore[attr-defined]
+        likelihood = -(F.log_softmax(logits.float(), dim=1) * rows).sum(1)
+        if self.config.reduction == "mean":
+            return likelihood.mean() + penalty
+        return likelihood.sum() + penalty * len(rows)
+
+
 REGIMES: dict[str, type[Regime]] = {
-    r.name: r for r in (Pointwise, Pairwise, UserDraws, Rating, ItemRows, NextItem, Windows)
+    r.name: r
+    for r in (Pointwise, Pairwise, UserDraws, Rating, ItemRows, UserRows, NextItem, Windows)
 }
 
 
