@@ -3,7 +3,8 @@
 >>> rec = ncf.load("runs/neumf")
 >>> rec.recommend(["196"], k=10)            # data frame: user, rank, item, score, title
 >>> rec.similar("50", k=10)                 # cosine of item embeddings
->>> rec.recommend_sequence(["50", "172"])   # a new user's items in time order (sequence models)
+>>> rec.recommend_items(["50", "172"])      # a new user from their items (fold-in)
+>>> rec.recommend_sequence(["50", "172"])   # the same, in time order (sequence models)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 from ncf.bundle import load_parts
 from ncf.data.interactions import Interactions
 from ncf.errors import DataError, UsageError
+from ncf.fold_in import fold_in
 from ncf.models import Model
 
 
@@ -87,34 +89,47 @@ class Recommender:
         frame["score"] = scores.ravel()
         return frame[finite].reset_index(drop=True)
 
-    @torch.no_grad()
-    def recommend_sequence(
+    def recommend_items(
         self, items: list | np.ndarray, k: int = 10, exclude_seen: bool = True
     ) -> pd.DataFrame:
-        """Top-k for a new user from the raw ids of their items in time order, oldest
-        first (the sequence models): columns rank (1-based), item, score and metadata."""
+        """Top-k for a new user from the raw ids of the items they have (oldest first,
+        for the sequence models): columns rank (1-based), item, score and metadata.
+        ``frame.attrs["path"]`` names how the user was scored (`ncf.fold_in.PATHS`):
+        sequence, row, least squares, gradient, or popularity for an empty list.
+
+        Raises:
+            DataError: an item id the model does not know."""
         _check_k(k)
-        score = getattr(self.model, "score_histories", None)
-        if score is None:
-            raise UsageError(
-                f"model {self.model.name!r} does not score a list of items; "
-                "the sequence models (sasrec, mpm) do"
-            )
-        index = self.known.item_vocab.index(np.atleast_1d(np.asarray(items)), what="item")
-        if not len(index):
-            raise UsageError("no items to score from")
-        length = int(self.model.history_len)  # type: ignore[arg-type]
-        recent = index[-length:]
-        history = np.full((1, length), -1, dtype=np.int64)  # left-padded, as the model's own
-        history[0, length - len(recent) :] = recent
-        scores = score(torch.from_numpy(history).to(self.model.device)).float().cpu()[0]
-        if exclude_seen:
+        raw = np.atleast_1d(np.asarray(items))
+        index = self.known.item_vocab.index(raw, what="item") if len(raw) else raw.astype(np.int64)
+        answer = fold_in(self.model, index, self.popularity())
+        scores = answer.scores.clone()
+        if exclude_seen and len(index):
             scores[torch.from_numpy(index)] = -torch.inf
         values, top = scores.topk(min(k, len(scores)))
         frame = self._frame(top.numpy())
         frame.insert(0, "rank", np.arange(1, len(top) + 1))
         frame["score"] = values.numpy()
-        return frame[np.isfinite(values.numpy())].reset_index(drop=True)
+        frame = frame[np.isfinite(values.numpy())].reset_index(drop=True)
+        frame.attrs["path"] = answer.path
+        return frame
+
+    def recommend_sequence(
+        self, items: list | np.ndarray, k: int = 10, exclude_seen: bool = True
+    ) -> pd.DataFrame:
+        """`recommend_items` for a sequence model: the items in time order, oldest first."""
+        if not hasattr(self.model, "score_histories"):
+            raise UsageError(
+                f"model {self.model.name!r} does not score a list of items in order; "
+                "the sequence models (sasrec, mpm) do (recommend_items folds in any model)"
+            )
+        if not len(np.atleast_1d(np.asarray(items))):
+            raise UsageError("no items to score from")
+        return self.recommend_items(items, k, exclude_seen)
+
+    def popularity(self) -> np.ndarray:
+        """(n_items,) the known interactions of every item."""
+        return np.bincount(self.known.item_ids, minlength=self.model.n_items)
 
     def history(self, user: object) -> pd.DataFrame:
         """The known items of one raw user id."""
@@ -123,14 +138,19 @@ class Recommender:
 
     @torch.no_grad()
     def similar(self, item: object, k: int = 10) -> pd.DataFrame:
-        """Items closest to a raw item id by cosine of the model's item embeddings."""
+        """Items closest to a raw item id: by the model's own item similarities where it
+        has them (item-kNN's neighbours), else by cosine of its item embeddings."""
         _check_k(k)
-        embeddings = self.model.item_embeddings()
-        if embeddings is None:
-            raise DataError(f"model {self.model.name!r} has no item embeddings")
         index = int(self.known.item_vocab.index(np.array([item]), what="item")[0])
-        vectors = F.normalize(embeddings.float().cpu(), dim=1)
-        scores = vectors @ vectors[index]
+        own = getattr(self.model, "item_similarities", None)
+        if own is not None:
+            scores = own(index).float().cpu().clone()
+        else:
+            embeddings = self.model.item_embeddings()
+            if embeddings is None:
+                raise DataError(f"model {self.model.name!r} has no item embeddings")
+            vectors = F.normalize(embeddings.float().cpu(), dim=1)
+            scores = vectors @ vectors[index]
         scores[index] = -torch.inf
         values, top = scores.topk(min(k, len(scores) - 1))
         frame = self._frame(top.numpy())

@@ -35,6 +35,7 @@ def build(name, train, seed=0):
         "concat-net": {"dim": 8},
         "embedding-net": {"dim": 8, "layers": [16, 16], "dropouts": [0.1, 0.1]},
         "autoencoder": {"layers": [8, 16], "dropout": 0.0},
+        "mult-vae": {"layers": [16, 8], "dropout": 0.0, "anneal_steps": 100},
         "ngcf": {"dim": 8, "layers": [8, 8], "message_dropout": 0.0},
         "lightgcn": {"dim": 8, "n_layers": 2},
         "gf-cf": {"factors": 4},

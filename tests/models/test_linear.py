@@ -7,6 +7,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from ncf.fold_in import fold_in
+from ncf.models.ease import gram_matrix, inverse_in_place
 from ncf.models.ials import IALS
 from ncf.models.item_knn import ItemKNN, weighted
 
@@ -57,14 +59,14 @@ def test_ials_fold_in_is_the_users_own_solve():
     x = small_matrix()
     model = IALS(4, 5, dim=3, iterations=3, solver="exact")
     model.fit(x)
-    users_again = direct_solution(
-        x.toarray(), model.item_emb.weight.double().numpy(), 0.007, 0.3, 1.0
-    )
+    items = model.item_emb.weight.double().numpy()
+    user = direct_solution(x.toarray(), items, 0.007, 0.3, 1.0)[0]
     # user 0 folded in again: the direct solve of their row against the final items
-    folded = model.fold_in(np.array([0, 1, 4])).double().numpy()
-    np.testing.assert_allclose(folded, users_again[0], rtol=1e-4, atol=1e-6)
-    repeated = model.fold_in(np.array([4, 0, 1, 0])).numpy()  # order and repeats do not count
-    np.testing.assert_allclose(repeated, folded, rtol=1e-5, atol=1e-7)
+    answer = fold_in(model, np.array([0, 1, 4]), np.zeros(5))
+    assert answer.path == "least squares"
+    np.testing.assert_allclose(answer.scores.double().numpy(), items @ user, rtol=1e-4, atol=1e-6)
+    repeated = fold_in(model, np.array([4, 0, 1, 0]), np.zeros(5))  # order, repeats: no matter
+    np.testing.assert_allclose(repeated.scores.numpy(), answer.scores.numpy(), rtol=1e-5)
 
 
 def test_ials_rejects_bad_settings():
@@ -122,3 +124,18 @@ def test_item_knn_similar_items_are_its_neighbours():
     assert (similar > 0).sum().item() == 2
     with pytest.raises(ValueError, match="similarity"):
         ItemKNN(2, 2, similarity="jaccard")
+
+
+def test_ease_inverse_in_place_and_blockwise_gram():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((300, 300)).astype(np.float32)
+    matrix = a @ a.T / 300 + np.eye(300, dtype=np.float32)
+    want = np.linalg.inv(matrix.astype(np.float64))
+    got = inverse_in_place(matrix, block=70)
+    assert np.shares_memory(got, matrix)  # no second n x n array
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    np.testing.assert_array_equal(got, got.T)
+    with pytest.raises(ValueError, match="positive definite"):
+        inverse_in_place(-np.eye(4, dtype=np.float32))
+    x = small_matrix()
+    np.testing.assert_array_equal(gram_matrix(x, block=2), (x.T @ x).toarray())

@@ -9,10 +9,10 @@ import torch
 from ncf.config import TrainConfig
 from ncf.errors import DataError
 from ncf.evaluation.protocols import RatingEvaluator
-from ncf.models import GMF, MFBias
+from ncf.models import GMF, MFBias, MultVAE
 from ncf.random import Generators
 from ncf.training.loop import Trainer
-from ncf.training.regimes import Pairwise, Pointwise, Rating
+from ncf.training.regimes import Pairwise, Pointwise, Rating, UserRows
 from tests.conftest import checkerboard, make_interactions, rated_checkerboard
 
 CPU = torch.device("cpu")
@@ -84,3 +84,41 @@ def test_a_rating_model_is_selected_on_the_lowest_rmse():
     assert trainer.best_epoch == int(np.argmin(scores)) + 1
     assert evaluator(model)["rmse"] == pytest.approx(min(scores))
     assert min(scores) < 1.0  # ratings 1 and 5: the mean alone is 2.0 off
+
+
+def test_user_rows_batches_and_multinomial_likelihood():
+    data = make_interactions([0, 0, 2, 3], [0, 2, 1, 1])  # user 1 has nothing
+    regime = UserRows(data, TrainConfig(batch_size=2), CPU)
+    plan = regime.epoch(Generators.from_seed(0))
+    batches = rows(plan)
+    assert plan.n_batches == 2 and [len(b[0]) for b in batches] == [2, 1]
+    got = sorted(tuple(r.tolist()) for b in batches for r in b[0])
+    assert got == [(0.0, 1.0, 0.0), (0.0, 1.0, 0.0), (1.0, 0.0, 1.0)]
+
+    class Fixed(torch.nn.Module):  # logits log(1, 2, 1): softmax (1/4, 1/2, 1/4)
+        def row_logits(self, batch_rows):
+            logits = torch.log(torch.tensor([1.0, 2.0, 1.0])).expand_as(batch_rows)
+            return logits, 0.5
+
+    batch = (torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]),)
+    # -(log 1/4 + log 1/4) = 2 log 4 and -log 1/2 = log 2: mean 2.5 log 2, plus the penalty
+    loss = regime.loss(Fixed(), batch).item()  # type: ignore[arg-type]
+    assert loss == pytest.approx(2.5 * np.log(2) + 0.5)
+    summed = UserRows(data, TrainConfig(reduction="sum"), CPU)
+    assert summed.loss(Fixed(), batch).item() == pytest.approx(5 * np.log(2) + 1.0)
+
+
+def test_mult_vae_anneals_beta_with_its_updates():
+    model = MultVAE(4, 6, layers=[8, 2], dropout=0.0, beta=0.2, anneal_steps=4)
+    rows_ = torch.tensor([[1.0, 0, 0, 1, 0, 0]])
+    weights = []
+    with torch.no_grad():
+        for _ in range(6):
+            mean, log_var = model.encode(rows_)
+            kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).sum(1).mean()
+            _, penalty = model.train().row_logits(rows_)
+            weights.append(round(float(penalty) / float(kl), 6))
+    assert weights == [0.05, 0.1, 0.15, 0.2, 0.2, 0.2]
+    assert int(model.steps) == 6 and "steps" in model.state_dict()
+    logits, penalty = model.eval().row_logits(rows_)
+    assert penalty == 0.0 and int(model.steps) == 6  # evaluation counts no update

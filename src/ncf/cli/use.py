@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 
 from ncf.cli.app import app, check_k, console, emit, existing_folder, output_file
 from ncf.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _read_users(path: Path) -> np.ndarray:
@@ -33,6 +36,13 @@ def recommend(
     run_dir: Annotated[Path, typer.Argument(help="A run or bundle folder.")],
     user: Annotated[str | None, typer.Option(help="A raw user id.")] = None,
     users: Annotated[Path | None, typer.Option(help="File of raw user ids, one per line.")] = None,
+    items: Annotated[
+        str | None,
+        typer.Option(
+            help="A new user's raw item ids, comma-separated, oldest first ('' for none: "
+            "the most popular items)."
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("--k", help="Items per user.")] = 10,
     output: Annotated[
         Path | None, typer.Option(help="Write .parquet or .csv instead of printing.")
@@ -40,15 +50,23 @@ def recommend(
 ) -> None:
     """Top-k items per user, excluding the items each user already has.
 
-    With --users, ids the model does not know are skipped and counted."""
+    With --users, ids the model does not know are skipped and counted. With --items, a
+    user the model was not trained on is scored from their items (fold-in); the answer
+    says how (sequence, row, least squares, gradient or popularity)."""
     from ncf.recommender import load
 
-    if (user is None) == (users is None):
-        raise UsageError("give exactly one of --user and --users")
+    if sum(option is not None for option in (user, users, items)) != 1:
+        raise UsageError("give exactly one of --user, --users and --items")
     check_k(k)
     if output is not None:
         output_file(output)
     rec = load(existing_folder(run_dir))
+    if items is not None:
+        given = [part.strip() for part in items.split(",") if part.strip()]
+        frame = rec.recommend_items(given, k=k)
+        print(f"new user, {len(given)} item(s): scored by {frame.attrs['path']}", file=sys.stderr)
+        _write_or_print(frame, output)
+        return
     if users is not None:
         raw = _read_users(users)
         known = rec.known.user_vocab.index(raw, missing="mask") >= 0
@@ -64,7 +82,10 @@ def recommend(
         raw = raw[known]
     else:
         raw = np.array([user])
-    frame = rec.recommend(raw, k=k)
+    _write_or_print(rec.recommend(raw, k=k), output)
+
+
+def _write_or_print(frame: pd.DataFrame, output: Path | None) -> None:
     if output is not None:
         if output.suffix == ".parquet":
             frame.to_parquet(output, index=False)

@@ -11,6 +11,8 @@ never from a config or a dataset object. It provides:
   ``"pointwise"``, ``"pairwise"``, ``"rating"``), or ``"fit"`` (closed form or
   counting, via ``fit(train)``);
 - ``observe(known)``: keep the interactions a model scores from (optional);
+- ``item_factors()`` / ``score_rows(rows)`` / ``score_histories(histories)``: how a user
+  the model was not trained on is scored from their items (`ncf.fold_in`; optional);
 - ``init_from_ratings(ratings)``: initial values from the training ratings, for models
   trained on them (optional);
 - ``train_defaults``: the training settings found best for it on validation data;
@@ -88,6 +90,17 @@ class Model(nn.Module):
     def item_embeddings(self) -> torch.Tensor | None:
         """(n_items, d) vectors whose cosine says how alike two items are, or None."""
         return None
+
+    def item_factors(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+        """For models whose score is a dot product of a user vector with an item vector
+        plus an item offset: (n_items, d) item vectors and (n_items,) offsets (or None),
+        through which a new user's vector is solved (`ncf.fold_in`). Default: None."""
+        return None
+
+    def fold_in_weights(self) -> tuple[float, float, float]:
+        """(unobserved weight, l2, frequency exponent) of a new user's least-squares solve
+        (`ncf.fold_in`); iALS's defaults unless the model has its own."""
+        return 0.3, 0.007, 1.0
 
     def observe(self, known: Interactions) -> None:
         """Models that score a user or an item from the interactions (EASE, the

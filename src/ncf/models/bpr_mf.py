@@ -60,6 +60,9 @@ class BPRMF(Model):
         scores = torch.addmm(self.item_bias.weight.T, self.user_emb(users), self.item_emb.weight.T)
         return scores.add_(self.user_bias(users))
 
+    def item_factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.item_emb.weight, self.item_bias.weight[:, 0]
+
     def item_embeddings(self) -> torch.Tensor:
         return self.item_emb.weight
 

@@ -5,7 +5,7 @@ The model keeps the training matrix X to score users by their history.
 
 ``fit`` works in float32 and in place, so that a large catalogue fits in memory: the
 Gram matrix is filled a block of rows at a time from sparse products, factored and
-inverted where it lies by LAPACK (``spotrf`` / ``spotri``), and B is made from P without
+inverted where it lies (Cholesky, then LAPACK's ``spotri``), and B is made from P without
 a copy. Its peak is one (n_items, n_items) float32 matrix (6.7 GB at 41k items) plus a
 block; ``np.linalg.inv`` in float64 needed three times that.
 
@@ -65,8 +65,12 @@ class EASE(Model):
         rows = self.history[users.cpu().numpy()].toarray()
         return torch.from_numpy(rows).to(self.weights.device)  # (B, I)
 
+    def score_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """(B, n_items) users' binary rows -> (B, n_items) scores."""
+        return rows @ self.weights
+
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        return self._rows(users) @ self.weights  # (B, I)
+        return self.score_rows(self._rows(users))  # (B, I)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return pairs_from_rows(self, users, items)
@@ -90,18 +94,19 @@ def gram_matrix(binary: sp.csr_matrix, block: int = 2048) -> np.ndarray:
 
 def inverse_in_place(matrix: np.ndarray, block: int = 2048) -> np.ndarray:
     """The inverse of a symmetric positive definite float32 matrix, computed in its own
-    memory (Cholesky factor, then its inverse, by LAPACK) and returned as the same array.
+    memory and returned as the same array: the Cholesky factor by torch (MKL), its
+    inverse by LAPACK's ``spotri`` (scipy's OpenBLAS ``spotrf`` fails on a 41k matrix).
 
     Raises:
         ValueError: the matrix is not positive definite."""
-    # a C-ordered symmetric array is its own transpose: LAPACK gets the Fortran view
-    fortran = matrix.T
-    factor, info = lapack.spotrf(fortran, lower=0, clean=0, overwrite_a=1)
-    if info != 0:
-        raise ValueError(f"the Gram matrix is not positive definite (spotrf info {info})")
-    inverse, info = lapack.spotri(factor, lower=0, overwrite_c=1)
-    if info != 0:
-        raise ValueError(f"the Cholesky factor is singular (spotri info {info})")
+    lower = torch.from_numpy(matrix)  # the same memory
+    _, info = torch.linalg.cholesky_ex(lower, out=(lower, torch.empty((), dtype=torch.int32)))
+    if int(info):
+        raise ValueError(f"the Gram matrix is not positive definite (cholesky info {int(info)})")
+    # C-ordered L is, seen by Fortran, the upper factor U = L^T with A = U^T U
+    inverse, status = lapack.spotri(matrix.T, lower=0, overwrite_c=1)
+    if status != 0:
+        raise ValueError(f"the Cholesky factor is singular (spotri info {status})")
     result = inverse.T  # C-ordered again; LAPACK filled the upper triangle of its view
     if not np.shares_memory(result, matrix):  # LAPACK had to copy: keep its result
         matrix = np.ascontiguousarray(result)

@@ -89,10 +89,16 @@ class GFCF(Model):
             self.vectors[:, :k] = v[:, :k]
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        if self.history is None or self._normalised is None:
+        if self.history is None:
+            raise RuntimeError("GF-CF needs the training history: call fit() or observe()")
+        rows = self.history[users.cpu().numpy()].toarray()
+        return self.score_rows(torch.from_numpy(rows).to(self.vectors.device))  # (B, I)
+
+    def score_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """(B, n_items) users' binary rows -> (B, n_items) scores."""
+        if self._normalised is None:
             raise RuntimeError("GF-CF needs the training history: call fit() or observe()")
         device = self.vectors.device
-        rows = torch.from_numpy(self.history[users.cpu().numpy()].toarray()).to(device)  # (B, I)
         if self._normalised[0].device != device:  # moved once, not per chunk of users
             self._normalised = (self._normalised[0].to(device), self._normalised[1].to(device))
         normalised, transposed = self._normalised

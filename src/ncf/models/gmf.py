@@ -72,6 +72,11 @@ class GMF(ItemFeatures, Model):
         scores = weighted @ self.item_emb.weight.T + self.out.bias  # (B, n_items)
         return scores + self.feature_scores(self.out)
 
+    def item_factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """score = (p * w) . q + b = p . (w * q) + b: the item vectors carry the weights."""
+        vectors = self.item_emb.weight * self.out.weight[:, : self.hparams["dim"]]
+        return vectors, self.out.bias + self.feature_scores(self.out)
+
     def item_embeddings(self) -> torch.Tensor:
         return self.item_emb.weight * self.out.weight[:, : self.hparams["dim"]].abs()
 

@@ -202,6 +202,9 @@ class GraphModel(Model):
     def item_embeddings(self) -> torch.Tensor:
         return self.propagated()[1]
 
+    def item_factors(self) -> tuple[torch.Tensor, None]:
+        return self.propagated()[1], None
+
 
 class LightGCN(GraphModel):
     """Args:

@@ -17,7 +17,7 @@ them in batches (by LU: torch's batched Cholesky is slower on the CPU). Both run
 torch on the model's device.
 
 The same solve gives a new user's vector from their items with the item vectors fixed
-(`IALS.fold_in`).
+(`ncf.fold_in`).
 
     >>> model = IALS(n_users, n_items, dim=192); model.fit(train_matrix)
     >>> model.score_all(torch.tensor([0, 1]))                               # (2, n_items)
@@ -133,26 +133,11 @@ class IALS(EmbeddingModel):
             matrix, fixed, gram, reg, target, start, self.hparams["cg_steps"]
         )
 
-    @torch.no_grad()
-    def fold_in(self, items: np.ndarray) -> torch.Tensor:
-        """(d,) the vector of a new user who has ``items`` (indices), the item vectors
-        fixed: the direct solve of the user's system."""
-        row = sp.csr_matrix(
-            (np.ones(len(items), np.float32), np.asarray(items), [0, len(items)]),
-            shape=(1, self.n_items),
-        )
-        row.sum_duplicates()
-        row.data[:] = 1.0
-        fixed = self.item_emb.weight
-        matrix = torch_csr(row).to(fixed.device)
-        unobserved = self.hparams["unobserved"]
-        reg = (
-            self.hparams["l2"]
-            * (len(row.indices) + unobserved * self.n_items) ** self.hparams["exponent"]
-        )
-        gram = unobserved * (fixed.T @ fixed)
-        reg_t = torch.full((1,), reg, dtype=fixed.dtype, device=fixed.device)
-        return _exact(matrix, fixed, gram, reg_t, matrix @ fixed)[0]
+    def item_factors(self) -> tuple[torch.Tensor, None]:
+        return self.item_emb.weight, None
+
+    def fold_in_weights(self) -> tuple[float, float, float]:
+        return self.hparams["unobserved"], self.hparams["l2"], self.hparams["exponent"]
 
 
 def _observed_product(matrix: torch.Tensor, fixed: torch.Tensor, vectors: torch.Tensor):

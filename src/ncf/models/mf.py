@@ -63,6 +63,9 @@ class MF(EmbeddingModel):
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         return self.user_emb(users) @ self.item_emb.weight.T  # (B, I)
 
+    def item_factors(self) -> tuple[torch.Tensor, None]:
+        return self.item_emb.weight, None
+
 
 class MFBias(EmbeddingModel):
     """Args:
@@ -109,6 +112,9 @@ class MFBias(EmbeddingModel):
         item_terms = self.item_bias.weight.T + self.global_bias  # (1, I)
         scores = torch.addmm(item_terms, self.user_emb(users), self.item_emb.weight.T)
         return scores.add_(self.user_bias(users))  # (B, I)
+
+    def item_factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.item_emb.weight, self.item_bias.weight[:, 0] + self.global_bias
 
     def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         return [*super().regularised(users, items), self.user_bias(users), self.item_bias(items)]
