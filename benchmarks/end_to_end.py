@@ -18,7 +18,17 @@ import time
 from pathlib import Path
 
 DATA = Path(os.environ.get("NCF_DATA_DIR", "../shared/data")) / "ml-1m" / "ncf"
-MODELS = ["popularity", "ease", "gmf", "mlp", "bpr-mf", "neumf", "neumf-pretrained"]
+MODELS = [
+    "popularity",
+    "ease",
+    "ials",
+    "item-knn",
+    "gmf",
+    "mlp",
+    "bpr-mf",
+    "neumf",
+    "neumf-pretrained",
+]
 
 
 def run(model: str, out: Path, extra: list[str]) -> dict:

@@ -294,6 +294,23 @@ def test_unknown_ids_name_their_kind_and_a_users_file_skips_them(gmf_run, tmp_pa
     assert result.stdout.count("\n") == 1 + 6  # header + 2 users x 3 items
 
 
+def test_recommend_for_a_new_user_names_its_path(gmf_run, tmp_path):
+    out, _ = gmf_run
+    result = ncf("recommend", str(out), "--items", "1,2,3", "--k", "4")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "new user, 3 item(s): scored by least squares"
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split()[:2] == ["rank", "item"] and len(lines) == 1 + 4
+    assert not {line.split()[1] for line in lines[1:]} & {"1", "2", "3"}
+    empty = ncf("recommend", str(out), "--items", "", "--k", "2")
+    assert "scored by popularity" in empty.stderr and len(empty.stdout.strip().splitlines()) == 3
+    assert "unknown item id 'nothing'" in one_error_line(
+        ncf("recommend", str(out), "--items", "1,nothing")
+    )
+    both = ncf("recommend", str(out), "--items", "1", "--user", "1")
+    assert one_error_line(both) == "error: give exactly one of --user, --users and --items"
+
+
 def test_a_warning_is_one_clean_line(tmp_path):
     result = ncf(
         "train",
