@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The graph models, Mult-VAE and the linear baselines beside the other implicit models
-# on ML-1M: all 1,000,209 ratings as interactions, each user's split 70 / 10 / 20 at random, full ranking (training items
-# excluded), --k 20, every model with its defaults (epochs chosen on validation, then
-# refit on train + validation for the test). A run stopped part-way (Ctrl-C) resumes
+# on ML-1M: all 1,000,209 ratings as interactions, each user's split 70 / 10 / 20 at
+# random, full ranking (training items excluded), --k 20, every model with its defaults
+# (epochs chosen on validation, then refit on train + validation for the test). A run
+# stopped part-way (Ctrl-C) resumes
 # from its checkpoint when the script is started again. Prints the table the README
 # quotes, from each run's metrics.json.
 #
