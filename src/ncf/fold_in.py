@@ -27,11 +27,13 @@ import copy
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ncf.models.base import Model
+from ncf.models.base import Model, torch_csr
+from ncf.models.ials import least_squares
 
 PATHS = ("sequence", "row", "least squares", "gradient", "popularity")
 
@@ -89,15 +91,13 @@ def _least_squares(
     model: Model, items: np.ndarray, vectors: torch.Tensor, offsets: torch.Tensor | None
 ) -> torch.Tensor:
     """The new user's scores u . v_i + b_i, u solved with the item vectors fixed."""
-    unobserved, l2, exponent = model.fold_in_weights()
     vectors = vectors.float()
-    chosen = vectors[torch.from_numpy(np.unique(items)).to(vectors.device)]  # (|S|, d)
-    d = vectors.shape[1]
-    reg = l2 * (len(chosen) + unobserved * model.n_items) ** exponent
-    system = unobserved * vectors.T @ vectors + chosen.T @ chosen
-    system += reg * torch.eye(d, device=vectors.device)
-    user = torch.linalg.solve(system, chosen.sum(0))  # (d,)
-    scores = vectors @ user
+    chosen = np.unique(items)
+    row = sp.csr_matrix(
+        (np.ones(len(chosen), np.float32), chosen, [0, len(chosen)]), shape=(1, model.n_items)
+    )
+    user = least_squares(torch_csr(row).to(vectors.device), vectors, None, *model.fold_in_weights())
+    scores = vectors @ user[0]
     return scores if offsets is None else scores + offsets.float()
 
 

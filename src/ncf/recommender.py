@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,7 @@ class Recommender:
         _check_k(k)
         raw = np.atleast_1d(np.asarray(items))
         index = self.known.item_vocab.index(raw, what="item") if len(raw) else raw.astype(np.int64)
-        answer = fold_in(self.model, index, self.popularity())
+        answer = fold_in(self.model, index, self.popularity)
         scores = answer.scores.clone()
         if exclude_seen and len(index):
             scores[torch.from_numpy(index)] = -torch.inf
@@ -127,8 +128,9 @@ class Recommender:
             raise UsageError("no items to score from")
         return self.recommend_items(items, k, exclude_seen)
 
+    @cached_property
     def popularity(self) -> np.ndarray:
-        """(n_items,) the known interactions of every item."""
+        """(n_items,) the known interactions of every item (counted once)."""
         return np.bincount(self.known.item_ids, minlength=self.model.n_items)
 
     def history(self, user: object) -> pd.DataFrame:

@@ -140,11 +140,11 @@ class Model(nn.Module):
 
 
 class EvalCache:
-    """A value computed from a model's weights (propagated embeddings, users' states),
-    kept while the model is in evaluation mode and its weights are unchanged: any change
-    in place bumps a parameter's version (an optimiser step, ``load_state_dict``), a move
-    to another device gives it new storage, and ``clear`` drops it when what it was
-    computed from changes. In training mode it is
+    """A value computed from a model's weights and buffers (propagated embeddings, users'
+    states, item-kNN's sparse neighbour matrix), kept while the model is in evaluation
+    mode and they are unchanged: any change in place bumps a tensor's version (an
+    optimiser step, ``load_state_dict``), a move to another device gives it new storage,
+    and ``clear`` drops it when what it was computed from changes. In training mode it is
     computed afresh every call, with gradients, and not kept."""
 
     def __init__(self) -> None:
@@ -155,7 +155,7 @@ class EvalCache:
         if model.training:
             self.clear()
             return compute()
-        key = tuple((p.data_ptr(), p._version) for p in model.parameters())
+        key = tuple((t.data_ptr(), t._version) for t in (*model.parameters(), *model.buffers()))
         if self._key != key:
             self._value, self._key = compute(), key
         return self._value
@@ -176,6 +176,61 @@ class EmbeddingModel(Model):
 
     def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         return [self.user_emb(users), self.item_emb(items)]
+
+
+class DotProductModel(EmbeddingModel):
+    """score(u, i) = user vector . item vector (MF, iALS)."""
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        return (self.user_emb(users) * self.item_emb(items)).sum(1)  # (B,)
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        return self.user_emb(users) @ self.item_emb.weight.T  # (B, I)
+
+    def item_factors(self) -> tuple[torch.Tensor, None]:
+        return self.item_emb.weight, None
+
+
+def binary_rows(matrix: sp.spmatrix) -> sp.csr_matrix:
+    """The (users, items) matrix as float32 CSR with 1 where it has an entry above 0."""
+    binary = (matrix > 0).astype(np.float32).tocsr()
+    binary.eliminate_zeros()
+    return binary
+
+
+class RowModel(Model):
+    """A model that scores a user from their binary row of the user-item matrix (EASE,
+    item-kNN, GF-CF, Mult-VAE): it keeps the rows of the interactions it observes or is
+    fitted on (``history``) and provides ``score_rows``; a new user's row is scored the
+    same way (`ncf.fold_in`)."""
+
+    def __init__(self, n_users: int, n_items: int, **hparams: Any):
+        super().__init__(n_users, n_items, **hparams)
+        self.history: sp.csr_matrix | None = None  # (n_users, n_items) binary
+
+    def observe(self, known: Interactions) -> None:
+        self.set_history(known.csr())
+
+    def set_history(self, matrix: sp.spmatrix) -> None:
+        """Keeps the binary user-item matrix users are scored from."""
+        self.history = binary_rows(matrix)
+
+    def user_rows(self, users: torch.Tensor) -> torch.Tensor:
+        """(B,) users -> their (B, n_items) binary rows on the model's device."""
+        if self.history is None:
+            raise RuntimeError(f"{self.name} scores users from their rows: call fit() or observe()")
+        rows = self.history[users.cpu().numpy()].toarray()
+        return torch.from_numpy(rows).to(self.device)
+
+    def score_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """(B, n_items) users' binary rows -> (B, n_items) scores."""
+        raise NotImplementedError
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        return self.score_rows(self.user_rows(users))
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        return pairs_from_rows(self, users, items)
 
 
 class ItemFeatures:

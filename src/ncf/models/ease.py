@@ -20,11 +20,10 @@ import scipy.sparse as sp
 import torch
 from scipy.linalg import lapack
 
-from ncf.data.interactions import Interactions
-from ncf.models.base import Model, pairs_from_rows
+from ncf.models.base import RowModel
 
 
-class EASE(Model):
+class EASE(RowModel):
     """Args:
     n_users, n_items: index ranges.
     l2: the L2 weight lambda on the item-item matrix.
@@ -38,14 +37,6 @@ class EASE(Model):
         super().__init__(n_users, n_items, l2=l2)
         # left unwritten (not resident) until fitted or loaded: fit replaces it
         self.register_buffer("weights", torch.empty(n_items, n_items))
-        self.history: sp.csr_matrix | None = None  # (n_users, n_items) binary
-
-    def set_history(self, train: sp.csr_matrix) -> None:
-        """Stores the binary user-item matrix used to score users."""
-        self.history = (train > 0).astype(np.float32).tocsr()
-
-    def observe(self, known: Interactions) -> None:
-        self.set_history(known.csr())
 
     def fit(self, train: sp.csr_matrix) -> None:
         self.set_history(train)
@@ -59,21 +50,8 @@ class EASE(Model):
         # on the CPU, no copy of the n_items^2 matrix
         self.weights = torch.from_numpy(weights).to(self.weights.device)
 
-    def _rows(self, users: torch.Tensor) -> torch.Tensor:
-        if self.history is None:
-            raise RuntimeError("EASE needs the training history: call fit() or set_history()")
-        rows = self.history[users.cpu().numpy()].toarray()
-        return torch.from_numpy(rows).to(self.weights.device)  # (B, I)
-
     def score_rows(self, rows: torch.Tensor) -> torch.Tensor:
-        """(B, n_items) users' binary rows -> (B, n_items) scores."""
         return rows @ self.weights
-
-    def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        return self.score_rows(self._rows(users))  # (B, I)
-
-    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return pairs_from_rows(self, users, items)
 
     def item_embeddings(self) -> torch.Tensor:
         return self.weights

@@ -22,8 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ncf.data.interactions import Interactions
-from ncf.models.base import Model, pairs_from_rows, torch_csr
+from ncf.models.base import RowModel, torch_csr
 
 
 def _normalised(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -37,7 +36,7 @@ def _normalised(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
     return normalised.tocsr().astype(np.float32), item_scale
 
 
-class GFCF(Model):
+class GFCF(RowModel):
     """Args:
     n_users, n_items: index ranges.
     factors: singular vectors of the ideal low-pass filter (256, as the authors).
@@ -56,22 +55,21 @@ class GFCF(Model):
         super().__init__(n_users, n_items, factors=factors, alpha=alpha)
         self.register_buffer("vectors", torch.zeros(n_items, factors))  # V_k
         self.register_buffer("item_scale", torch.zeros(n_items))  # D_I^-1/2 of the fit
-        self.history: sp.csr_matrix | None = None
         self._normalised: tuple[torch.Tensor, torch.Tensor] | None = None  # R~, R~^T
 
-    def observe(self, known: Interactions) -> None:
-        self.set_history(known.csr())
+    def set_history(self, matrix: sp.spmatrix) -> None:
+        """Keeps the binary user-item matrix that users are scored from, and its R~."""
+        self._set_history(matrix)
 
-    def set_history(self, matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
-        """Keeps the binary user-item matrix that users are scored from, and its R~;
-        returns R~ and the items' degree^-1/2."""
-        self.history = (matrix > 0).astype(np.float32).tocsr()
+    def _set_history(self, matrix: sp.spmatrix) -> tuple[sp.csr_matrix, np.ndarray]:
+        """`set_history`, returning R~ and the items' degree^-1/2."""
+        super().set_history(matrix)
         normalised, item_scale = _normalised(matrix)
         self._normalised = (torch_csr(normalised), torch_csr(normalised.T.tocsr()))
         return normalised, item_scale
 
     def fit(self, train: sp.csr_matrix) -> None:
-        normalised, item_scale = self.set_history(train)
+        normalised, item_scale = self._set_history(train)
         self.item_scale.copy_(torch.from_numpy(item_scale.astype(np.float32)))
         k = min(self.hparams["factors"], min(normalised.shape))
         if k:
@@ -88,14 +86,7 @@ class GFCF(Model):
             self.vectors.zero_()
             self.vectors[:, :k] = v[:, :k]
 
-    def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        if self.history is None:
-            raise RuntimeError("GF-CF needs the training history: call fit() or observe()")
-        rows = self.history[users.cpu().numpy()].toarray()
-        return self.score_rows(torch.from_numpy(rows).to(self.vectors.device))  # (B, I)
-
     def score_rows(self, rows: torch.Tensor) -> torch.Tensor:
-        """(B, n_items) users' binary rows -> (B, n_items) scores."""
         if self._normalised is None:
             raise RuntimeError("GF-CF needs the training history: call fit() or observe()")
         device = self.vectors.device
@@ -110,6 +101,3 @@ class GFCF(Model):
         inverse = torch.where(scale > 0, 1.0 / scale.clamp(min=1e-30), torch.zeros_like(scale))
         low_pass = ((rows * scale) @ self.vectors) @ self.vectors.T * inverse
         return linear.add_(low_pass, alpha=self.hparams["alpha"])
-
-    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return pairs_from_rows(self, users, items)

@@ -30,12 +30,12 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from ncf.models.base import EmbeddingModel, torch_csr
+from ncf.models.base import DotProductModel, binary_rows, torch_csr
 
 SOLVERS = ("cg", "exact")
 
 
-class IALS(EmbeddingModel):
+class IALS(DotProductModel):
     """Args:
     n_users, n_items: index ranges.
     dim: vector size (192, Rendle et al.'s ML-1M setting).
@@ -88,12 +88,6 @@ class IALS(EmbeddingModel):
         self.item_emb = nn.Embedding(n_items, dim)
         self.requires_grad_(False)  # solved, never trained by gradients
 
-    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return (self.user_emb(users) * self.item_emb(items)).sum(-1)
-
-    def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        return self.user_emb(users) @ self.item_emb.weight.T
-
     @torch.no_grad()
     def fit(self, train: sp.csr_matrix) -> None:
         device = self.user_emb.weight.device
@@ -102,8 +96,7 @@ class IALS(EmbeddingModel):
         for table in (self.user_emb, self.item_emb):
             start = torch.randn(table.weight.shape, generator=generator) * std
             table.weight.copy_(start.to(device))
-        binary = (train > 0).astype(np.float32).tocsr()
-        binary.eliminate_zeros()
+        binary = binary_rows(train)
         by_user = torch_csr(binary).to(device)
         by_item = torch_csr(binary.T.tocsr()).to(device)
         users, items = self.user_emb.weight, self.item_emb.weight
@@ -112,32 +105,52 @@ class IALS(EmbeddingModel):
             items.copy_(self.solve(by_item, users, items))
 
     def solve(self, matrix: torch.Tensor, fixed: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-        """The least-squares vectors of the rows of ``matrix`` (sparse CSR, rows x cols,
-        binary) with the columns' vectors ``fixed`` (cols, d) held fixed.
-
-        Args:
-            start: (rows, d) the current vectors, where conjugate gradient starts.
-
-        Returns:
-            (rows, d) the new vectors."""
-        unobserved = self.hparams["unobserved"]
-        counts = (matrix.crow_indices()[1:] - matrix.crow_indices()[:-1]).to(fixed.dtype)
-        reg = (
-            self.hparams["l2"] * (counts + unobserved * fixed.shape[0]) ** self.hparams["exponent"]
+        """`least_squares` with the model's settings."""
+        h = self.hparams
+        return least_squares(
+            matrix,
+            fixed,
+            start,
+            h["unobserved"],
+            h["l2"],
+            h["exponent"],
+            h["solver"],
+            h["cg_steps"],
         )
-        gram = unobserved * (fixed.T @ fixed)  # (d, d)
-        target = matrix @ fixed  # (rows, d): H_u^T 1
-        if self.hparams["solver"] == "exact":
-            return _exact(matrix, fixed, gram, reg, target)
-        return _conjugate_gradient(
-            matrix, fixed, gram, reg, target, start, self.hparams["cg_steps"]
-        )
-
-    def item_factors(self) -> tuple[torch.Tensor, None]:
-        return self.item_emb.weight, None
 
     def fold_in_weights(self) -> tuple[float, float, float]:
         return self.hparams["unobserved"], self.hparams["l2"], self.hparams["exponent"]
+
+
+def least_squares(
+    matrix: torch.Tensor,
+    fixed: torch.Tensor,
+    start: torch.Tensor | None,
+    unobserved: float,
+    l2: float,
+    exponent: float,
+    solver: str = "exact",
+    cg_steps: int = 3,
+) -> torch.Tensor:
+    """The vectors of the rows of ``matrix`` (sparse CSR, rows x cols, binary) that
+    minimise the iALS objective with the columns' vectors ``fixed`` (cols, d) held fixed:
+    each row u solves (unobserved F^T F + F_u^T F_u + lambda_u I) x_u = F_u^T 1 with
+    lambda_u = l2 (|u| + unobserved cols)^exponent.
+
+    Args:
+        start: (rows, d) the current vectors, where conjugate gradient starts (``cg``
+            only).
+        solver: ``cg`` (``cg_steps`` steps) or ``exact``.
+
+    Returns:
+        (rows, d) the vectors."""
+    counts = (matrix.crow_indices()[1:] - matrix.crow_indices()[:-1]).to(fixed.dtype)
+    reg = l2 * (counts + unobserved * fixed.shape[0]) ** exponent
+    gram = unobserved * (fixed.T @ fixed)  # (d, d)
+    target = matrix @ fixed  # (rows, d): F_u^T 1
+    if solver == "exact" or start is None:
+        return _exact(matrix, fixed, gram, reg, target)
+    return _conjugate_gradient(matrix, fixed, gram, reg, target, start, cg_steps)
 
 
 def _observed_product(matrix: torch.Tensor, fixed: torch.Tensor, vectors: torch.Tensor):

@@ -28,8 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ncf.data.interactions import Interactions
-from ncf.models.base import Model, pairs_from_rows, torch_csr
+from ncf.models.base import EvalCache, RowModel, torch_csr
 
 SIMILARITIES = ("cosine", "asymmetric")
 WEIGHTINGS = ("none", "tfidf", "bm25")
@@ -56,7 +55,7 @@ def weighted(binary: sp.csr_matrix, weighting: str, k1: float = 1.2, b: float = 
     return out
 
 
-class ItemKNN(Model):
+class ItemKNN(RowModel):
     """Args:
     n_users, n_items: index ranges.
     neighbours: neighbours kept per item (k).
@@ -112,17 +111,7 @@ class ItemKNN(Model):
         # row j: the candidate item j's neighbours i and their similarities s_ij
         self.register_buffer("neighbour_index", torch.zeros(n_items, k, dtype=torch.long))
         self.register_buffer("neighbour_weight", torch.zeros(n_items, k))
-        self.history: sp.csr_matrix | None = None
-        # the neighbour lists as a sparse (n_items, n_items) matrix, for the buffers' state
-        self._weights: torch.Tensor | None = None
-        self._key: tuple[tuple[int, int], ...] = ()
-
-    def observe(self, known: Interactions) -> None:
-        self.set_history(known.csr())
-
-    def set_history(self, matrix: sp.csr_matrix) -> None:
-        """Keeps the binary user-item matrix users are scored from."""
-        self.history = (matrix > 0).astype(np.float32).tocsr()
+        self._weights = EvalCache()  # the neighbour lists as a sparse matrix
 
     @torch.no_grad()
     def fit(self, train: sp.csr_matrix) -> None:
@@ -157,38 +146,25 @@ class ItemKNN(Model):
 
     def weights(self) -> torch.Tensor:
         """The (n_items, n_items) sparse similarities, row j = candidate j's neighbours."""
-        key = tuple(
-            (t.data_ptr(), t._version) for t in (self.neighbour_index, self.neighbour_weight)
-        )
-        if self._weights is None or self._key != key:
-            n_items, k = self.neighbour_index.shape
-            columns, order = self.neighbour_index.sort(dim=1)  # CSR wants them in order
-            values = self.neighbour_weight.gather(1, order)
-            crow = torch.arange(0, n_items * k + 1, k, device=columns.device)
-            with warnings.catch_warnings():  # torch's "beta" notice: what ncf uses works
-                warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-                matrix = torch.sparse_csr_tensor(
-                    crow,
-                    columns.reshape(-1),
-                    values.reshape(-1),
-                    size=(n_items, n_items),
-                    check_invariants=False,  # rows of k sorted columns: well-formed
-                )
-            self._weights, self._key = matrix, key
-        return self._weights
+        return self._weights.get(self, self._sparse_weights)
+
+    def _sparse_weights(self) -> torch.Tensor:
+        n_items, k = self.neighbour_index.shape
+        columns, order = self.neighbour_index.sort(dim=1)  # CSR wants them in order
+        values = self.neighbour_weight.gather(1, order)
+        crow = torch.arange(0, n_items * k + 1, k, device=columns.device)
+        with warnings.catch_warnings():  # torch's "beta" notice: what ncf uses works
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            return torch.sparse_csr_tensor(
+                crow,
+                columns.reshape(-1),
+                values.reshape(-1),
+                size=(n_items, n_items),
+                check_invariants=False,  # rows of k sorted columns: well-formed
+            )
 
     def score_rows(self, rows: torch.Tensor) -> torch.Tensor:
-        """(B, n_items) users' binary rows -> (B, n_items) scores."""
         return (self.weights() @ rows.T).T.contiguous()
-
-    def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        if self.history is None:
-            raise RuntimeError("item-kNN needs the training history: call fit() or observe()")
-        rows = self.history[users.cpu().numpy()].toarray()
-        return self.score_rows(torch.from_numpy(rows).to(self.neighbour_weight.device))
-
-    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return pairs_from_rows(self, users, items)
 
     def item_similarities(self, item: int) -> torch.Tensor:
         """(n_items,) the similarity of every item to ``item``: its neighbour weights,

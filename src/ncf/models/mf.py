@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ncf.models.base import EmbeddingModel, bias_tables, init_embedding
+from ncf.models.base import DotProductModel, EmbeddingModel, bias_tables, init_embedding
 
 # chosen on the validation part of ML-100K's ratio:0.8,0.1,0.1 split, the same for both
 TRAIN_DEFAULTS: dict[str, Any] = {
@@ -29,7 +29,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 }
 
 
-class MF(EmbeddingModel):
+class MF(DotProductModel):
     """Args:
     n_users, n_items: index ranges.
     dim: embedding size (S9: 100).
@@ -56,15 +56,6 @@ class MF(EmbeddingModel):
         self.item_emb = nn.Embedding(n_items, dim, sparse=sparse)
         for table in (self.user_emb, self.item_emb):
             nn.init.uniform_(table.weight, 0.0, init_high)
-
-    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return (self.user_emb(users) * self.item_emb(items)).sum(1)  # (B,)
-
-    def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        return self.user_emb(users) @ self.item_emb.weight.T  # (B, I)
-
-    def item_factors(self) -> tuple[torch.Tensor, None]:
-        return self.item_emb.weight, None
 
 
 class MFBias(EmbeddingModel):

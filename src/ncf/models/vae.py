@@ -21,24 +21,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ncf.data.interactions import Interactions
-from ncf.models.base import Model, pairs_from_rows
+from ncf.models.base import RowModel
 
 
-def user_rows(known: Interactions) -> sp.csr_matrix:
-    """(n_users, n_items) float32 CSR, 1 where the user has the item."""
-    matrix = (known.csr() > 0).astype(np.float32).tocsr()
-    matrix.eliminate_zeros()
-    return matrix
-
-
-class MultVAE(Model):
+class MultVAE(RowModel):
     """Args:
     n_users, n_items: index ranges.
     layers: encoder widths, the last one the latent size (the paper: 600, 200); the
@@ -89,7 +79,6 @@ class MultVAE(Model):
             nn.init.normal_(layer.bias, std=0.001)
         self.drop = nn.Dropout(dropout)
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
-        self.history: sp.csr_matrix | None = None
 
     def encode(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, n_items) binary rows -> (B, latent) mean and log-variance."""
@@ -119,21 +108,8 @@ class MultVAE(Model):
             beta = min(beta, beta * float(self.steps) / self.hparams["anneal_steps"])
         return self.decode(code), beta * kl
 
-    def observe(self, known: Interactions) -> None:
-        self.history = user_rows(known)
-
     def score_rows(self, rows: torch.Tensor) -> torch.Tensor:
-        """(B, n_items) users' binary rows -> (B, n_items) scores (logits)."""
-        return self.row_logits(rows)[0]
-
-    def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        if self.history is None:
-            raise RuntimeError("Mult-VAE scores users from their rows: call observe()")
-        rows = torch.from_numpy(self.history[users.cpu().numpy()].toarray()).to(self.device)
-        return self.score_rows(rows)
-
-    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return pairs_from_rows(self, users, items)
+        return self.row_logits(rows)[0]  # logits
 
     def item_embeddings(self) -> torch.Tensor:
         return self.decoder[-1].weight  # (n_items, width): each item's output weights

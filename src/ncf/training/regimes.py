@@ -45,7 +45,7 @@ from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
 from ncf.data.sampling import SeenSet, sample_negatives
 from ncf.errors import DataError
-from ncf.models.base import Model
+from ncf.models.base import Model, binary_rows
 from ncf.random import Generators
 from ncf.training.losses import bpr_loss, pointwise_loss
 from ncf.training.regime_base import Batch, EpochPlan, Regime
@@ -301,9 +301,7 @@ class UserRows(Regime):
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         super().__init__(train, config, device)
-        from ncf.models.vae import user_rows
-
-        self.matrix = user_rows(train)  # (n_users, n_items)
+        self.matrix = binary_rows(train.csr())  # (n_users, n_items)
         self.active = np.flatnonzero(np.diff(self.matrix.indptr))  # users with an item
 
     def epoch(self, generators: Generators) -> EpochPlan:
