@@ -68,6 +68,13 @@ class TrainConfig:
         objective: the training regime (`ncf.training.regimes`): empty = the model's
             own; ``rating`` trains GMF / MLP / NeuMF on ratings.
         full_batch: the ``rating`` regime takes every training row in one batch.
+        partial_credit: item metadata keys whose match between a positive and its
+            sampled negative lowers the negative's loss (``pointwise`` / ``pairwise``):
+            ``genres``, or ``genres:0.4,year:0.2`` with a weight per key (default 0.4);
+            a negative's loss is scaled by 1 - the weights of the keys it shares.
+        fine_tune_epochs: after training with parts of the model frozen (``hybrid``),
+            unfreeze them and train on for at most this many epochs (0: no fine-tuning).
+        fine_tune_lr: the learning rate of fine-tuning (0: lr / 10).
         refeed: the ``item-rows`` regime adds dense re-feeding (the reconstruction fed in
             again) to each step.
     """
@@ -102,6 +109,9 @@ class TrainConfig:
     objective: str = ""
     full_batch: bool = False
     refeed: bool = True
+    partial_credit: str = ""
+    fine_tune_epochs: int = 0
+    fine_tune_lr: float = 0.0
 
     def __post_init__(self) -> None:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -128,7 +138,7 @@ class TrainConfig:
             raise UsageError(f"beta2 must be in [0, 1), got {self.beta2}")
         if not 0 < self.gamma <= 1:
             raise UsageError(f"gamma must be in (0, 1], got {self.gamma}")
-        for name in ("max_lr", "bias_lr", "switch_lr"):
+        for name in ("max_lr", "bias_lr", "switch_lr", "fine_tune_lr"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise UsageError(f"{name} must be a finite number >= 0, got {value}")
@@ -147,6 +157,9 @@ class TrainConfig:
             )
         if self.hogwild_workers < 0:
             raise UsageError(f"hogwild_workers must be >= 0, got {self.hogwild_workers}")
+        if self.fine_tune_epochs < 0:
+            raise UsageError(f"fine_tune_epochs must be >= 0, got {self.fine_tune_epochs}")
+        credit_weights(self.partial_credit)  # checks the spec
 
 
 @dataclass(frozen=True)
@@ -168,8 +181,15 @@ class RunConfig:
         prepare: the `PrepareConfig` (implicit threshold, filters, subsample).
         columns: ``user:COL,item:COL,...`` mapping for table files.
         gmf_run, mlp_run: run folders of a GMF and an MLP to initialise a NeuMF from.
-        item_features: a file of item id -> vector (`ncf.data.features`); GMF, MLP and
-            NeuMF concatenate each item's vector before their output layer (S12's hybrid).
+        base_run: the run folder of a trained embedding model (mf, mf-bias, bpr-mf, gmf,
+            ials...) whose user and item tables a ``hybrid`` starts from.
+        item_features: a file of item id -> vector (`ncf.data.features`), or the name of
+            an item metadata column (``genres``) made multi-hot; GMF, MLP and NeuMF
+            concatenate each item's vector before their output layer (S12's hybrid), the
+            ``hybrid`` feeds it through its metadata layer.
+        item_table: a csv / tsv / parquet table of item metadata (an id column, then any
+            columns: title, genres, year...) added to the data's own (`read_item_table`);
+            kept in the bundle and shown beside recommendations.
         refit: for ``fit`` models (popularity, EASE), refit on train + validation before
             the test evaluation (the validation part only serves model selection).
         deterministic: on CUDA, use deterministic kernels only (slower); CPU runs are
@@ -191,7 +211,9 @@ class RunConfig:
     columns: str = ""
     gmf_run: str = ""
     mlp_run: str = ""
+    base_run: str = ""
     item_features: str = ""
+    item_table: str = ""
     refit: bool = True
     deterministic: bool = False
     threads: int = 0
@@ -266,6 +288,25 @@ class RunConfig:
             prepare=replace(self.prepare, **_coerce(PrepareConfig, prepare)),
             model_args=model,
         )
+
+
+def credit_weights(spec: str) -> dict[str, float]:
+    """``partial_credit``'s keys and weights: ``genres`` -> {"genres": 0.4};
+    ``genres:0.5,year:0.2`` -> both with their weights."""
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        key, _, weight = part.partition(":")
+        try:
+            value = float(weight) if weight else 0.4
+        except ValueError:
+            value = math.nan
+        if not key.strip() or not 0 < value <= 1:
+            raise UsageError(
+                f"partial_credit must be KEY or KEY:WEIGHT pairs with weights in (0, 1], "
+                f"such as genres or genres:0.4,year:0.2; got {spec!r}"
+            )
+        weights[key.strip()] = value
+    return weights
 
 
 def monitored_metrics(ks: tuple[int, ...]) -> list[str]:

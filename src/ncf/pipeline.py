@@ -17,14 +17,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from ncf.config import RunConfig
+from ncf.config import RunConfig, TrainConfig
 from ncf.data.interactions import Interactions
 from ncf.device import pick_device, use_threads
 from ncf.errors import UsageError
 from ncf.evaluation.protocols import Evaluator
-from ncf.models import MODELS, Model, load_pretrained
+from ncf.data.metadata import is_column_name
+from ncf.models import MODELS, Model
 from ncf.preparation import Prepared, prepare_run
 from ncf.random import Generators, seed_torch
 from ncf.run_folder import (
@@ -65,18 +67,59 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     base = base or RunConfig()
     name = str(values.get("model", base.model))
     defaults = regime_defaults(name, values) if name in MODELS else {}
-    if name == "neumf" and (values.get("gmf_run") or values.get("mlp_run")):
-        defaults.update(pretrained_shapes(values))
-        defaults.update(getattr(MODELS[name], "pretrained_defaults", {}))
+    cls = MODELS.get(name)
+    runs = {key: str(values[key]) for key in (cls.run_keys if cls else ()) if values.get(key)}
+    if cls is not None and runs:
+        defaults.update(cls.shapes_from_runs(load_runs(runs, selected=True)))
+        defaults.update(cls.pretrained_defaults)
     pairs = {**defaults, **values}
     if "monitor" not in values:  # a default monitor follows the cut-offs asked for
         pairs["monitor"] = monitor_at(pairs.get("monitor", base.train.monitor), pairs, base)
     arguments = model_defaults(name)
     config = replace(base, model=name).with_overrides(pairs, set(arguments))
     config = replace(config, model_args={**arguments, **config.model_args})
-    if config.item_features:  # the run's config.toml must find it from anywhere
-        config = replace(config, item_features=str(Path(config.item_features).absolute()))
+    # the run's config.toml must find its files from anywhere
+    paths = ("gmf_run", "mlp_run", "base_run", "item_table")
+    config = replace(config, **{k: _absolute(getattr(config, k)) for k in paths})
+    if not is_column_name(config.item_features):  # else a metadata column (genres)
+        config = replace(config, item_features=_absolute(config.item_features))
     return config
+
+
+def _absolute(path: str) -> str:
+    return str(Path(path).absolute()) if path else path
+
+
+def load_runs(runs: dict[str, str], selected: bool) -> dict[str, Model]:
+    """The trained models of run folders, by setting name (``base_run``, ``gmf_run``)."""
+    from ncf.bundle import load_parts
+
+    return {key: load_parts(path, selected=selected)[0] for key, path in runs.items()}
+
+
+def start_from_runs(model: Model, config: RunConfig, train: Interactions, refit: bool) -> None:
+    """Hands a model the trained runs it starts from (`Model.run_keys`: NeuMF's GMF and
+    MLP, the hybrid's base model), after checking they know the same users and items.
+
+    The selection phase starts from their train-only, validation-selected weights (the
+    validation part stays unseen); the refit phase from their final weights, which were
+    refit on train + validation like this model itself."""
+    from ncf.bundle import load_parts
+
+    runs = {}
+    for key in model.run_keys:
+        path = getattr(config, key)
+        if not path:
+            continue
+        trained, known, _ = load_parts(path, selected=not refit)
+        same_users = np.array_equal(known.user_vocab.ids, train.user_vocab.ids)
+        if not (same_users and np.array_equal(known.item_vocab.ids, train.item_vocab.ids)):
+            raise UsageError(
+                f"{key} {path} was trained on other users or items than this run: "
+                "train it on the same data, filters and split"
+            )
+        runs[key] = trained
+    model.start_from(runs)
 
 
 def monitor_at(monitor: str, pairs: dict[str, Any], base: RunConfig) -> str:
@@ -148,40 +191,6 @@ def _check_size(model: str, key: str, value: Any) -> None:
                 f"model {model!r}: layers must be a list of positive integers such as "
                 f"64,32,16, got {value!r}"
             )
-
-
-def pretrained_shapes(values: dict[str, Any]) -> dict[str, Any]:
-    """NeuMF pre-training: ``dim`` of the GMF run and ``layers`` of the MLP run."""
-    from ncf.bundle import read_config
-
-    shapes = {}
-    if values.get("gmf_run"):
-        shapes["dim"] = read_config(values["gmf_run"])["args"]["dim"]
-    if values.get("mlp_run"):
-        shapes["layers"] = read_config(values["mlp_run"])["args"]["layers"]
-    return shapes
-
-
-def pretrain_neumf(model: Model, config: RunConfig, refit: bool) -> None:
-    """Initialises a NeuMF from a GMF run and an MLP run (``gmf_run`` / ``mlp_run``).
-
-    The selection phase starts from their train-only, validation-selected weights (the
-    validation part stays unseen); the refit phase from their final weights, which were
-    refit on train + validation like the NeuMF itself."""
-    from ncf.bundle import load_parts
-
-    if not (config.gmf_run and config.mlp_run):
-        raise UsageError("NeuMF pre-training needs both gmf_run=DIR and mlp_run=DIR")
-    gmf, _, _ = load_parts(config.gmf_run, selected=not refit)
-    mlp, _, _ = load_parts(config.mlp_run, selected=not refit)
-    if gmf.name != "gmf" or mlp.name != "mlp":
-        raise UsageError(
-            f"gmf_run holds {gmf.name!r} and mlp_run {mlp.name!r}; expected gmf and mlp"
-        )
-    try:
-        load_pretrained(model, gmf, mlp)  # type: ignore[arg-type]
-    except ValueError as err:
-        raise UsageError(f"cannot pre-train NeuMF: {err}") from None
 
 
 @dataclass
@@ -280,6 +289,7 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     history: list[dict[str, Any]] = []
     lr_trace: list[dict[str, Any]] = []  # per-batch learning rates, when scheduled per batch
     selected = None
+    tuning: dict[str, int] = {}  # fine-tuning's best epoch and epochs run, when it ran
     if model.objective == "fit":
         model.fit(split.train.csr())
         valid = prepared.valid(model)
@@ -292,15 +302,24 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
         shown = f"valid {config.train.monitor} {valid.get(config.train.monitor, float('nan')):.4f}"
         options.echo(f"fitted in {time.perf_counter() - fit_started:.1f} s; {shown}")
     else:
+        if config.train.fine_tune_epochs and not hasattr(model, "unfreeze"):
+            raise UsageError(
+                f"fine_tune_epochs unfreezes what a model trains frozen at first (hybrid); "
+                f"{config.model} freezes nothing"
+            )
         run = _gradient_runner(config, out, device, options, lr_trace)
-        history, valid, best_epoch, epochs_run = run(model, split.train, prepared.valid, None)
+        fitted = run(model, split.train, prepared.valid, None)
+        history, valid = fitted.history, fitted.valid
+        best_epoch, epochs_run = fitted.best_epoch, fitted.epochs_run
+        if config.train.fine_tune_epochs:
+            tuning = {"best_epoch": fitted.tune_best_epoch, "epochs_run": fitted.tune_epochs_run}
         if refit:
             # the epoch count is chosen on validation; the final model learns from
             # train + validation for that many epochs, from the same initial weights
             selected = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             seed_torch(config.seed)
             model = build_model(config, prepared).to(device)
-            history += run(model, known, None, best_epoch)[0]
+            history += run(model, known, None, (best_epoch, fitted.tune_best_epoch)).history
     fit_s = time.perf_counter() - fit_started
 
     eval_started = time.perf_counter()
@@ -320,6 +339,7 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
         "test": test,
         "best_epoch": best_epoch,
         "epochs_run": epochs_run,
+        **({"fine_tune": tuning} if tuning else {}),
         "refit": refit,
         "n_users": split.train.n_users,
         "n_items": split.train.n_items,
@@ -354,10 +374,20 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     return RunResult(metrics, model, prepared, out)
 
 
-GradientRun = Callable[
-    [Model, Interactions, Evaluator | None, int | None],
-    tuple[list[dict[str, Any]], dict[str, float], int, int],
-]
+@dataclass
+class Fitted:
+    """What a gradient run chose: its history, the best validation metrics, the best
+    epoch and the epochs run, of the main phase and of fine-tuning (0 when none)."""
+
+    history: list[dict[str, Any]]
+    valid: dict[str, float]
+    best_epoch: int
+    epochs_run: int
+    tune_best_epoch: int = 0
+    tune_epochs_run: int = 0
+
+
+GradientRun = Callable[[Model, Interactions, Evaluator | None, tuple[int, int] | None], Fitted]
 
 
 def _gradient_runner(
@@ -368,50 +398,88 @@ def _gradient_runner(
     lr_trace: list[dict[str, Any]],
 ) -> GradientRun:
     """A function that trains a model on some interactions, with selection by an
-    evaluator, or (``refit_epochs``) blind for a fixed number of epochs. It returns the
-    history, the best validation metrics, the best epoch and the epochs run, and appends
-    the per-batch learning rates (phase, epoch position, lr) to ``lr_trace``."""
+    evaluator, or (``refit_epochs``: the main phase's and fine-tuning's) blind for fixed
+    numbers of epochs; it appends the per-batch learning rates (phase, epoch position,
+    lr) to ``lr_trace``.
+
+    A model with frozen parts (``unfreeze``) and ``fine_tune_epochs`` trains on after its
+    main phase with everything unfrozen at ``fine_tune_lr``: phase ``fine-tune`` (and
+    ``refit-fine-tune``), where an epoch is selected only when it beats the main phase."""
     from ncf.training.logs import TensorBoardLogger
     from ncf.training.loop import Trainer
     from ncf.training.progress import epoch_line
 
-    def run(
+    def stage(
         model: Model,
         train: Interactions,
         evaluate: Evaluator | None,
-        refit_epochs: int | None,
-    ) -> tuple[list[dict[str, Any]], dict[str, float], int, int]:
-        refit = refit_epochs is not None
-        if config.model == "neumf" and (config.gmf_run or config.mlp_run):
-            pretrain_neumf(model, config, refit)
-        phase = "refit" if refit else "select"
+        phase: str,
+        settings: TrainConfig,
+        stop_at: int | None,
+        baseline: float | None,
+    ) -> tuple[list[dict[str, Any]], Trainer]:
         checkpoint = out / f"checkpoint-{phase}.pt"
         tensorboard = TensorBoardLogger(out / "tensorboard" / phase)
-        epochs = min(refit_epochs or config.train.epochs, config.train.epochs)
-        callbacks = [tensorboard, epoch_line(phase, epochs, config.train.monitor, options.echo)]
+        epochs = min(stop_at or settings.epochs, settings.epochs)
+        callbacks = [tensorboard, epoch_line(phase, epochs, settings.monitor, options.echo)]
         if options.tracker is not None:
             callbacks.append(options.tracker(phase))
         trainer = Trainer(
             model,
             train,
-            config.train,
+            settings,
             evaluate,
             Generators.from_seed(config.seed),
             checkpoint=checkpoint,
             callbacks=callbacks,
             progress=options.progress,
             amp=device.type == "cuda",
-            stop_at=refit_epochs,
+            stop_at=stop_at,
+            baseline=baseline,
         )
         if options.resume and checkpoint.exists():
             trainer.resume(checkpoint)
         history = [{"phase": phase, **row} for row in trainer.fit()]
         lr_trace.extend({"phase": phase, "epoch": e, "lr": lr} for e, lr in trainer.lr_trace)
         tensorboard.close()
-        best = (
-            next((r for r in history if r["epoch"] == trainer.best_epoch), {}) if not refit else {}
-        )
-        valid = {k.removeprefix("valid_"): v for k, v in best.items() if k.startswith("valid_")}
-        return history, valid, trainer.best_epoch, trainer.epoch
+        return history, trainer
+
+    def best_valid(history: list[dict[str, Any]], epoch: int) -> dict[str, float]:
+        best = next((r for r in history if r["epoch"] == epoch), {})
+        return {k.removeprefix("valid_"): v for k, v in best.items() if k.startswith("valid_")}
+
+    def run(
+        model: Model,
+        train: Interactions,
+        evaluate: Evaluator | None,
+        refit_epochs: tuple[int, int] | None,
+    ) -> Fitted:
+        refit = refit_epochs is not None
+        if model.run_keys:
+            start_from_runs(model, config, train, refit)
+        phase = "refit" if refit else "select"
+        stop_at = refit_epochs[0] if refit_epochs else None
+        history, trainer = stage(model, train, evaluate, phase, config.train, stop_at, None)
+        fitted = Fitted(history, {}, trainer.best_epoch, trainer.epoch)
+        if not refit:
+            fitted.valid = best_valid(history, trainer.best_epoch)
+        tune = config.train
+        if tune.fine_tune_epochs and (not refit_epochs or refit_epochs[1]):
+            model.unfreeze()  # type: ignore[attr-defined]
+            settings = replace(
+                tune,
+                epochs=tune.fine_tune_epochs,
+                lr=tune.fine_tune_lr or tune.lr / 10,
+                switch_optimizer="",
+            )
+            baseline = None if refit else trainer.best_score
+            phase = f"{phase}-fine-tune" if refit else "fine-tune"
+            stop_at = refit_epochs[1] if refit_epochs else None
+            more, tuner = stage(model, train, evaluate, phase, settings, stop_at, baseline)
+            fitted.history += more
+            fitted.tune_best_epoch, fitted.tune_epochs_run = tuner.best_epoch, tuner.epoch
+            if not refit and tuner.best_epoch:
+                fitted.valid = best_valid(more, tuner.best_epoch)
+        return fitted
 
     return run

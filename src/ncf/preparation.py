@@ -11,10 +11,13 @@ import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from ncf.config import RunConfig
 from ncf.data.features import ItemVectors, read_item_features
 from ncf.data.formats import TEST, Source, parse_columns, read_path
-from ncf.data.interactions import Interactions
+from ncf.data.interactions import Interactions, Vocabulary
+from ncf.data.metadata import is_column_name, metadata_column, multi_hot, with_item_table
 from ncf.data.preprocess import DropLog, PrepareConfig, count_duplicates, prepare
 from ncf.data.registry import DATASETS, resolve
 from ncf.data.sampling import SeenSet, sample_distinct_negatives
@@ -44,6 +47,14 @@ def load_source(spec: str, columns: str = "") -> Source:
             f"known datasets: synthetic, {', '.join(DATASETS)}"
         )
     return read_path(spec, parse_columns(columns) if columns else None)
+
+
+def item_vectors(spec: str, data_items: Vocabulary, train: Interactions) -> ItemVectors:
+    """``item_features``: a file of vectors, or a metadata column made multi-hot."""
+    if not is_column_name(spec):
+        return read_item_features(spec, data_items, train.item_vocab)
+    hot = multi_hot(metadata_column(train.items, spec))
+    return ItemVectors(hot.to_numpy(np.float32, copy=True), int((hot.sum(axis=1) == 0).sum()), Path(spec))
 
 
 def prepare_source(source: Source, config: PrepareConfig) -> tuple[Source, DropLog]:
@@ -94,7 +105,13 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
             f"{raw.name} has no timestamps and no time order ({raw.format or 'unordered'}): "
             "give data with a time column, a sequence file or a table in time order"
         )
+    unknown = 0
+    if config.item_table:
+        data, unknown = with_item_table(raw.data, config.item_table)
+        raw = replace(raw, data=data)
     source, log = prepare_source(raw, config.prepare)
+    if unknown:
+        log.notes["item table rows whose id is not in the data, ignored"] = unknown
     spec = config.split or default_split(source)
     if model is not None and model.needs_order and spec.split(":")[0] in RANDOM_SPLITS:
         warnings.warn(
@@ -145,10 +162,8 @@ def prepare_run(config: RunConfig, generators: Generators) -> Prepared:
     if config.item_features:
         if not issubclass(MODELS[config.model], ItemFeatures):
             raise UsageError(
-                f"item_features works with gmf, mlp and neumf; model {config.model!r} "
+                f"item_features works with gmf, mlp, neumf and hybrid; model {config.model!r} "
                 "takes no item vectors"
             )
-        vectors = read_item_features(
-            config.item_features, raw.data.item_vocab, split.train.item_vocab
-        )
+        vectors = item_vectors(config.item_features, raw.data.item_vocab, split.train)
     return Prepared(source, split, protocol, valid, test, log, known, vectors)

@@ -29,7 +29,10 @@ from ncf.cli.app import (
 from ncf.errors import UsageError
 
 DEFAULT_MODEL = "neumf"
-TABLE_METRICS = ("hr@", "ndcg@", "recall@", "precision@", "mrr", "auc", "rmse", "mae", "accuracy")
+TABLE_METRICS = (
+    *("hr@", "ndcg@", "recall@", "precision@", "map@", "mrr", "auc"),
+    *("rmse", "mae", "accuracy"),
+)
 
 
 def metrics_table(metrics: dict[str, Any], title: str, valid_label: str = "valid") -> Table:

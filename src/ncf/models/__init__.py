@@ -9,6 +9,7 @@ from ncf.models.ease import EASE
 from ncf.models.gf_cf import GFCF
 from ncf.models.gmf import GMF
 from ncf.models.graph import NGCF, LightGCN
+from ncf.models.hybrid import Hybrid
 from ncf.models.ials import IALS
 from ncf.models.item_knn import ItemKNN
 from ncf.models.mf import MF, MFBias
@@ -31,6 +32,7 @@ MODELS: dict[str, type[Model]] = {
     "item-knn": ItemKNN,
     "mf": MF,
     "mf-bias": MFBias,
+    "hybrid": Hybrid,
     "concat-net": ConcatNet,
     "embedding-net": EmbeddingNet,
     "autoencoder": AutoEncoder,
@@ -52,6 +54,7 @@ __all__ = [
     "EmbeddingNet",
     "GFCF",
     "GMF",
+    "Hybrid",
     "IALS",
     "ItemKNN",
     "LightGCN",

@@ -46,6 +46,11 @@ class Model(nn.Module):
     #: trains with its own ``objective`` only (another would not use what it learns from)
     own_objective_only: ClassVar[bool] = False
     train_defaults: ClassVar[dict[str, Any]] = {}
+    #: run settings naming trained runs this model starts from (NeuMF: ``gmf_run``,
+    #: ``mlp_run``; the hybrid: ``base_run``), read by `shapes_from_runs` / `start_from`
+    run_keys: ClassVar[tuple[str, ...]] = ()
+    #: training settings for a model started from runs (over ``train_defaults``)
+    pretrained_defaults: ClassVar[dict[str, Any]] = {}
     #: elements of the largest intermediate tensor ``score_all`` may build at once
     score_budget: ClassVar[int] = 1 << 25
 
@@ -90,6 +95,24 @@ class Model(nn.Module):
     def item_embeddings(self) -> torch.Tensor | None:
         """(n_items, d) vectors whose cosine says how alike two items are, or None."""
         return None
+
+    def embedding_tables(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The (n_users, d) and (n_items, d) embedding tables (``user_emb``, ``item_emb``)
+        of models that have them, which a hybrid starts from; None otherwise."""
+        user, item = getattr(self, "user_emb", None), getattr(self, "item_emb", None)
+        if isinstance(user, nn.Embedding) and isinstance(item, nn.Embedding):
+            return user.weight, item.weight
+        return None
+
+    @classmethod
+    def shapes_from_runs(cls, runs: dict[str, Model]) -> dict[str, Any]:
+        """Model arguments that must follow the trained models of ``run_keys`` (their
+        widths); ``runs`` holds those given. Default: none."""
+        return {}
+
+    def start_from(self, runs: dict[str, Model]) -> None:
+        """Copies what it starts from out of the trained models of ``run_keys`` (the given
+        ones), before training. Default: nothing to copy."""
 
     def item_factors(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
         """For models whose score is a dot product of a user vector with an item vector

@@ -11,11 +11,13 @@ GMF and MLP into a NeuMF as in the paper (output layer = alpha * [w_gmf, w_mlp])
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from ncf.errors import UsageError
 from ncf.models.base import (
     ItemFeatures,
     Model,
@@ -52,6 +54,7 @@ class NeuMF(ItemFeatures, Model):
         "schedule": "cosine",
         "patience": 3,
     }
+    run_keys = ("gmf_run", "mlp_run")
     #: fine-tuning after `load_pretrained` (``gmf_run`` / ``mlp_run``): a gentler start
     pretrained_defaults = {"epochs": 4, "lr": 0.0005}
 
@@ -115,6 +118,32 @@ class NeuMF(ItemFeatures, Model):
 
     def item_embeddings(self) -> torch.Tensor:
         return torch.cat([self.gmf_item.weight, self.mlp_item.weight], dim=1)
+
+    @classmethod
+    def shapes_from_runs(cls, runs: dict[str, Model]) -> dict[str, Any]:
+        """``dim`` of the GMF run and ``layers`` of the MLP run."""
+        shapes = {}
+        if "gmf_run" in runs:
+            shapes["dim"] = runs["gmf_run"].hparams["dim"]
+        if "mlp_run" in runs:
+            shapes["layers"] = runs["mlp_run"].hparams["layers"]
+        return shapes
+
+    def start_from(self, runs: dict[str, Model]) -> None:
+        """Pre-training (section 3.4.1): both a GMF run and an MLP run, or neither."""
+        if not runs:
+            return
+        if set(runs) != {"gmf_run", "mlp_run"}:
+            raise UsageError("NeuMF pre-training needs both gmf_run=DIR and mlp_run=DIR")
+        gmf, mlp = runs["gmf_run"], runs["mlp_run"]
+        if gmf.name != "gmf" or mlp.name != "mlp":
+            raise UsageError(
+                f"gmf_run holds {gmf.name!r} and mlp_run {mlp.name!r}; expected gmf and mlp"
+            )
+        try:
+            load_pretrained(self, gmf, mlp)  # type: ignore[arg-type]
+        except ValueError as err:
+            raise UsageError(f"cannot pre-train NeuMF: {err}") from None
 
     def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         return [

@@ -55,6 +55,9 @@ class Trainer:
         amp: autocast to bfloat16 on CUDA.
         stop_at: stop after this many epochs (the schedule still spans ``config.epochs``);
             used to refit for the number of epochs chosen on validation.
+        baseline: a validation score to beat (an earlier phase's best, for fine-tuning):
+            an epoch is selected only when it beats it, else the weights the training
+            started from are restored (best epoch 0).
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class Trainer:
         progress: bool = True,
         amp: bool = False,
         stop_at: int | None = None,
+        baseline: float | None = None,
     ):
         self.model, self.config, self.evaluate = model, config, evaluate
         self.generators = generators
@@ -92,6 +96,9 @@ class Trainer:
         self.best_score = -np.inf if self.higher_is_better else np.inf
         self.best_epoch = 0
         self.best_state: dict[str, torch.Tensor] | None = None
+        if baseline is not None:
+            self.best_score = baseline
+            self.best_state = copy.deepcopy(model.state_dict())
         self.bad_epochs = 0
         self._partial: dict[str, Any] | None = None  # a mid-epoch checkpoint's position
         self._workers: Any = None  # Hogwild's worker processes, while training

@@ -11,6 +11,7 @@ import torch
 
 from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
+from ncf.errors import UsageError
 from ncf.models.base import Model
 from ncf.random import Generators
 from ncf.training.losses import l2_penalty
@@ -50,8 +51,15 @@ class Regime:
     run_defaults: ClassVar[dict[str, Any]] = {}
     #: the model methods this way of training calls besides ``forward`` / ``pair_scores``
     needs: ClassVar[tuple[str, ...]] = ()
+    #: whether the loss takes ``partial_credit`` (negatives sharing metadata count less)
+    partial_credit: ClassVar[bool] = False
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
+        if config.partial_credit and not self.partial_credit:
+            raise UsageError(
+                f"partial_credit weighs sampled negatives (objectives pointwise, pairwise, "
+                f"user-bpr); objective {self.name!r} has none"
+            )
         self.config = config
         self.device = device
         self.train = train

@@ -9,6 +9,8 @@ selection, checkpoints, signals, progress.
 - ``pointwise``: (user, positive) rows with ``n_negatives`` fresh negatives each, binary
   cross-entropy on the logits (NCF's GMF / MLP / NeuMF).
 - ``pairwise``: (user, positive, negative) triples, BPR (BPR-MF).
+- both (and ``user-bpr``) take ``partial_credit`` (`ncf.training.partial_credit`): a
+  negative sharing metadata with its positive counts less.
 - ``user-bpr``: users drawn uniformly, one positive and ``n_negatives`` negatives each,
   BPR (NGCF, LightGCN).
 - ``rating``: observed (user, item, rating) rows, mean squared error (explicit MF, the
@@ -48,6 +50,7 @@ from ncf.errors import DataError
 from ncf.models.base import Model, binary_rows
 from ncf.random import Generators
 from ncf.training.losses import bpr_loss, pointwise_loss
+from ncf.training.partial_credit import PartialCredit
 from ncf.training.regime_base import Batch, EpochPlan, Regime
 from ncf.training.sequence_regimes import NextItem, Windows
 
@@ -58,11 +61,18 @@ class _SampledNegatives(Regime):
 
     Batches: users (B,), positives (B,), negatives (B, K)."""
 
+    partial_credit = True
+
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         super().__init__(train, config, device)
         self.seen = SeenSet.from_interactions(train) if config.sampler == "exact" else None
         self.user_ids = train.user_ids
         self.n_items = train.n_items
+        self.credit = (
+            PartialCredit(train.items, config.partial_credit, device)
+            if config.partial_credit
+            else None
+        )
 
     def epoch(self, generators: Generators) -> EpochPlan:
         started = time.perf_counter()
@@ -104,6 +114,10 @@ class _SampledNegatives(Regime):
         )
         return positive.float(), negative.float(), self.l2(touched, len(users))
 
+    def credit_weights(self, batch: Batch) -> torch.Tensor | None:
+        """The (B, K) weights of the negatives' terms with partial credit, else None."""
+        return None if self.credit is None else self.credit.weights(batch[1], batch[2])
+
 
 class Pointwise(_SampledNegatives):
     """Binary cross-entropy with logits: positives labelled 1, negatives 0, averaged over
@@ -117,7 +131,8 @@ class Pointwise(_SampledNegatives):
 
     def loss(self, model: Model, batch: Batch) -> torch.Tensor:
         positive, negative, penalty = self.scores(model, batch)
-        return pointwise_loss(positive, negative, self.config.reduction) + penalty
+        weights = self.credit_weights(batch)
+        return pointwise_loss(positive, negative, self.config.reduction, weights) + penalty
 
 
 class Pairwise(_SampledNegatives):
@@ -132,7 +147,8 @@ class Pairwise(_SampledNegatives):
 
     def loss(self, model: Model, batch: Batch) -> torch.Tensor:
         positive, negative, penalty = self.scores(model, batch)
-        return bpr_loss(positive, negative, self.config.reduction) + penalty
+        weights = self.credit_weights(batch)
+        return bpr_loss(positive, negative, self.config.reduction, weights) + penalty
 
 
 class UserDraws(Pairwise):
