@@ -70,7 +70,7 @@ def read_item_table(path: str | Path, items: Vocabulary) -> tuple[pd.DataFrame, 
     repeated = pd.Series(ids).duplicated().to_numpy()
     if repeated.any():
         line = int(np.flatnonzero(repeated)[0]) + 2
-        raise DataError(f"item id {ids[line - 2]!r} has a second row", path, line)
+        raise DataError(f"item id {raw.iloc[line - 2]} has a second row", path, line)
     index = items.index(ids, missing="mask")
     known = index >= 0
     if not known.any():
