@@ -273,3 +273,46 @@ def test_six_long_named_runs_fit_a_1100_pixel_page(tmp_path):
     dom = rendered_dom(out, tmp_path, width=1200)  # the page body is 1100 px wide
     assert 'data-images-loaded="1/1"' in dom
     assert 'data-overflowing="0"' in dom, re.search(r"<body[^>]*>", dom)
+
+
+def test_user_page_renders_liked_and_recommended_titles_in_chromium(runs, tmp_path):
+    from ncf.recommender import load
+    from ncf.user_view import write_user_page
+
+    rec = load(runs[0])
+    user = rec.known.user_vocab.ids[3]
+    out = write_user_page(runs[0], user, tmp_path / "user.html", k=5)
+    dom = rendered_dom(out, tmp_path)
+    liked = rec.known.item_ids[rec.known.user_ids == 3]
+    recommended = rec.recommend(np.array([user]), k=5)
+    assert len(recommended) == 5 and not set(recommended["title"]) & set(
+        rec.items["title"].to_numpy()[liked]
+    )
+    for title in [*rec.items["title"].to_numpy()[liked], *recommended["title"]]:
+        assert html_text(title) in dom, title
+    assert f"liked ({len(liked)} items)" in dom and "recommended (top 5)" in dom
+    assert "<th>of the liked items</th>" in dom  # the genre shares
+
+
+def test_user_page_from_the_command_line(runs, tmp_path):
+    from ncf.recommender import load
+
+    user = str(load(runs[0]).known.user_vocab.ids[0])
+    out = tmp_path / "page.html"
+    done = subprocess.run(
+        ["ncf", "report", str(runs[0]), "--user", user, "--out", str(out), "--k", "3"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and out.is_file(), done.stderr
+    assert "recommended (top 3)" in out.read_text()
+    unknown = subprocess.run(
+        ["ncf", "report", str(runs[0]), "--user", "no-such-user"], capture_output=True, text=True
+    )
+    assert unknown.returncode != 0 and "unknown user id 'no-such-user'" in unknown.stderr
+
+
+def html_text(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=False)

@@ -113,18 +113,37 @@ def similar(
 @app.command()
 def report(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run folders to report on.")],
-    out: Annotated[Path, typer.Option(help="report.html, or report.md (PNGs beside it).")] = Path(
-        "report.html"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="report.html, or report.md (PNGs beside it); with --user, user-ID.html."
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("--k", help="List length for coverage and bias.")] = 10,
+    user: Annotated[
+        str | None,
+        typer.Option(help="A raw user id: a page of their liked items beside their top-k."),
+    ] = None,
 ) -> None:
     """Metrics, learning curves, LR schedule, embedding map, coverage and popularity bias
-    of one or more runs, compared side by side."""
-    from ncf.report import write_report
-
+    of one or more runs, compared side by side; or, with --user, one user's liked items
+    (titles, genres, ratings) beside the run's recommendations for them."""
     check_k(k)
-    output_file(out, (".html", ".md"))
     for folder in run_dirs:
         existing_folder(folder)
+    if user is not None:
+        from ncf.user_view import write_user_page
+
+        if len(run_dirs) != 1:
+            raise UsageError("--user shows one run: give one run folder")
+        page = out or Path(f"user-{user}.html")
+        output_file(page, (".html",))
+        write_user_page(run_dirs[0], np.array([user])[0], page, k)
+        console.print(f"wrote {page} (user {user}, top {k})", markup=False)
+        return
+    from ncf.report import write_report
+
+    out = out or Path("report.html")
+    output_file(out, (".html", ".md"))
     runs = write_report(run_dirs, out, k)
     console.print(f"wrote {out} ({len(runs)} run{'s' * (len(runs) > 1)})", markup=False)
