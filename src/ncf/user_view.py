@@ -123,8 +123,9 @@ def user_page(
     return "\n".join(p for p in parts if p)
 
 
-def write_user_page(run_dir: Path, user: object, out: Path, k: int = 10) -> Path:
+def write_user_page(run_dir: str | Path, user: object, out: str | Path, k: int = 10) -> Path:
     """Writes ``out``: the page of ``user`` under the run (or bundle) in ``run_dir``."""
+    run_dir, out = Path(run_dir), Path(out)
     rec = load(run_dir)
     title = f"{rec.model.name}, {run_dir}"
     metrics = Path(run_dir) / "metrics.json"

@@ -167,6 +167,10 @@ def train(
     metrics = result.metrics
     console.print(metrics_table(metrics, f"{run_config.model} on {run_config.data}"))
     epochs = f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}; "
+    if "fine_tune" in metrics:
+        tuned = metrics["fine_tune"]
+        kept = f"epoch {tuned['best_epoch']}" if tuned["best_epoch"] else "none kept"
+        epochs += f"fine-tuning: {kept} of {tuned['epochs_run']}; "
     if result.model.objective == "fit":
         epochs = "fitted in closed form; "
     echo(f"{epochs}{metrics['timing']['total_s']:.1f} s; run folder {out}")
