@@ -60,7 +60,8 @@ def test_hybrid_trains_frozen_then_fine_tunes(ml100k, mf_run, tmp_path):
     phases = list(dict.fromkeys(history["phase"]))
     assert phases[:2] == ["select", "fine-tune"]
     tuned = metrics["fine_tune"]
-    assert 0 <= tuned["best_epoch"] <= tuned["epochs_run"] == (history["phase"] == "fine-tune").sum()
+    tuning_rows = (history["phase"] == "fine-tune").sum()
+    assert 0 <= tuned["best_epoch"] <= tuned["epochs_run"] == tuning_rows
     if tuned["best_epoch"]:  # the refit repeats both phases for the chosen epochs
         assert (history["phase"] == "refit-fine-tune").sum() == tuned["best_epoch"]
     assert metrics["item_features"]["dim"] == 19  # ML-100K's genres, multi-hot
@@ -89,9 +90,7 @@ def test_settings_that_do_not_apply_are_refused(ml100k, tmp_path):
     with pytest.raises(UsageError, match="freezes nothing"):
         train(recipe("S7-collie-ml100k.toml", ml100k, fine_tune_epochs=2), tmp_path / "a")
     with pytest.raises(UsageError, match="objective 'rating' has none"):
-        train(
-            {"model": "mf", "data": str(ml100k), "partial_credit": "genres"}, tmp_path / "b"
-        )
+        train({"model": "mf", "data": str(ml100k), "partial_credit": "genres"}, tmp_path / "b")
     with pytest.raises(UsageError, match="no item metadata column 'year'"):
         train(recipe("S7-collie-ml100k.toml", ml100k, partial_credit="year"), tmp_path / "c")
     with pytest.raises(UsageError, match="partial_credit must be"):

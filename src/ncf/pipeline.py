@@ -22,10 +22,10 @@ import torch
 
 from ncf.config import RunConfig, TrainConfig
 from ncf.data.interactions import Interactions
+from ncf.data.metadata import is_column_name
 from ncf.device import pick_device, use_threads
 from ncf.errors import UsageError
 from ncf.evaluation.protocols import Evaluator
-from ncf.data.metadata import is_column_name
 from ncf.models import MODELS, Model
 from ncf.preparation import Prepared, prepare_run
 from ncf.random import Generators, seed_torch

@@ -54,7 +54,8 @@ def item_vectors(spec: str, data_items: Vocabulary, train: Interactions) -> Item
     if not is_column_name(spec):
         return read_item_features(spec, data_items, train.item_vocab)
     hot = multi_hot(metadata_column(train.items, spec))
-    return ItemVectors(hot.to_numpy(np.float32, copy=True), int((hot.sum(axis=1) == 0).sum()), Path(spec))
+    missing = int((hot.sum(axis=1) == 0).sum())  # items without a value
+    return ItemVectors(hot.to_numpy(np.float32, copy=True), missing, Path(spec))
 
 
 def prepare_source(source: Source, config: PrepareConfig) -> tuple[Source, DropLog]:

@@ -43,7 +43,8 @@ class Recommender:
     def items(self) -> pd.DataFrame | None:
         return self.known.items
 
-    def _frame(self, item_index: np.ndarray) -> pd.DataFrame:
+    def item_rows(self, item_index: np.ndarray) -> pd.DataFrame:
+        """Raw item ids (column ``item``) and their metadata, one row per index."""
         frame = pd.DataFrame({"item": self.known.item_vocab.raw(item_index)})
         if self.items is not None:
             for column in self.items.columns:
@@ -84,7 +85,7 @@ class Recommender:
         index = self.known.user_vocab.index(np.atleast_1d(np.asarray(users)), what="user")
         items, scores = self.top_k(index, k, exclude_seen)
         finite = np.isfinite(scores).ravel()
-        frame = self._frame(items.ravel())
+        frame = self.item_rows(items.ravel())
         frame.insert(0, "user", np.repeat(self.known.user_vocab.raw(index), items.shape[1]))
         frame.insert(1, "rank", np.tile(np.arange(1, items.shape[1] + 1), len(index)))
         frame["score"] = scores.ravel()
@@ -108,7 +109,7 @@ class Recommender:
         if exclude_seen and len(index):
             scores[torch.from_numpy(index)] = -torch.inf
         values, top = scores.topk(min(k, len(scores)))
-        frame = self._frame(top.numpy())
+        frame = self.item_rows(top.numpy())
         frame.insert(0, "rank", np.arange(1, len(top) + 1))
         frame["score"] = values.numpy()
         frame = frame[np.isfinite(values.numpy())].reset_index(drop=True)
@@ -136,7 +137,7 @@ class Recommender:
     def history(self, user: object) -> pd.DataFrame:
         """The known items of one raw user id."""
         row = self.seen[int(self.known.user_vocab.index(np.array([user]), what="user")[0])]
-        return self._frame(row.indices.astype(np.int64))
+        return self.item_rows(row.indices.astype(np.int64))
 
     @torch.no_grad()
     def similar(self, item: object, k: int = 10) -> pd.DataFrame:
@@ -155,7 +156,7 @@ class Recommender:
             scores = vectors @ vectors[index]
         scores[index] = -torch.inf
         values, top = scores.topk(min(k, len(scores) - 1))
-        frame = self._frame(top.numpy())
+        frame = self.item_rows(top.numpy())
         frame["score"] = values.numpy()
         return frame
 

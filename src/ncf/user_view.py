@@ -33,7 +33,7 @@ def liked_items(rec: Recommender, user_index: int) -> pd.DataFrame:
     """The user's known items: item, the metadata, rating (when the data has ratings),
     highest rated first (ties in the order the run stored them)."""
     rows = np.flatnonzero(rec.known.user_ids == user_index)
-    frame = rec._frame(rec.known.item_ids[rows])
+    frame = rec.item_rows(rec.known.item_ids[rows])
     if rec.known.ratings is not None:
         frame["rating"] = rec.known.ratings[rows]
         frame = frame.sort_values("rating", ascending=False, kind="stable")

@@ -115,9 +115,7 @@ def report(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run folders to report on.")],
     out: Annotated[
         Path | None,
-        typer.Option(
-            help="report.html, or report.md (PNGs beside it); with --user, user-ID.html."
-        ),
+        typer.Option(help="report.html, or report.md (PNGs beside it); with --user, user-ID.html."),
     ] = None,
     k: Annotated[int, typer.Option("--k", help="List length for coverage and bias.")] = 10,
     user: Annotated[

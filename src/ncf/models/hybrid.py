@@ -90,8 +90,9 @@ class Hybrid(ItemFeatures, Model):
         self.item_bias = nn.Embedding(n_items, 1)
         for table in (self.user_bias, self.item_bias):
             nn.init.zeros_(table.weight)
-        meta_out = metadata_width if metadata_width and feature_dim else self.feature_dim
-        self.metadata = nn.Linear(feature_dim, metadata_width) if meta_out != feature_dim else None
+        layer = bool(metadata_width and feature_dim)  # else the metadata goes in as it is
+        self.metadata = nn.Linear(feature_dim, metadata_width) if layer else None
+        meta_out = metadata_width if layer else self.feature_dim
         widths = [user_dim + item_dim + meta_out, *layers]
         self.tower = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.out = nn.Linear(widths[-1], 1)

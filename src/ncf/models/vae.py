@@ -41,11 +41,15 @@ class MultVAE(RowModel):
     name = "mult-vae"
     summary = "variational autoencoder of user rows, multinomial likelihood (Liang et al. 2018)"
     objective = "user-rows"
+    # the paper's Adam lr 1e-3 and batches of 500 users; a cosine decay over 150 epochs,
+    # run to its end, chosen on the validation part of ML-1M (user-ratio 0.7, 0.1, 0.2:
+    # valid ndcg@20 0.2057 against 0.2011 at a constant rate stopped by patience 20)
     train_defaults: dict[str, Any] = {
-        "epochs": 200,
+        "epochs": 150,
         "batch_size": 500,
         "lr": 1e-3,
-        "patience": 20,
+        "schedule": "cosine",
+        "patience": 150,
     }
 
     def __init__(
