@@ -66,7 +66,7 @@ def test_item_features_only_for_models_with_an_output_layer(tmp_path):
     genres = tmp_path / "genres.csv"
     genre_vectors(load_source("synthetic").data).to_csv(genres, index=False)
     config = resolve_config({"model": "mf-bias", "item_features": str(genres)})
-    with pytest.raises(UsageError, match="item_features works with gmf, mlp and neumf"):
+    with pytest.raises(UsageError, match="item_features works with gmf, mlp, neumf and hybrid"):
         train_run(config, tmp_path / "run", progress=False)
 
 
