@@ -164,6 +164,14 @@ def test_overwrite_replaces_and_default_names_are_numbered(tmp_path):
     assert json.loads((run / "metrics.json").read_text())["seed"] == 5
     assert (run / "notes.txt").read_text() == "mine"  # only the run's own files go
     assert not (run / "checkpoint-select.pt").exists()
+    # bad input fails before anything is replaced: the finished run stays
+    finished = (run / "metrics.json").read_bytes()
+    (tmp_path / "bad.csv").write_text("item,studio\n1,A\n1,B\n")
+    result = ncf(
+        *args, "--out", str(run), "--overwrite", "--set", f"item_table={tmp_path / 'bad.csv'}"
+    )
+    assert "item id 1 has a second row" in one_error_line(result)
+    assert (run / "metrics.json").read_bytes() == finished
 
 
 def test_resume_without_a_checkpoint_says_so(tmp_path):

@@ -78,8 +78,14 @@ def test_hybrid_needs_a_base_run_on_the_same_users(ml100k, mf_run, tmp_path):
     with pytest.raises(UsageError, match="base_run"):
         train(recipe("S7-hybrid.toml", ml100k), tmp_path / "none")
     other = recipe("S7-hybrid.toml", ml100k, base_run=str(mf_run), min_user=20)
-    with pytest.raises(UsageError, match="other users or items"):
+    with pytest.raises(UsageError, match="not trained on this run's split"):
         train(other, tmp_path / "other")
+    # the same users and items, another draw of the split: the base run has seen this
+    # run's validation and test interactions, and is refused
+    reseeded = recipe("S7-hybrid.toml", ml100k, base_run=str(mf_run), seed=1)
+    with pytest.raises(UsageError, match="not trained on this run's split"):
+        train(reseeded, tmp_path / "reseeded")
+    assert not (tmp_path / "reseeded").exists()  # refused before its folder was made
     popularity = tmp_path / "popularity"
     train({"model": "popularity", "data": str(ml100k), "threads": 1}, popularity)
     with pytest.raises(UsageError, match="no user and item embedding"):
@@ -91,6 +97,10 @@ def test_settings_that_do_not_apply_are_refused(ml100k, tmp_path):
         train(recipe("S7-collie-ml100k.toml", ml100k, fine_tune_epochs=2), tmp_path / "a")
     with pytest.raises(UsageError, match="objective 'rating' has none"):
         train({"model": "mf", "data": str(ml100k), "partial_credit": "genres"}, tmp_path / "b")
+    with pytest.raises(UsageError, match="mf-bias takes none"):
+        train(recipe("S7-collie-ml100k.toml", ml100k, base_run=str(tmp_path)), tmp_path / "d")
+    with pytest.raises(UsageError, match="fitted in closed form"):
+        train({"model": "ease", "data": str(ml100k), "partial_credit": "genres"}, tmp_path / "e")
     with pytest.raises(UsageError, match="no item metadata column 'year'"):
         train(recipe("S7-collie-ml100k.toml", ml100k, partial_credit="year"), tmp_path / "c")
     with pytest.raises(UsageError, match="partial_credit must be"):

@@ -38,6 +38,7 @@ def save_bundle(
     model: Model,
     known: Interactions,
     selected: dict[str, torch.Tensor] | None = None,
+    split_fingerprint: str = "",
 ) -> Path:
     """Writes the bundle atomically (a temporary folder renamed into place).
 
@@ -51,6 +52,9 @@ def save_bundle(
         selected: when the final model was refit on train + validation, the weights of
             the validation-selected model trained on train only (``selected.safetensors``),
             used to pre-train other models without leaking the validation part.
+        split_fingerprint: names the run's training and validation parts
+            (`ncf.data.splits.fingerprint`), so that a model started from this one can
+            check it learnt from the same split.
     """
     from ncf import __version__
 
@@ -76,6 +80,7 @@ def save_bundle(
             "args": args,
             "n_users": model.n_users,
             "n_items": model.n_items,
+            **({"split_fingerprint": split_fingerprint} if split_fingerprint else {}),
         }
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         pd.DataFrame({"user": known.user_vocab.ids}).to_parquet(tmp / "users.parquet", index=False)

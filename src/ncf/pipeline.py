@@ -17,19 +17,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ncf.config import RunConfig, TrainConfig
 from ncf.data.interactions import Interactions
 from ncf.data.metadata import is_column_name
+from ncf.data.splits import Split, fingerprint
 from ncf.device import pick_device, use_threads
 from ncf.errors import UsageError
 from ncf.evaluation.protocols import Evaluator
 from ncf.models import MODELS, Model
 from ncf.preparation import Prepared, prepare_run
+from ncf.pretrained import load_runs, runs_to_start_from
 from ncf.random import Generators, seed_torch
 from ncf.run_folder import (
+    check_folder,
     config_text,
     default_run_folder,
     flatten_toml,
@@ -86,40 +88,23 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     return config
 
 
+def check_settings(config: RunConfig, model: Model) -> None:
+    """Refuses training settings the model would silently ignore."""
+    train = config.train
+    if train.fine_tune_epochs and not hasattr(model, "unfreeze"):
+        raise UsageError(
+            f"fine_tune_epochs unfreezes what a model trains frozen at first (hybrid); "
+            f"{config.model} freezes nothing"
+        )
+    if model.objective == "fit" and (train.partial_credit or train.fine_tune_lr):
+        raise UsageError(
+            f"{config.model} is fitted in closed form: partial_credit and fine_tune_lr "
+            "apply to models trained on sampled negatives"
+        )
+
+
 def _absolute(path: str) -> str:
     return str(Path(path).absolute()) if path else path
-
-
-def load_runs(runs: dict[str, str], selected: bool) -> dict[str, Model]:
-    """The trained models of run folders, by setting name (``base_run``, ``gmf_run``)."""
-    from ncf.bundle import load_parts
-
-    return {key: load_parts(path, selected=selected)[0] for key, path in runs.items()}
-
-
-def start_from_runs(model: Model, config: RunConfig, train: Interactions, refit: bool) -> None:
-    """Hands a model the trained runs it starts from (`Model.run_keys`: NeuMF's GMF and
-    MLP, the hybrid's base model), after checking they know the same users and items.
-
-    The selection phase starts from their train-only, validation-selected weights (the
-    validation part stays unseen); the refit phase from their final weights, which were
-    refit on train + validation like this model itself."""
-    from ncf.bundle import load_parts
-
-    runs = {}
-    for key in model.run_keys:
-        path = getattr(config, key)
-        if not path:
-            continue
-        trained, known, _ = load_parts(path, selected=not refit)
-        same_users = np.array_equal(known.user_vocab.ids, train.user_vocab.ids)
-        if not (same_users and np.array_equal(known.item_vocab.ids, train.item_vocab.ids)):
-            raise UsageError(
-                f"{key} {path} was trained on other users or items than this run: "
-                "train it on the same data, filters and split"
-            )
-        runs[key] = trained
-    model.start_from(runs)
 
 
 def monitor_at(monitor: str, pairs: dict[str, Any], base: RunConfig) -> str:
@@ -250,7 +235,7 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     from ncf.training.logs import write_history, write_plots
 
     started = time.perf_counter()
-    prepare_folder(out, config_text(config), options.resume, options.overwrite)
+    check_folder(out, config_text(config), options.resume, options.overwrite)
     threads = use_threads(config.threads)
     generators = Generators.from_seed(config.seed)
     prepared = prepare_run(config, generators)
@@ -281,6 +266,11 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
 
     seed_torch(config.seed)
     model = build_model(config, prepared).to(device)
+    if model.run_keys or any(getattr(config, k) for k in ("gmf_run", "mlp_run", "base_run")):
+        model.start_from(runs_to_start_from(config, split, refit=False))  # checks them early
+    check_settings(config, model)
+    # every input is checked: only now is a run replaced (--overwrite) or its folder made
+    prepare_folder(out, config_text(config), options.resume, options.overwrite)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.toml").write_text(config_text(config, resolved))
     fit_started = time.perf_counter()
@@ -302,12 +292,7 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
         shown = f"valid {config.train.monitor} {valid.get(config.train.monitor, float('nan')):.4f}"
         options.echo(f"fitted in {time.perf_counter() - fit_started:.1f} s; {shown}")
     else:
-        if config.train.fine_tune_epochs and not hasattr(model, "unfreeze"):
-            raise UsageError(
-                f"fine_tune_epochs unfreezes what a model trains frozen at first (hybrid); "
-                f"{config.model} freezes nothing"
-            )
-        run = _gradient_runner(config, out, device, options, lr_trace)
+        run = _gradient_runner(config, split, out, device, options, lr_trace)
         fitted = run(model, split.train, prepared.valid, None)
         history, valid = fitted.history, fitted.valid
         best_epoch, epochs_run = fitted.best_epoch, fitted.epochs_run
@@ -327,7 +312,13 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     eval_s = time.perf_counter() - eval_started
 
     # a user's every interaction (the test part too) is what recommendations exclude
-    save_bundle(out / "bundle", model.cpu(), known.concat(split.test), selected)
+    save_bundle(
+        out / "bundle",
+        model.cpu(),
+        known.concat(split.test),
+        selected,
+        fingerprint(split.train, split.valid),
+    )
     frame = write_history(history, out / "history.csv")
     trace = write_history(lr_trace, out / "lr.csv") if lr_trace else None
     metrics = {
@@ -392,6 +383,7 @@ GradientRun = Callable[[Model, Interactions, Evaluator | None, tuple[int, int] |
 
 def _gradient_runner(
     config: RunConfig,
+    split: Split,
     out: Path,
     device: torch.device,
     options: _Options,
@@ -456,7 +448,7 @@ def _gradient_runner(
     ) -> Fitted:
         refit = refit_epochs is not None
         if model.run_keys:
-            start_from_runs(model, config, train, refit)
+            model.start_from(runs_to_start_from(config, split, refit))
         phase = "refit" if refit else "select"
         stop_at = refit_epochs[0] if refit_epochs else None
         history, trainer = stage(model, train, evaluate, phase, config.train, stop_at, None)

@@ -90,10 +90,8 @@ def is_finished(out: Path) -> bool:
     return (out / "metrics.json").exists()
 
 
-def prepare_folder(out: Path, config_toml: str, resume: bool, overwrite: bool) -> None:
-    """Checks what ``out`` holds against ``resume`` / ``overwrite``; with ``overwrite``,
-    removes the run there. The folder itself is made once the run is ready to start, so
-    bad input leaves nothing behind.
+def check_folder(out: Path, config_toml: str, resume: bool, overwrite: bool) -> None:
+    """Checks what ``out`` holds against ``resume`` / ``overwrite``, changing nothing.
 
     Raises:
         UsageError: a finished run without ``overwrite``; an unfinished one without
@@ -114,19 +112,24 @@ def prepare_folder(out: Path, config_toml: str, resume: bool, overwrite: bool) -
             raise UsageError(
                 f"{out}: no checkpoint to resume from; run the command without --resume"
             )
-        return
-    if overwrite:
-        clear_run(out)
-    elif is_finished(out):
+    elif not overwrite and is_finished(out):
         raise UsageError(
             f"{out} holds a finished run; add --overwrite to replace it, or leave out --out "
             "for a fresh numbered folder"
         )
-    elif _checkpoints(out):
+    elif not overwrite and _checkpoints(out):
         raise UsageError(
             f"{out} holds an unfinished run; add --resume to continue it or --overwrite to "
             "start again"
         )
+
+
+def prepare_folder(out: Path, config_toml: str, resume: bool, overwrite: bool) -> None:
+    """`check_folder`, then, with ``overwrite``, removes the run there. A run calls it
+    once its inputs are checked, so bad input leaves the old run (and nothing new)."""
+    check_folder(out, config_toml, resume, overwrite)
+    if overwrite:
+        clear_run(out)
 
 
 def clear_run(out: Path) -> None:

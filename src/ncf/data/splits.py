@@ -32,6 +32,7 @@ protocol, which drops and counts them too (`drop_unseen`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from collections.abc import Callable
@@ -362,3 +363,14 @@ def read_split_source(folder: Path) -> Source:
     return Source(
         data, name=str(folder), part=frame["part"].to_numpy(np.int8), test_negatives=negatives
     )
+
+
+def fingerprint(*parts: Interactions) -> str:
+    """A digest of the (user, item) pairs of ``parts`` (order within a part aside): the
+    same training and validation parts give the same digest."""
+    digest = hashlib.sha256()
+    for part in parts:
+        codes = np.sort(part.user_ids.astype(np.int64) * part.n_items + part.item_ids)
+        digest.update(np.int64(len(codes)).tobytes())
+        digest.update(codes.tobytes())
+    return digest.hexdigest()[:16]
