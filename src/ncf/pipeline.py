@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ncf.config import RunConfig, TrainConfig
+from ncf.config import RunConfig, TrainConfig, credit_weights
 from ncf.data.interactions import Interactions
 from ncf.data.metadata import is_column_name
 from ncf.data.splits import Split, fingerprint
@@ -243,6 +243,14 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     dropped = {**prepared.log.dropped, **split.dropped}
     for reason, n in dropped.items():
         options.echo(f"dropped {n:,} rows: {reason}")
+    for note, n in prepared.log.notes.items():
+        options.echo(f"note: {n:,} {note}")
+    if config.train.partial_credit:
+        weights = credit_weights(config.train.partial_credit)
+        shown = ", ".join(f"{key} {weight:g}" for key, weight in weights.items())
+        options.echo(
+            f"partial credit: a negative's loss less the weight of each key it shares ({shown})"
+        )
     vectors = prepared.item_vectors
     if vectors is not None:
         options.echo(

@@ -42,7 +42,10 @@ __all__ = ["gini", "lorenz", "pca_2d", "place_labels", "recommendation_stats", "
 if TYPE_CHECKING:
     pass
 
-MAIN_METRICS = ("hr@10", "ndcg@10", "recall@10", "mrr", "auc", "rmse", "mae", "accuracy")
+MAIN_METRICS = (
+    *("hr@10", "ndcg@10", "recall@10", "map@10", "mrr", "auc"),
+    *("rmse", "mae", "accuracy"),
+)
 
 
 @dataclass
@@ -225,6 +228,11 @@ def _facts(run: RunReport) -> list[list[str]]:
         ["split", str(m.get("split", "-"))],
         ["protocol", str(m["protocol"])],
         ["best epoch / epochs run", f"{m['best_epoch']} / {m['epochs_run']}"],
+        *(
+            [["fine-tuning: epoch kept / epochs run", _tuned(m["fine_tune"])]]
+            if "fine_tune" in m
+            else []
+        ),
         ["refit on train + valid", str(m.get("refit", "-"))],
         ["users / items", f"{m['n_users']:,} / {m['n_items']:,}"],
         [
@@ -237,6 +245,11 @@ def _facts(run: RunReport) -> list[list[str]]:
             " / ".join(_seconds(t.get(f"{key}_s")) for key in ("load", "fit", "eval", "total")),
         ],
     ]
+
+
+def _tuned(tuned: dict[str, int]) -> str:
+    kept = str(tuned["best_epoch"]) if tuned["best_epoch"] else "none (no better epoch)"
+    return f"{kept} / {tuned['epochs_run']}"
 
 
 def _comparison_rows(runs: list[RunReport]) -> tuple[list[str], list[list[str]]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -84,11 +85,17 @@ def _table(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 def user_page(
-    rec: Recommender, user: object, k: int = 10, title: str = "", limit: int = 100
+    rec: Recommender,
+    user: object,
+    k: int = 10,
+    title: str = "",
+    limit: int = 100,
+    liked: str = "liked",
 ) -> str:
-    """The page of one raw user id, as HTML text; ``limit``: liked items shown at most."""
+    """The page of one raw user id, as HTML text; ``limit``: the user's items shown at
+    most; ``liked``: what to call them ("rated" where every rating was kept)."""
     user_index = int(rec.known.user_vocab.index(np.array([user]), what="user")[0])
-    liked = liked_items(rec, user_index)
+    label, liked = liked, liked_items(rec, user_index)
     recommended = rec.recommend(np.array([user]), k=k)
     meta = [c for c in ("title", "genres") if rec.items is not None and c in rec.items]
     liked_columns = [*(meta or ["item"]), *(["rating"] if "rating" in liked else [])]
@@ -104,7 +111,7 @@ def user_page(
         f"<h1>user {html.escape(str(user))}</h1>",
         f"<p class='caption'>{html.escape(title)}</p>" if title else "",
         "<div class='columns'><div>",
-        f"<h2>liked ({count})</h2>",
+        f"<h2>{label} ({count})</h2>",
         _table(shown, liked_columns),
         "</div><div>",
         f"<h2>recommended (top {len(recommended)})</h2>",
@@ -117,7 +124,7 @@ def user_page(
         rows = [[g, f"{a:.0%}", f"{b:.0%}"] for g, a, b in shares.itertuples()]
         parts += [
             "<h2>genres</h2>",
-            _html_table(["genre", "of the liked items", "of the recommended items"], rows),
+            _html_table(["genre", f"of the {label} items", "of the recommended items"], rows),
         ]
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p)
@@ -128,9 +135,14 @@ def write_user_page(run_dir: str | Path, user: object, out: str | Path, k: int =
     run_dir, out = Path(run_dir), Path(out)
     rec = load(run_dir)
     title = f"{rec.model.name}, {run_dir}"
-    metrics = Path(run_dir) / "metrics.json"
+    metrics, config = run_dir / "metrics.json", run_dir / "config.toml"
     if metrics.is_file():
         m = json.loads(metrics.read_text())
         title = f"{m['model']} on {m['data']} ({m['split']}), {run_dir}"
-    out.write_text(user_page(rec, user, k, title), encoding="utf-8")
+    # every rated item, low ratings too, unless the run kept only ratings above a threshold
+    threshold = None
+    if config.is_file():
+        threshold = tomllib.loads(config.read_text()).get("prepare", {}).get("implicit_threshold")
+    label = "rated" if rec.known.ratings is not None and threshold is None else "liked"
+    out.write_text(user_page(rec, user, k, title, liked=label), encoding="utf-8")
     return out

@@ -42,6 +42,7 @@ def test_a_parquet_table_with_string_ids(tmp_path):
         ("item,title\n1,A\nx,B\n", "line 3: item id 'x' is not a whole number"),
         ("item,title\n7,A\n", "no item id of the table"),
         ("item\n1\n", "at least one more"),
+        ("item,title\n1,A,extra\n", "line 2: malformed line"),
     ],
 )
 def test_bad_tables_fail_with_the_line(tmp_path, text, message):
@@ -60,7 +61,8 @@ def test_a_table_adds_to_the_data_own_metadata(tmp_path):
     )
     merged, _ = with_item_table(data, path)
     assert merged.items["title"].tolist() == ["A", "B"]  # kept
-    assert merged.items["genres"].fillna("-").tolist() == ["-", "Drama"]  # the table's
+    # the table's value for the item it lists, the data's own for the other
+    assert merged.items["genres"].tolist() == ["Comedy", "Drama"]
     assert merged.items["year"].tolist()[1] == "1990"
 
 

@@ -62,7 +62,7 @@ def recommend(
         output_file(output)
     rec = load(existing_folder(run_dir))
     if items is not None:
-        given = [part.strip() for part in items.split(",") if part.strip()]
+        given = list(dict.fromkeys(part.strip() for part in items.split(",") if part.strip()))
         frame = rec.recommend_items(given, k=k)
         print(f"new user, {len(given)} item(s): scored by {frame.attrs['path']}", file=sys.stderr)
         _write_or_print(frame, output)

@@ -52,7 +52,9 @@ def read_item_table(path: str | Path, items: Vocabulary) -> tuple[pd.DataFrame, 
         frame = _read_parquet(path)
     else:
         sep = "\t" if suffix == ".tsv" or "\t" in path.open(encoding="utf-8").readline() else ","
-        frame = _read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+        # read headerless so that a line with more fields than the header fails by number
+        frame = _read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False)
+        frame = frame.iloc[1:].set_axis(frame.iloc[0].str.strip(), axis=1).reset_index(drop=True)
     if frame.shape[1] < 2:
         raise DataError("an item table needs an item id column and at least one more", path)
     lower = {str(c).lower(): c for c in frame.columns}
@@ -83,11 +85,13 @@ def read_item_table(path: str | Path, items: Vocabulary) -> tuple[pd.DataFrame, 
 
 
 def with_item_table(data: Interactions, path: str | Path) -> tuple[Interactions, int]:
-    """``data`` with the table's columns added to its metadata (replacing columns of the
-    same name), and the count of the table's ids the data lacks."""
+    """``data`` with the table's columns added to its metadata (where a column of the
+    same name exists, the table's values replace the data's for the items it lists), and
+    the count of the table's ids the data lacks."""
     table, unknown = read_item_table(path, data.item_vocab)
-    if data.items is not None:
-        table = pd.concat([data.items.drop(columns=table.columns, errors="ignore"), table], axis=1)
+    if data.items is not None:  # the table's values first; the data's where it has none
+        table = table.combine_first(data.items)[[*data.items.columns, *table.columns]]
+        table = table.loc[:, ~table.columns.duplicated()]
     return replace(data, items=table), unknown
 
 

@@ -181,7 +181,7 @@ def _tables(base: Model) -> tuple[torch.Tensor, torch.Tensor]:
     tables = base.embedding_tables()
     if tables is None:
         raise UsageError(
-            f"base_run holds a {base.name!r} model, which has no user and item embedding "
+            f"base_run holds model {base.name!r}, which has no user and item embedding "
             "tables; train mf, mf-bias, bpr-mf, gmf or ials first"
         )
     return tables

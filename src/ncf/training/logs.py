@@ -97,8 +97,30 @@ def _title(metrics: dict[str, Any], what: str) -> str:
 
 
 def _phases(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The selection run's rows and the refit's, each followed by its fine-tuning rows
+    (``fine-tune``, ``refit-fine-tune``) numbered on from the selection run's last epoch,
+    so that both fine-tuning phases start at the same place on the axis."""
     phase = history["phase"] if "phase" in history else pd.Series("select", index=history.index)
-    return history[phase == "select"], history[phase == "refit"]
+    main = history.loc[phase == "select", "epoch"]
+    offset = float(np.ceil(main.max())) if len(main) else 0.0
+
+    def joined(first: str, tuned: str) -> pd.DataFrame:
+        rows, more = history[phase == first], history[phase == tuned].copy()
+        if not len(more):
+            return rows
+        more["epoch"] += offset
+        return pd.concat([rows, more])
+
+    return joined("select", "fine-tune"), joined("refit", "refit-fine-tune")
+
+
+def selected_epoch(metrics: dict[str, Any]) -> int | None:
+    """The selected epoch on the joined axis of `_phases`: a kept fine-tuning epoch
+    counts on from the main phase's last."""
+    tuned = metrics.get("fine_tune") or {}
+    if tuned.get("best_epoch"):
+        return int(metrics["epochs_run"]) + int(tuned["best_epoch"])
+    return metrics.get("best_epoch")
 
 
 def _integer_epochs(ax: Axes) -> None:
@@ -181,7 +203,7 @@ def learning_curve_figure(history: pd.DataFrame, metrics: dict[str, Any]) -> Fig
     from matplotlib.lines import Line2D
 
     select, refit = _phases(history)
-    best = metrics.get("best_epoch")
+    best = selected_epoch(metrics)
     columns = [c for c in history.columns if c.startswith("valid_") and select[c].notna().any()]
     groups = identical_groups(select, columns)
     n_cols = 2 if len(groups) == 4 else min(3, len(groups)) or 1
@@ -205,6 +227,12 @@ def learning_curve_figure(history: pd.DataFrame, metrics: dict[str, Any]) -> Fig
     if line is not None:
         line.set_label(f"best epoch {best} (selected on validation)")
         handles.append(line)
+    if "fine_tune" in metrics:  # the epochs after this line train the unfrozen model
+        start = loss_ax.axvline(metrics["epochs_run"] + 0.5, color="0.5", ls=":", lw=1.2)
+        start.set_label(
+            f"fine-tuning starts from epoch {metrics['best_epoch']}'s weights, unfrozen"
+        )
+        handles.append(start)
     axes = [loss_ax]
     for i, group in enumerate(groups):
         ax = figure.add_subplot(grid[1 + i // n_cols, i % n_cols], sharex=loss_ax)
@@ -261,9 +289,9 @@ def learning_rate_figure(
     else:
         select, refit = _phases(history)
         _phase_lines(ax, select, refit, "lr", ("selection run", "refit"))
-    line = _mark_best(ax, metrics.get("best_epoch"))
+    line = _mark_best(ax, selected_epoch(metrics))
     if line is not None:
-        line.set_label(f"best epoch {metrics['best_epoch']}")
+        line.set_label(f"best epoch {selected_epoch(metrics)}")
     _integer_epochs(ax)
     ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
     xlabel = "epochs trained (batch by batch)" if per_batch else "epoch"
