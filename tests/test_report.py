@@ -290,8 +290,9 @@ def test_user_page_renders_liked_and_recommended_titles_in_chromium(runs, tmp_pa
     )
     for title in [*rec.items["title"].to_numpy()[liked], *recommended["title"]]:
         assert html_text(title) in dom, title
-    assert f"liked ({len(liked)} items)" in dom and "recommended (top 5)" in dom
-    assert "<th>of the liked items</th>" in dom  # the genre shares
+    # every rating of the synthetic data is kept, low ones too: "rated", not "liked"
+    assert f"rated ({len(liked)} items)" in dom and "recommended (top 5)" in dom
+    assert "<th>of the rated items</th>" in dom  # the genre shares
 
 
 def test_user_page_from_the_command_line(runs, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 
 from ncf.errors import UsageError
 from ncf.pipeline import flatten_toml, resolve_config, train_run
+from ncf.user_view import write_user_page
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -38,12 +39,15 @@ def mf_run(ml100k, tmp_path_factory) -> Path:
     return out
 
 
-def test_the_collie_recipe_reaches_the_notebooks_figures(mf_run):
+def test_the_collie_recipe_reaches_the_notebooks_figures(mf_run, tmp_path):
     """The notebook: MAP@10 0.048, AUC 0.885 (full ranking)."""
     metrics = json.loads((mf_run / "metrics.json").read_text())
     assert metrics["protocol"] == "full" and metrics["n_users"] == 942
     assert metrics["test"]["map@10"] >= 0.047 and metrics["test"]["auc"] >= 0.88, metrics["test"]
     assert metrics["test"]["mrr"] > 0.2
+    # the user page: ratings >= 4 only were kept, so the user's items are "liked"
+    page = write_user_page(mf_run, "196", tmp_path / "user.html").read_text()
+    assert "liked (22 items)" in page and "English Patient, The (1996)" in page
 
 
 def test_partial_credit_trains_to_the_same_standard(ml100k, mf_run, tmp_path):
