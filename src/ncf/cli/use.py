@@ -93,7 +93,7 @@ def _write_or_print(frame: pd.DataFrame, output: Path | None) -> None:
             frame.to_csv(output, index=False)
         console.print(f"wrote {len(frame):,} rows to {output}", markup=False)
         return
-    emit(frame.to_string(index=False))
+    emit(frame.to_string(index=False, na_rep=""))
 
 
 @app.command()
@@ -107,7 +107,7 @@ def similar(
 
     check_k(k)
     rec = load(existing_folder(run_dir))
-    emit(rec.similar(np.array([item])[0], k=k).to_string(index=False))
+    emit(rec.similar(np.array([item])[0], k=k).to_string(index=False, na_rep=""))
 
 
 @app.command()
