@@ -187,3 +187,19 @@ def test_a_split_saved_as_lists_reads_back_with_its_parts(tmp_path):
     for name in ("train", "valid", "test"):
         a, b = getattr(split, name), getattr(again, name)
         assert sorted(zip(a.user_ids, a.item_ids)) == sorted(zip(b.user_ids, b.item_ids)), name
+
+
+def test_a_saved_split_with_numbers_in_one_part_and_text_in_another(tmp_path):
+    """Found by fuzzing: ids read as numbers from one part and as text from another are
+    all taken as text, instead of failing to sort a mix."""
+    import pandas as pd
+
+    from ncf.data.formats import read_path
+
+    (tmp_path / "split.json").write_text("{}")
+    pd.DataFrame({"user": [1], "item": [0]}).to_parquet(tmp_path / "train.parquet")
+    pd.DataFrame({"user": ["1"], "item": ["a"]}).to_parquet(tmp_path / "valid.parquet")
+    pd.DataFrame({"user": [1], "item": [0]}).to_parquet(tmp_path / "test.parquet")
+    data = read_path(tmp_path).data
+    assert data.item_vocab.ids.tolist() == ["0", "a"] and len(data) == 3
+    assert data.user_ids.tolist() == [0, 0, 0]  # user 1 and "1" are one user

@@ -336,6 +336,9 @@ def read_split_source(folder: Path) -> Source:
         frame["part"] = part
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True)
+    for column in ("user", "item"):  # numbers in one part, text in another: all text
+        if frame[column].dtype == object and frame[column].map(type).nunique() > 1:
+            frame[column] = frame[column].astype(str)
     items_frame = None
     if (folder / "items.parquet").exists():
         items_frame = _read_parquet(folder / "items.parquet")
