@@ -90,12 +90,12 @@ def user_page(
     k: int = 10,
     title: str = "",
     limit: int = 100,
-    liked: str = "liked",
+    label: str = "liked",
 ) -> str:
     """The page of one raw user id, as HTML text; ``limit``: the user's items shown at
-    most; ``liked``: what to call them ("rated" where every rating was kept)."""
+    most; ``label``: what to call them ("rated" where every rating was kept)."""
     user_index = int(rec.known.user_vocab.index(np.array([user]), what="user")[0])
-    label, liked = liked, liked_items(rec, user_index)
+    liked = liked_items(rec, user_index)
     recommended = rec.recommend(np.array([user]), k=k)
     meta = [c for c in ("title", "genres") if rec.items is not None and c in rec.items]
     liked_columns = [*(meta or ["item"]), *(["rating"] if "rating" in liked else [])]
@@ -144,5 +144,5 @@ def write_user_page(run_dir: str | Path, user: object, out: str | Path, k: int =
     if config.is_file():
         threshold = tomllib.loads(config.read_text()).get("prepare", {}).get("implicit_threshold")
     label = "rated" if rec.known.ratings is not None and threshold is None else "liked"
-    out.write_text(user_page(rec, user, k, title, liked=label), encoding="utf-8")
+    out.write_text(user_page(rec, user, k, title, label=label), encoding="utf-8")
     return out
