@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # S7: Collie's hybrid in two runs: the matrix factorisation of S7-collie-ml100k.toml,
 # then the hybrid of S7-hybrid.toml on its user and item embeddings (frozen, then
-# fine-tuned). A finished MF run in OUT/mf is reused.
+# fine-tuned). A finished MF run is reused: OUT/mf, or MF_RUN when given.
 #
-#   bash examples/S7-hybrid.sh runs/S7
+#   bash examples/S7-hybrid.sh runs/S7 [runs/S7-mf]
 set -euo pipefail
-if [ $# -ne 1 ]; then
-    echo "usage: bash examples/S7-hybrid.sh OUT" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+    echo "usage: bash examples/S7-hybrid.sh OUT [MF_RUN]" >&2
     exit 2
 fi
 out=$1
+mf=${2:-$out/mf}
 here=$(cd "$(dirname "$0")" && pwd)
-if [ ! -f "$out/mf/metrics.json" ]; then
-    ncf train --config "$here/S7-collie-ml100k.toml" --out "$out/mf" --overwrite
+if [ ! -f "$mf/metrics.json" ]; then
+    ncf train --config "$here/S7-collie-ml100k.toml" --out "$mf" --overwrite
 fi
-ncf train --config "$here/S7-hybrid.toml" --set base_run="$out/mf" --out "$out/hybrid" --overwrite
+ncf train --config "$here/S7-hybrid.toml" --set base_run="$mf" --out "$out/hybrid" --overwrite

@@ -72,6 +72,7 @@ def test_recommend_similar_and_evaluate_on_a_run(quickstart_run, tmp_path):
     assert len(frame) == 30 and frame.groupby("user")["rank"].max().tolist() == [10, 10, 10]
     result = ncf("similar", str(out), "--item", "1", "--k", "3")
     assert result.returncode == 0 and "title" in result.stdout
+    assert result.stderr.startswith("items most like item 1 (")  # named, with its title
     result = ncf("evaluate", str(out), "--protocol", "sampled:50", "--k", "5,10", "--json")
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)  # JSON only, no table

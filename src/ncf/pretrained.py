@@ -54,6 +54,11 @@ def runs_to_start_from(config: RunConfig, split: Split, refit: bool) -> dict[str
     for key in keys:
         path = getattr(config, key)
         trained, known, saved = load_parts(path, selected=not refit)
+        if "split_fingerprint" not in saved:
+            raise UsageError(
+                f"{key} {path} does not record the split it learnt from (saved by an older "
+                "ncf): train it again with this run's data, filters, split and seed"
+            )
         same_users = np.array_equal(known.user_vocab.ids, split.train.user_vocab.ids)
         same_items = np.array_equal(known.item_vocab.ids, split.train.item_vocab.ids)
         if not (same_users and same_items and saved.get("split_fingerprint") == ours):

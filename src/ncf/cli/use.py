@@ -107,7 +107,13 @@ def similar(
 
     check_k(k)
     rec = load(existing_folder(run_dir))
-    emit(rec.similar(np.array([item])[0], k=k).to_string(index=False, na_rep=""))
+    raw = np.array([item])[0]
+    frame = rec.similar(raw, k=k)
+    index = rec.known.item_vocab.index(np.array([raw]), what="item")
+    named = rec.item_rows(index)
+    title = f" ({named['title'].iloc[0]})" if "title" in named and named["title"].notna()[0] else ""
+    print(f"items most like item {item}{title}:", file=sys.stderr)
+    emit(frame.to_string(index=False, na_rep=""))
 
 
 @app.command()
