@@ -274,8 +274,9 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
 
     seed_torch(config.seed)
     model = build_model(config, prepared).to(device)
-    if model.run_keys or any(getattr(config, k) for k in ("gmf_run", "mlp_run", "base_run")):
-        model.start_from(runs_to_start_from(config, split, refit=False))  # checks them early
+    # the runs it starts from, checked before anything is written; the selection phase
+    # trains this model as started here
+    model.start_from(runs_to_start_from(config, split, refit=False))
     check_settings(config, model)
     # every input is checked: only now is a run replaced (--overwrite) or its folder made
     prepare_folder(out, config_text(config), options.resume, options.overwrite)
@@ -455,8 +456,8 @@ def _gradient_runner(
         refit_epochs: tuple[int, int] | None,
     ) -> Fitted:
         refit = refit_epochs is not None
-        if model.run_keys:
-            model.start_from(runs_to_start_from(config, split, refit))
+        if refit:  # a fresh model, started from the runs' refit weights
+            model.start_from(runs_to_start_from(config, split, refit=True))
         phase = "refit" if refit else "select"
         stop_at = refit_epochs[0] if refit_epochs else None
         history, trainer = stage(model, train, evaluate, phase, config.train, stop_at, None)

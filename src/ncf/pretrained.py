@@ -49,6 +49,8 @@ def runs_to_start_from(config: RunConfig, split: Split, refit: bool) -> dict[str
                 f"{key} starts a model from a trained run; {config.model} takes "
                 + (", ".join(allowed) if allowed else "none")
             )
+    if not keys:
+        return {}
     ours = fingerprint(split.train, split.valid)
     runs = {}
     for key in keys:

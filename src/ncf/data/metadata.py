@@ -51,7 +51,9 @@ def read_item_table(path: str | Path, items: Vocabulary) -> tuple[pd.DataFrame, 
     if suffix == ".parquet":
         frame = _read_parquet(path)
     else:
-        sep = "\t" if suffix == ".tsv" or "\t" in path.open(encoding="utf-8").readline() else ","
+        with path.open(encoding="utf-8") as handle:
+            first = handle.readline()
+        sep = "\t" if suffix == ".tsv" or "\t" in first else ","
         # read headerless so that a line with more fields than the header fails by number
         frame = _read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False)
         frame = frame.iloc[1:].set_axis(frame.iloc[0].str.strip(), axis=1).reset_index(drop=True)
