@@ -9,7 +9,7 @@ import torch
 
 from ncf.bundle import save_bundle
 from ncf.data.interactions import from_raw
-from ncf.errors import DataError
+from ncf.errors import DataError, UsageError
 from ncf.models import GMF, Popularity
 from ncf.recommender import load
 from tests.conftest import make_interactions
@@ -44,6 +44,7 @@ def test_recommend_excludes_seen_items_and_speaks_raw_ids(bundle):
         rec.recommend(["nobody"])
     assert rec.history("u3").item.tolist() == [100, 200, 400]
     assert rec.recommend("u1", k=3).equals(rec.recommend(["u1"], k=3))  # one id, no list
+    assert top.attrs == {"path": "known user", "retrieval": "exact"}
 
 
 def test_a_runs_bundle_excludes_held_out_items_too(shared_data, tmp_path, monkeypatch):
@@ -76,9 +77,25 @@ def test_similar_items_by_cosine(tmp_path):
     assert similar.score.iloc[0] == pytest.approx(0.9 / np.hypot(0.9, 0.1), rel=1e-5)
 
 
-def test_popularity_has_no_item_embeddings(bundle):
-    with pytest.raises(DataError, match="no item embeddings"):
-        load(bundle).similar(100)
+def test_a_model_without_item_vectors_answers_similar_by_co_occurrence(bundle):
+    # columns: 100 and 200 are both had by u1 and u3, 400 by u3, 300 by u2 alone
+    similar = load(bundle).similar(100, k=3)
+    assert similar.attrs["path"] == "co-occurrence"
+    assert similar.item.tolist() == [200, 400, 300]
+    assert similar.score.tolist() == pytest.approx([1.0, 1 / np.sqrt(2), 0.0])
+
+
+def test_deny_and_allow_lists(bundle):
+    rec = load(bundle)
+    # u2 has 300; popularity order of the rest: 100, 200 (two each), 400
+    assert rec.recommend("u2", k=3, exclude_items=[100, 999]).item.tolist() == [200, 400]
+    assert rec.recommend("u2", k=3, candidates=[400, 300, 999]).item.tolist() == [400]
+    both = rec.recommend("u2", k=3, candidates=[100, 200], exclude_items=[200])
+    assert both.item.tolist() == [100]
+    new = rec.recommend_items([300], k=3, exclude_items=[100])
+    assert new.item.tolist() == [200, 400] and new.attrs["path"] == "popularity"
+    with pytest.raises(UsageError, match="none of the candidate item ids"):
+        rec.recommend("u2", candidates=[999])
 
 
 def test_corrupted_bundle_fails_clearly(bundle):

@@ -4,6 +4,8 @@ Layout::
 
     bundle/config.json            model name and arguments, ncf version, sizes
     bundle/weights.safetensors    the state dict (no pickle: loading runs no code)
+    bundle/serving.safetensors    what serving would otherwise recompute, when the model
+                                  has any (graph models: the propagated embeddings)
     bundle/users.parquet          raw user ids in index order
     bundle/items.parquet          raw item ids in index order (+ title, genres when known)
     bundle/interactions.parquet   known (user, item) index pairs in time order (excluded)
@@ -67,6 +69,12 @@ def save_bundle(
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "weights.safetensors"))
+        serving = model.serving_state()
+        if serving:
+            save_file(
+                {k: v.detach().cpu().contiguous() for k, v in serving.items()},
+                str(tmp / "serving.safetensors"),
+            )
         if selected is not None:
             save_file(
                 {k: v.detach().cpu().contiguous() for k, v in selected.items()},
@@ -152,6 +160,8 @@ def load_parts(
             "selected" if selected and (folder / "selected.safetensors").exists() else "weights"
         )
         state = load_file(str(folder / f"{weights}.safetensors"))
+        serving_file = folder / "serving.safetensors"
+        serving = load_file(str(serving_file)) if serving_file.exists() and not selected else {}
         users = pd.read_parquet(folder / "users.parquet")
         items = pd.read_parquet(folder / "items.parquet")
         pairs = pd.read_parquet(folder / "interactions.parquet")
@@ -172,4 +182,5 @@ def load_parts(
     )
     model.observe(known)
     model.eval()
+    model.load_serving_state(serving)
     return model, known, config

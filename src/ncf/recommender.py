@@ -3,25 +3,30 @@
 >>> rec = ncf.load("runs/neumf")
 >>> rec.recommend(["196"], k=10)            # data frame: user, rank, item, score, title
 >>> rec.similar("50", k=10)                 # cosine of item embeddings
+>>> rec.recommend(["196"], candidates=["1", "50", "181"], exclude_items=["172"])
+>>> ncf.load("runs/bpr", index="hnsw")       # known users' top-k through faiss
 >>> rec.recommend_items(["50", "172"])      # a new user from their items (fold-in)
 >>> rec.recommend_sequence(["50", "172"])   # the same, in time order (sequence models)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
 from ncf.bundle import load_parts
 from ncf.data.interactions import Interactions
-from ncf.errors import DataError, UsageError
+from ncf.errors import UsageError
 from ncf.fold_in import fold_in
 from ncf.models import Model
+from ncf.serving.retrieval import AnnIndex, Exclusions, ann_top_k, exact_top_k, exclude
 
 
 class Recommender:
@@ -30,18 +35,49 @@ class Recommender:
     Args:
         model: a trained model.
         known: interactions excluded from recommendations (with vocabularies, metadata).
-        batch_size: users scored at once.
+        index: an approximate index over the model's item vectors (`build_index`), used
+            for known users' top-k; None scores every item (exact).
     """
 
-    def __init__(self, model: Model, known: Interactions, batch_size: int = 1024):
+    def __init__(self, model: Model, known: Interactions, index: AnnIndex | None = None):
         self.model = model.eval()
         self.known = known
         self.seen = known.csr().tocsr()
-        self.batch_size = batch_size
+        self.index = index
 
     @property
     def items(self) -> pd.DataFrame | None:
         return self.known.items
+
+    @property
+    def retrieval(self) -> str:
+        """How known users' top-k are found: ``exact``, or the index kind."""
+        return "exact" if self.index is None else self.index.kind
+
+    def build_index(self, kind: str = "hnsw", **options: object) -> AnnIndex:
+        """Indexes the model's item vectors with faiss (``ncf[ann]``) for the top-k of
+        known users; options go to `AnnIndex.build`.
+
+        Raises:
+            UsageError: a model whose score is not an inner product of user and item
+                vectors (only those can be indexed), or no faiss."""
+        with torch.no_grad():
+            factors = self.model.item_factors()
+            first_user = torch.zeros(1, dtype=torch.long, device=self.model.device)
+            probe = self.model.user_factors(first_user)
+        if factors is None or probe is None:
+            raise UsageError(
+                f"model {self.model.name!r} does not score by an inner product of user and "
+                "item vectors: it is served by exact top-k only"
+            )
+        vectors, offsets = factors
+        self.index = AnnIndex.build(
+            vectors.detach().float().cpu().numpy(),
+            None if offsets is None else offsets.detach().float().cpu().numpy(),
+            kind,
+            **options,  # type: ignore[arg-type]
+        )
+        return self.index
 
     def item_rows(self, item_index: np.ndarray) -> pd.DataFrame:
         """Raw item ids (column ``item``) and their metadata, one row per index."""
@@ -51,48 +87,127 @@ class Recommender:
                 frame[column] = self.items[column].to_numpy()[item_index]
         return frame
 
+    def exclusions(
+        self,
+        exclude_seen: bool = True,
+        exclude_items: list | np.ndarray | None = None,
+        candidates: list | np.ndarray | None = None,
+    ) -> Exclusions:
+        """What recommendations leave out, from raw item ids: each user's own items, a
+        deny-list, everything outside an allow-list. Ids the model does not know are
+        ignored (they could not be recommended anyway).
+
+        Raises:
+            UsageError: an allow-list none of whose ids the model knows."""
+        deny = allow = None
+        if exclude_items is not None:
+            deny = self.known_items(exclude_items)
+        if candidates is not None:
+            allow = self.known_items(candidates)
+            if not len(allow):
+                raise UsageError("none of the candidate item ids is known to the model")
+        return Exclusions(self.seen if exclude_seen else None, deny, allow)
+
+    def known_items(self, raw: list | np.ndarray) -> np.ndarray:
+        """The indices of the raw item ids the model knows (unknown ones dropped)."""
+        index = self.known.item_vocab.index(np.atleast_1d(np.asarray(raw)), missing="mask")
+        return np.unique(index[index >= 0])
+
     @torch.no_grad()
+    def blocks(
+        self, user_index: np.ndarray, k: int = 10, exclusions: Exclusions | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Yields (users, (B, k) item indices, (B, k) scores) per block of users, best
+        first, in bounded memory whatever the catalogue (`ncf.serving.retrieval`); a slot
+        with nothing left to recommend scores -inf."""
+        _check_k(k)
+        exclusions = Exclusions(self.seen) if exclusions is None else exclusions
+        device = self.model.device
+
+        def score(users: np.ndarray) -> torch.Tensor:
+            return self.model.score_all(torch.from_numpy(users).to(device))
+
+        if self.index is None or exclusions.allow is not None:  # a candidate set: exact
+            yield from exact_top_k(score, user_index, k, self.model.n_items, exclusions)
+            return
+
+        def queries(users: np.ndarray) -> torch.Tensor:
+            return self.model.user_factors(torch.from_numpy(users).to(device))  # type: ignore[return-value]
+
+        def pairs(users: np.ndarray, items: np.ndarray) -> torch.Tensor:
+            as_tensors = (torch.from_numpy(users).to(device), torch.from_numpy(items).to(device))
+            return self.model(*as_tensors)
+
+        yield from ann_top_k(
+            self.index, queries, pairs, user_index, k, self.model.n_items, exclusions
+        )
+
     def top_k(
         self, user_index: np.ndarray, k: int = 10, exclude_seen: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
         """(n,) user indices -> (n, k) item indices and scores, best first."""
-        _check_k(k)
-        k = min(k, self.model.n_items)
-        items_out, scores_out = [], []
-        for start in range(0, len(user_index), self.batch_size):
-            block = user_index[start : start + self.batch_size]
-            scores = (
-                self.model.score_all(torch.from_numpy(block).to(self.model.device)).float().cpu()
-            )
-            if exclude_seen:
-                rows = self.seen[block]
-                row_ids = np.repeat(np.arange(len(block)), np.diff(rows.indptr))
-                scores[
-                    torch.from_numpy(row_ids), torch.from_numpy(rows.indices.astype(np.int64))
-                ] = -torch.inf
-            values, index = scores.topk(k, dim=1)
-            items_out.append(index.numpy())
-            scores_out.append(values.numpy())
-        if not items_out:
+        parts = list(self.blocks(user_index, k, Exclusions(self.seen if exclude_seen else None)))
+        if not parts:
+            k = min(k, self.model.n_items)
             return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
-        return np.concatenate(items_out), np.concatenate(scores_out)
+        return np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
 
     def recommend(
-        self, users: list | np.ndarray, k: int = 10, exclude_seen: bool = True
+        self,
+        users: list | np.ndarray,
+        k: int = 10,
+        exclude_seen: bool = True,
+        exclude_items: list | np.ndarray | None = None,
+        candidates: list | np.ndarray | None = None,
     ) -> pd.DataFrame:
         """Top-k per raw user id (one id or a list): columns user, rank (1-based), item,
-        score and metadata."""
-        index = self.known.user_vocab.index(np.atleast_1d(np.asarray(users)), what="user")
-        items, scores = self.top_k(index, k, exclude_seen)
+        score and metadata. ``exclude_items`` is a deny-list and ``candidates`` an
+        allow-list of raw item ids.
+
+        Raises:
+            DataError: a user id the model does not know."""
+        frames = self.recommend_blocks(users, k, exclude_seen, exclude_items, candidates)
+        return pd.concat(list(frames), ignore_index=True)
+
+    def recommend_blocks(
+        self,
+        users: list | np.ndarray | None = None,
+        k: int = 10,
+        exclude_seen: bool = True,
+        exclude_items: list | np.ndarray | None = None,
+        candidates: list | np.ndarray | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """`recommend` a block of users at a time (``users`` None: every known user), to
+        write a large answer without holding it all."""
+        if users is None:
+            index = np.arange(self.model.n_users)
+        else:
+            index = self.known.user_vocab.index(np.atleast_1d(np.asarray(users)), what="user")
+        exclusions = self.exclusions(exclude_seen, exclude_items, candidates)
+        empty = True
+        for block, items, scores in self.blocks(index, k, exclusions):
+            yield self._frame(block, items, scores)
+            empty = False
+        if empty:
+            yield self._frame(index, np.empty((0, 0), np.int64), np.empty((0, 0), np.float32))
+
+    def _frame(self, users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
         finite = np.isfinite(scores).ravel()
         frame = self.item_rows(items.ravel())
-        frame.insert(0, "user", np.repeat(self.known.user_vocab.raw(index), items.shape[1]))
-        frame.insert(1, "rank", np.tile(np.arange(1, items.shape[1] + 1), len(index)))
+        frame.insert(0, "user", np.repeat(self.known.user_vocab.raw(users), items.shape[1]))
+        frame.insert(1, "rank", np.tile(np.arange(1, items.shape[1] + 1), len(users)))
         frame["score"] = scores.ravel()
-        return frame[finite].reset_index(drop=True)
+        frame = frame[finite].reset_index(drop=True)
+        frame.attrs.update(path="known user", retrieval=self.retrieval)
+        return frame
 
     def recommend_items(
-        self, items: list | np.ndarray, k: int = 10, exclude_seen: bool = True
+        self,
+        items: list | np.ndarray,
+        k: int = 10,
+        exclude_seen: bool = True,
+        exclude_items: list | np.ndarray | None = None,
+        candidates: list | np.ndarray | None = None,
     ) -> pd.DataFrame:
         """Top-k for a new user from the raw ids of the items they have (oldest first,
         for the sequence models): columns rank (1-based), item, score and metadata.
@@ -105,7 +220,8 @@ class Recommender:
         raw = np.atleast_1d(np.asarray(items))
         index = self.known.item_vocab.index(raw, what="item") if len(raw) else raw.astype(np.int64)
         answer = fold_in(self.model, index, self.popularity)
-        scores = answer.scores.clone()
+        exclusions = self.exclusions(False, exclude_items, candidates)
+        scores = exclude(answer.scores.clone()[None], np.zeros(1, np.int64), exclusions)[0]
         if exclude_seen and len(index):
             scores[torch.from_numpy(index)] = -torch.inf
         values, top = scores.topk(min(k, len(scores)))
@@ -113,7 +229,7 @@ class Recommender:
         frame.insert(0, "rank", np.arange(1, len(top) + 1))
         frame["score"] = values.numpy()
         frame = frame[np.isfinite(values.numpy())].reset_index(drop=True)
-        frame.attrs["path"] = answer.path
+        frame.attrs.update(path=answer.path, retrieval="exact")
         return frame
 
     def recommend_sequence(
@@ -141,24 +257,41 @@ class Recommender:
 
     @torch.no_grad()
     def similar(self, item: object, k: int = 10) -> pd.DataFrame:
-        """Items closest to a raw item id: by the model's own item similarities where it
-        has them (item-kNN's neighbours), else by cosine of its item embeddings."""
+        """Items closest to a raw item id; ``frame.attrs["path"]`` says by what (first
+        that applies): ``neighbours``, the model's own item similarities (item-kNN);
+        ``embeddings``, the cosine of its item vectors; ``co-occurrence``, the cosine of
+        the items' columns of the known interactions (models with no item vectors)."""
         _check_k(k)
         index = int(self.known.item_vocab.index(np.array([item]), what="item")[0])
         own = getattr(self.model, "item_similarities", None)
+        embeddings = self.model.item_embeddings() if own is None else None
         if own is not None:
-            scores = own(index).float().cpu().clone()
-        else:
-            embeddings = self.model.item_embeddings()
-            if embeddings is None:
-                raise DataError(f"model {self.model.name!r} has no item embeddings")
+            scores, path = own(index).float().cpu().clone(), "neighbours"
+        elif embeddings is not None:
             vectors = F.normalize(embeddings.float().cpu(), dim=1)
-            scores = vectors @ vectors[index]
+            scores, path = vectors @ vectors[index], "embeddings"
+        else:
+            scores, path = torch.from_numpy(self._co_occurrence(index)), "co-occurrence"
         scores[index] = -torch.inf
         values, top = scores.topk(min(k, len(scores) - 1))
         frame = self.item_rows(top.numpy())
         frame["score"] = values.numpy()
+        frame.attrs["path"] = path
         return frame
+
+    @cached_property
+    def _columns(self) -> tuple[sp.csc_matrix, np.ndarray]:
+        binary = (self.seen > 0).astype(np.float32).tocsc()
+        return binary, np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
+
+    def _co_occurrence(self, item: int) -> np.ndarray:
+        """(n_items,) cosine of every item's column of the known interactions with
+        ``item``'s (0 for items nobody has)."""
+        binary, norms = self._columns
+        together = np.asarray((binary.T @ binary[:, item]).todense()).ravel()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cosine = together / (norms * norms[item])
+        return np.nan_to_num(cosine, nan=0.0, posinf=0.0).astype(np.float32)
 
 
 def _check_k(k: int) -> None:
@@ -166,7 +299,11 @@ def _check_k(k: int) -> None:
         raise UsageError(f"k must be a positive number of items, got {k}")
 
 
-def load(path: str | Path) -> Recommender:
-    """Loads a bundle (or the bundle of a run folder) as a `Recommender`."""
+def load(path: str | Path, index: str | None = None) -> Recommender:
+    """Loads a bundle (or the bundle of a run folder) as a `Recommender`; ``index``
+    (``hnsw`` or ``ivf``) builds an approximate index for known users' top-k."""
     model, known, _ = load_parts(path)
-    return Recommender(model, known)
+    rec = Recommender(model, known)
+    if index is not None:
+        rec.build_index(index)
+    return rec

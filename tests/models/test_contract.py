@@ -138,3 +138,48 @@ def test_bundle_round_trip_gives_equal_scores(name, tmp_path):
     users = torch.arange(12)
     torch.testing.assert_close(loaded.score_all(users), model.score_all(users))
     assert not list(tmp_path.glob("**/*.pt")) and not list(tmp_path.glob("**/*.pkl"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_user_factors_rank_as_score_all(name):
+    """Where a model offers user and item factors, u . v + b is its score up to a
+    constant per user (what an inner-product index retrieves by)."""
+    train = training_data(name, n_users=12, n_items=10)
+    model = fit(name, train, epochs=1)
+    users = torch.tensor([0, 3, 7])
+    factors, vectors = model.item_factors(), model.user_factors(users)
+    assert (factors is None) == (vectors is None)
+    if factors is None:
+        return
+    items, offsets = factors
+    inner = vectors @ items.T + (0 if offsets is None else offsets)
+    gap = model.score_all(users) - inner
+    torch.testing.assert_close(gap, gap[:, :1].expand_as(gap), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_model_is_served_from_its_bundle(name, tmp_path):
+    """Known users, a new user (by the fold-in path the model affords) and similar items
+    from a loaded bundle: each answer full length, without the user's items, and naming
+    its path."""
+    from ncf.fold_in import PATHS
+    from ncf.recommender import load
+
+    train = training_data(name, n_users=12, n_items=10)
+    model = fit(name, train, epochs=2)
+    save_bundle(tmp_path / "bundle", model, train)
+    rec = load(tmp_path / "bundle")
+    top = rec.recommend([0, 5], k=3, exclude_seen=False)
+    assert len(top) == 6 and top.attrs["path"] == "known user"
+    np.testing.assert_allclose(
+        top.score.to_numpy().reshape(2, 3),
+        model.score_all(torch.tensor([0, 5])).topk(3).values.detach().numpy(),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    new = rec.recommend_items([1, 3], k=4)
+    assert len(new) == 4 and not {1, 3} & set(new.item) and new.attrs["path"] in PATHS
+    assert rec.recommend_items([], k=2).attrs["path"] == "popularity"
+    similar = rec.similar(2, k=3)
+    assert len(similar) == 3 and 2 not in set(similar.item)
+    assert similar.attrs["path"] in ("neighbours", "embeddings", "co-occurrence")

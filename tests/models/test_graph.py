@@ -151,3 +151,26 @@ def test_gf_cf_scores_by_the_formula():
     expected = matrix @ normalised.T @ normalised + 0.3 * (matrix * d_i) @ top @ top.T * inverse
     got = model.score_all(torch.arange(30)).numpy()
     np.testing.assert_allclose(got, expected, atol=2e-4)
+
+
+def test_a_bundle_serves_the_embeddings_propagated_as_evaluated(tmp_path):
+    """The bundle keeps the propagation over the graph the model last observed (its
+    training part), not one over every interaction the bundle stores; the same model
+    observing other data propagates afresh."""
+    from ncf.bundle import load_parts, save_bundle
+
+    train = small_graph()
+    everything = make_interactions([0, 0, 0, 1, 1], [0, 1, 0, 0, 2], n_users=2, n_items=3)
+    torch.manual_seed(0)
+    model = LightGCN(2, 3, dim=4, n_layers=2).eval()
+    model.observe(train)
+    as_evaluated = model.score_all(torch.arange(2))
+    save_bundle(tmp_path / "b", model, everything)
+    assert (tmp_path / "b" / "serving.safetensors").exists()
+    loaded, _, _ = load_parts(tmp_path / "b")
+    torch.testing.assert_close(loaded.score_all(torch.arange(2)), as_evaluated)
+    model.observe(everything)
+    over_everything = model.score_all(torch.arange(2))
+    assert not torch.allclose(over_everything, as_evaluated)
+    loaded.observe(make_interactions([0, 0, 0, 1, 1], [0, 1, 0, 0, 2], n_users=2, n_items=3))
+    torch.testing.assert_close(loaded.score_all(torch.arange(2)), over_everything)

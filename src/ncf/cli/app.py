@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -155,6 +157,19 @@ def existing_folder(path: Path) -> Path:
     if not path.is_dir():
         raise UsageError(f"{path}: not a folder")
     return path
+
+
+@contextmanager
+def progress_bar(total: int, unit: str) -> Iterator[Callable[[int], None]]:
+    """A transient bar on a terminal (nothing in a file or pipe); yields ``advance(n)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(
+        *columns, console=console, disable=not console.is_terminal, transient=True
+    ) as bar:
+        task = bar.add_task(unit, total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -3,39 +3,90 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 
-from ncf.cli.app import app, check_k, console, emit, existing_folder, output_file
+from ncf.cli.app import (
+    app,
+    check_k,
+    console,
+    emit,
+    existing_folder,
+    output_file,
+    progress_bar,
+)
 from ncf.errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ncf.recommender import Recommender
 
-def _read_users(path: Path) -> np.ndarray:
+
+ID_HEADERS = {
+    "user": ("user", "user_id", "userid", "uid"),
+    "item": ("item", "item_id", "itemid", "iid", "movie_id", "movieid"),
+}
+
+
+def _read_ids(path: Path, what: str) -> np.ndarray:
+    """Raw ids, one per line, an optional header line."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text; expected one user id per line") from None
-    users = [line.strip() for line in lines if line.strip()]
-    if users and users[0].lower() in ("user", "user_id", "userid", "uid"):
-        users = users[1:]  # a header line
-    if not users:
-        raise UsageError(f"{path}: no user ids (expected one per line)")
-    return np.array(users)
+        raise UsageError(f"{path}: not UTF-8 text; expected one {what} id per line") from None
+    ids = [line.strip() for line in lines if line.strip()]
+    if ids and ids[0].lower() in ID_HEADERS[what]:
+        ids = ids[1:]  # a header line
+    if not ids:
+        raise UsageError(f"{path}: no {what} ids (expected one per line)")
+    return np.array(ids)
+
+
+def _known_users(rec: Recommender, users: str) -> np.ndarray | None:
+    """The raw ids of ``--users`` (None for ``all``), unknown ones skipped with a note."""
+    if users == "all" and not Path(users).exists():
+        return None
+    path = Path(users)
+    raw = _read_ids(path, "user")
+    known = rec.known.user_vocab.index(raw, missing="mask") >= 0
+    if not known.any():
+        raise UsageError(f"{path}: none of its {len(raw):,} user ids is known to the model")
+    if not known.all():
+        shown = ", ".join(repr(str(u)) for u in raw[~known][:3])
+        print(
+            f"warning: skipped {int((~known).sum()):,} unknown user id(s) of {len(raw):,} "
+            f"in {path} (e.g. {shown})",
+            file=sys.stderr,
+        )
+    return raw[known]
+
+
+def _item_list(rec: Recommender, path: Path | None, option: str) -> np.ndarray | None:
+    """The ids of an item-list file, with a note for the ids the model does not know."""
+    if path is None:
+        return None
+    raw = _read_ids(path, "item")
+    unknown = int((rec.known.item_vocab.index(raw, missing="mask") < 0).sum())
+    if unknown:
+        print(f"note: {option} {path}: {unknown:,} of {len(raw):,} ids unknown", file=sys.stderr)
+    return raw
 
 
 @app.command()
 def recommend(
     run_dir: Annotated[Path, typer.Argument(help="A run or bundle folder.")],
     user: Annotated[str | None, typer.Option(help="A raw user id.")] = None,
-    users: Annotated[Path | None, typer.Option(help="File of raw user ids, one per line.")] = None,
+    users: Annotated[
+        str | None,
+        typer.Option(help="'all' (every known user) or a file of raw user ids, one per line."),
+    ] = None,
     items: Annotated[
         str | None,
         typer.Option(
@@ -47,42 +98,62 @@ def recommend(
     output: Annotated[
         Path | None, typer.Option(help="Write .parquet or .csv instead of printing.")
     ] = None,
+    exclude_items: Annotated[
+        Path | None, typer.Option(help="Deny-list: a file of item ids never recommended.")
+    ] = None,
+    candidates: Annotated[
+        Path | None,
+        typer.Option(help="Allow-list: a file of the only item ids to recommend."),
+    ] = None,
+    include_seen: Annotated[
+        bool, typer.Option(help="Also recommend the items a user already has.")
+    ] = False,
+    index: Annotated[
+        str | None,
+        typer.Option(help="Approximate top-k through faiss (hnsw or ivf; dot-product models)."),
+    ] = None,
 ) -> None:
     """Top-k items per user, excluding the items each user already has.
 
-    With --users, ids the model does not know are skipped and counted. With --items, a
-    user the model was not trained on is scored from their items (fold-in); the answer
-    says how (sequence, row, least squares, gradient or popularity)."""
+    With --users, ids the model does not know are skipped and counted; with --output the
+    answer is written a block of users at a time. With --items, a user the model was
+    not trained on is scored from their items (fold-in); the answer says how (sequence,
+    row, least squares, gradient or popularity)."""
     from ncf.recommender import load
+    from ncf.serving.batch import write_recommendations
 
     if sum(option is not None for option in (user, users, items)) != 1:
         raise UsageError("give exactly one of --user, --users and --items")
     check_k(k)
     if output is not None:
         output_file(output)
-    rec = load(existing_folder(run_dir))
+    rec = load(existing_folder(run_dir), index=index)
+    lists = {
+        "exclude_items": _item_list(rec, exclude_items, "--exclude-items"),
+        "candidates": _item_list(rec, candidates, "--candidates"),
+    }
     if items is not None:
         given = list(dict.fromkeys(part.strip() for part in items.split(",") if part.strip()))
-        frame = rec.recommend_items(given, k=k)
+        frame = rec.recommend_items(given, k=k, exclude_seen=not include_seen, **lists)
         print(f"new user, {len(given)} item(s): scored by {frame.attrs['path']}", file=sys.stderr)
         _write_or_print(frame, output)
         return
-    if users is not None:
-        raw = _read_users(users)
-        known = rec.known.user_vocab.index(raw, missing="mask") >= 0
-        if not known.any():
-            raise UsageError(f"{users}: none of its {len(raw):,} user ids is known to the model")
-        if not known.all():
-            shown = ", ".join(repr(str(u)) for u in raw[~known][:3])
-            print(
-                f"warning: skipped {int((~known).sum()):,} unknown user id(s) of {len(raw):,} "
-                f"in {users} (e.g. {shown})",
-                file=sys.stderr,
-            )
-        raw = raw[known]
-    else:
-        raw = np.array([user])
-    _write_or_print(rec.recommend(raw, k=k), output)
+    raw = np.array([user]) if users is None else _known_users(rec, users)
+    if output is None:
+        _write_or_print(rec.recommend(raw, k, not include_seen, **lists), None)
+        return
+    n_users = rec.model.n_users if raw is None else len(raw)
+    started = time.perf_counter()
+    with progress_bar(n_users, "users") as advance:
+        rows = write_recommendations(
+            rec, output, raw, k, not include_seen, advance=advance, **lists
+        )
+    seconds = time.perf_counter() - started
+    console.print(
+        f"wrote {rows:,} rows ({n_users:,} users, top {k}, {rec.retrieval}) to {output} "
+        f"in {seconds:.1f} s",
+        markup=False,
+    )
 
 
 def _write_or_print(frame: pd.DataFrame, output: Path | None) -> None:

@@ -120,6 +120,21 @@ class Model(nn.Module):
         through which a new user's vector is solved (`ncf.fold_in`). Default: None."""
         return None
 
+    def user_factors(self, users: torch.Tensor) -> torch.Tensor | None:
+        """(B, d) user vectors matching `item_factors`: score(u, i) = u . v_i + offset_i,
+        up to a constant per user, so that the best items of a user are those of largest
+        inner product (what an approximate index retrieves). Default: None."""
+        return None
+
+    def serving_state(self) -> dict[str, torch.Tensor]:
+        """Tensors computed from the weights and the observed interactions that a bundle
+        stores so that serving does not recompute them (graph models: the propagated
+        embeddings, as evaluated). Default: none."""
+        return {}
+
+    def load_serving_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Takes back what `serving_state` gave, after `observe`. Default: nothing."""
+
     def fold_in_weights(self) -> tuple[float, float, float]:
         """(unobserved weight, l2, frequency exponent) of a new user's least-squares solve
         (`ncf.fold_in`); iALS's defaults unless the model has its own."""
@@ -178,13 +193,22 @@ class EvalCache:
         if model.training:
             self.clear()
             return compute()
-        key = tuple((t.data_ptr(), t._version) for t in (*model.parameters(), *model.buffers()))
+        key = _versions(model)
         if self._key != key:
             self._value, self._key = compute(), key
         return self._value
 
     def clear(self) -> None:
         self._key = self._value = None
+
+    def prime(self, model: nn.Module, value: Any) -> None:
+        """Keeps ``value`` as if computed from the model's current weights (a bundle's
+        stored copy)."""
+        self._key, self._value = _versions(model), value
+
+
+def _versions(model: nn.Module) -> tuple[tuple[int, int], ...]:
+    return tuple((t.data_ptr(), t._version) for t in (*model.parameters(), *model.buffers()))
 
 
 class EmbeddingModel(Model):
@@ -212,6 +236,9 @@ class DotProductModel(EmbeddingModel):
 
     def item_factors(self) -> tuple[torch.Tensor, None]:
         return self.item_emb.weight, None
+
+    def user_factors(self, users: torch.Tensor) -> torch.Tensor:
+        return self.user_emb(users)
 
 
 def binary_rows(matrix: sp.spmatrix) -> sp.csr_matrix:

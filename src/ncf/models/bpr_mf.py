@@ -63,6 +63,9 @@ class BPRMF(Model):
     def item_factors(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.item_emb.weight, self.item_bias.weight[:, 0]
 
+    def user_factors(self, users: torch.Tensor) -> torch.Tensor:
+        return self.user_emb(users)
+
     def item_embeddings(self) -> torch.Tensor:
         return self.item_emb.weight
 

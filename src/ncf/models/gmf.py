@@ -77,6 +77,9 @@ class GMF(ItemFeatures, Model):
         vectors = self.item_emb.weight * self.out.weight[:, : self.hparams["dim"]]
         return vectors, self.out.bias + self.feature_scores(self.out)
 
+    def user_factors(self, users: torch.Tensor) -> torch.Tensor:
+        return self.user_emb(users)
+
     def item_embeddings(self) -> torch.Tensor:
         return self.item_emb.weight * self.out.weight[:, : self.hparams["dim"]].abs()
 

@@ -205,6 +205,26 @@ class GraphModel(Model):
     def item_factors(self) -> tuple[torch.Tensor, None]:
         return self.propagated()[1], None
 
+    def user_factors(self, users: torch.Tensor) -> torch.Tensor:
+        return self.propagated()[0][users]
+
+    def serving_state(self) -> dict[str, torch.Tensor]:
+        if self.graph is None:  # never observed: nothing propagated to keep
+            return {}
+        training = self.training
+        self.eval()  # no message dropout
+        with torch.no_grad():
+            users, items = self.propagated()
+        self.train(training)
+        return {"propagated_users": users, "propagated_items": items}
+
+    def load_serving_state(self, state: dict[str, torch.Tensor]) -> None:
+        """The embeddings propagated over the graph the model was last evaluated with,
+        kept until it observes other interactions or its weights change."""
+        if "propagated_users" in state:
+            value = (state["propagated_users"], state["propagated_items"])
+            self._propagation.prime(self, tuple(t.to(self.device) for t in value))
+
 
 class LightGCN(GraphModel):
     """Args:

@@ -107,5 +107,8 @@ class MFBias(EmbeddingModel):
     def item_factors(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.item_emb.weight, self.item_bias.weight[:, 0] + self.global_bias
 
+    def user_factors(self, users: torch.Tensor) -> torch.Tensor:
+        return self.user_emb(users)
+
     def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         return [*super().regularised(users, items), self.user_bias(users), self.item_bias(items)]

@@ -1,0 +1,76 @@
+"""Recommendations for many users written to a file a block at a time.
+
+>>> rec = ncf.load("runs/neumf")
+>>> write_recommendations(rec, "recs.parquet", users=None, k=100)   # every user
+604000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ncf.errors import UsageError
+from ncf.recommender import Recommender
+
+
+def write_recommendations(
+    rec: Recommender,
+    path: str | Path,
+    users: list | np.ndarray | None = None,
+    k: int = 10,
+    exclude_seen: bool = True,
+    exclude_items: list | np.ndarray | None = None,
+    candidates: list | np.ndarray | None = None,
+    advance: Callable[[int], None] | None = None,
+) -> int:
+    """Writes the top-k of ``users`` (raw ids; None: every known user) to a ``.parquet``
+    or ``.csv`` file, one row per (user, rank): user, rank, item, score and the item
+    metadata. Memory stays that of one block of users whatever their number.
+
+    Args:
+        advance: called with the number of users of each block written (progress).
+
+    Returns:
+        The number of rows written.
+    """
+    path = Path(path)
+    if path.suffix not in (".parquet", ".csv"):
+        raise UsageError(f"{path}: expected a .parquet or .csv file name")
+    schema = _schema(rec)
+    writer = pq.ParquetWriter(path, schema) if path.suffix == ".parquet" else None
+    rows = 0
+    try:
+        blocks = rec.recommend_blocks(users, k, exclude_seen, exclude_items, candidates)
+        for number, frame in enumerate(blocks):
+            if writer is not None:
+                writer.write_table(pa.Table.from_pandas(frame, schema, preserve_index=False))
+            else:
+                frame.to_csv(
+                    path, mode="w" if number == 0 else "a", header=number == 0, index=False
+                )
+            rows += len(frame)
+            if advance is not None:
+                advance(frame["user"].nunique())
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def _schema(rec: Recommender) -> pa.Schema:
+    """The columns' types, from the whole vocabularies and item table (a block whose
+    titles happen to be all missing must not change them)."""
+    items = pa.Schema.from_pandas(rec.item_rows(np.arange(rec.model.n_items)), preserve_index=False)
+    user = pa.array(rec.known.user_vocab.ids[:1]).type
+    fields = [
+        pa.field("user", user),
+        pa.field("rank", pa.int64()),
+        *items,
+        pa.field("score", pa.float32()),
+    ]
+    return pa.schema(fields)

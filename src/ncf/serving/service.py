@@ -1,0 +1,208 @@
+"""What the HTTP app answers with: a loaded bundle, its ids as text, its items as JSON.
+
+Everything a request needs that does not depend on the request is made once at load:
+the text form of every raw id (path parameters arrive as text), each item's JSON
+document (id, title, genres, ...), and the popularity order of the catalogue.
+
+    >>> service = Service.load("runs/neumf")
+    >>> service.recommend_user("196", k=10)["items"][0]
+    {'item': 50, 'title': 'Star Wars (1977)', 'genres': 'Action|Adventure|...', 'rank': 1, ...}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ncf.bundle import bundle_folder, load_parts
+from ncf.recommender import Recommender
+
+
+class UnknownId(LookupError):
+    """A user or item id the model does not know (HTTP 404)."""
+
+    def __init__(self, what: str, raw: object):
+        super().__init__(f"unknown {what} id {str(raw)!r}")
+        self.id = str(raw)
+
+
+class Service:
+    """A `Recommender` with the documents and look-ups the endpoints use.
+
+    Args:
+        rec: the loaded model.
+        config: the bundle's ``config.json``.
+        metrics: the run's ``metrics.json`` (empty for a bare bundle).
+    """
+
+    def __init__(self, rec: Recommender, config: dict[str, Any], metrics: dict[str, Any]):
+        self.rec = rec
+        self.config = config
+        self.metrics = metrics
+        known = rec.known
+        self.user_ids = [_json_id(u) for u in known.user_vocab.ids]
+        self.item_ids = [_json_id(i) for i in known.item_vocab.ids]
+        self.user_index = {str(u): n for n, u in enumerate(self.user_ids)}
+        self.item_index = {str(i): n for n, i in enumerate(self.item_ids)}
+        rows = rec.item_rows(np.arange(rec.model.n_items))
+        self.items = _documents(rows)
+        # searched texts: user ids; item titles (ids without titles), most popular first
+        self.user_text = pd.Series([str(u) for u in self.user_ids])
+        self.by_popularity = np.argsort(-rec.popularity, kind="stable")
+        named = rows["title"] if "title" in rows else rows["item"]
+        self.item_text = named.astype(str).str.lower().iloc[self.by_popularity]
+        # each user's interactions (row positions) in time order, users one after another
+        self.user_counts = np.bincount(known.user_ids, minlength=rec.model.n_users)
+        order = known.chronological()
+        self.by_user = order[np.argsort(known.user_ids[order], kind="stable")]
+        self.user_starts = np.concatenate([[0], np.cumsum(self.user_counts)])
+
+    @classmethod
+    def load(cls, path: str | Path, index: str | None = None) -> Service:
+        """Reads a bundle (or a run folder's) once; ``index`` builds a faiss index."""
+        folder = bundle_folder(path)
+        model, known, config = load_parts(folder)
+        rec = Recommender(model, known)
+        if index is not None:
+            rec.build_index(index)
+        metrics_file = folder.parent / "metrics.json"
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        return cls(rec, config, metrics)
+
+    @property
+    def model_name(self) -> str:
+        return str(self.config["model"])
+
+    @property
+    def version(self) -> str:
+        return str(self.config.get("ncf_version", ""))
+
+    @property
+    def n_users(self) -> int:
+        return self.rec.model.n_users
+
+    @property
+    def n_items(self) -> int:
+        return self.rec.model.n_items
+
+    def describe(self) -> dict[str, Any]:
+        """The model, its arguments and data, and its metrics with their protocols."""
+        metrics = self.metrics
+        return {
+            "model": self.model_name,
+            "args": self.config["args"],
+            "ncf_version": self.version,
+            "users": self.n_users,
+            "items": self.n_items,
+            "retrieval": self.rec.retrieval,
+            "data": metrics.get("data"),
+            "protocol": metrics.get("protocol"),
+            "metrics": {part: metrics[part] for part in ("valid", "test") if part in metrics},
+            "run": {k: v for k, v in metrics.items() if k not in ("valid", "test", "data")},
+        }
+
+    def user(self, raw: str) -> int:
+        try:
+            return self.user_index[raw]
+        except KeyError:
+            raise UnknownId("user", raw) from None
+
+    def item_number(self, raw: object) -> int:
+        try:
+            return self.item_index[str(raw)]
+        except KeyError:
+            raise UnknownId("item", raw) from None
+
+    def item(self, raw: str) -> dict[str, Any]:
+        return self.items[self.item_number(raw)]
+
+    def _scored(self, items: np.ndarray, scores: np.ndarray) -> list[dict[str, Any]]:
+        return [
+            {**self.items[item], "rank": rank, "score": float(score)}
+            for rank, (item, score) in enumerate(zip(items.tolist(), scores.tolist()), 1)
+            if math.isfinite(score)
+        ]
+
+    def recommend_user(self, raw: str, k: int, exclude_seen: bool = True) -> dict[str, Any]:
+        user = self.user(raw)
+        exclusions = self.rec.exclusions(exclude_seen)
+        _, items, scores = next(self.rec.blocks(np.array([user]), k, exclusions))
+        return {
+            "user": self.user_ids[user],
+            "path": "known user",
+            "retrieval": self.rec.retrieval,
+            "items": self._scored(items[0], scores[0]),
+        }
+
+    def recommend_items(
+        self,
+        items: list,
+        k: int,
+        exclude_seen: bool = True,
+        exclude_items: list | None = None,
+        candidates: list | None = None,
+    ) -> dict[str, Any]:
+        chosen = [self.item_ids[self.item_number(raw)] for raw in dict.fromkeys(map(str, items))]
+        frame = self.rec.recommend_items(chosen, k, exclude_seen, exclude_items, candidates)
+        index = self.rec.known.item_vocab.index(frame["item"].to_numpy(), what="item")
+        return {
+            "user": None,
+            "path": frame.attrs["path"],
+            "retrieval": frame.attrs["retrieval"],
+            "items": self._scored(index, frame["score"].to_numpy()),
+        }
+
+    def similar(self, raw: str, k: int) -> dict[str, Any]:
+        number = self.item_number(raw)
+        frame = self.rec.similar(self.item_ids[number], k)
+        index = self.rec.known.item_vocab.index(frame["item"].to_numpy(), what="item")
+        return {
+            "item": self.items[number],
+            "path": frame.attrs["path"],
+            "items": self._scored(index, frame["score"].to_numpy()),
+        }
+
+    def history(self, raw: str, limit: int) -> dict[str, Any]:
+        """The user's items, most recent first (the bundle keeps them in time order),
+        with their ratings when the bundle has ratings."""
+        user = self.user(raw)
+        known = self.rec.known
+        rows = self.by_user[self.user_starts[user] : self.user_starts[user + 1]][::-1][:limit]
+        ratings = [None] * len(rows) if known.ratings is None else known.ratings[rows].tolist()
+        return {
+            "user": self.user_ids[user],
+            "total": int(self.user_counts[user]),
+            "items": [
+                {**self.items[item], "rating": rating}
+                for item, rating in zip(known.item_ids[rows].tolist(), ratings)
+            ],
+        }
+
+    def search_users(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """Users whose id starts with ``query``, shortest ids first ("19" before "190")."""
+        found = self.user_text[self.user_text.str.startswith(query.strip())]
+        found = found.iloc[np.lexsort((found.to_numpy(), found.str.len().to_numpy()))][:limit]
+        return [{"user": self.user_ids[n], "items": int(self.user_counts[n])} for n in found.index]
+
+    def search_items(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """Items whose title contains ``query`` (any case; the id without titles), most
+        popular first."""
+        found = self.item_text[self.item_text.str.contains(query.strip().lower(), regex=False)]
+        return [self.items[n] for n in found.index[:limit]]
+
+
+def _json_id(value: object) -> int | str:
+    return int(value) if isinstance(value, np.integer | int) else str(value)
+
+
+def _documents(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """One JSON-ready dict per item: raw id, then metadata (missing values left out)."""
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame["item"] = [_json_id(i) for i in frame["item"]]
+    records = frame.to_dict("records")
+    return [{key: value for key, value in doc.items() if value is not None} for doc in records]
