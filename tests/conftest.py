@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,16 @@ import pytest
 from ncf.data.interactions import Interactions, Vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def find_chromium() -> str:
+    """The system's Chromium; skips (fails where NCF_REQUIRE_CHROMIUM is set) without it."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("NCF_REQUIRE_CHROMIUM"):
+            pytest.fail("chromium is required (NCF_REQUIRE_CHROMIUM is set) but not found")
+        pytest.skip("chromium not installed")
+    return browser
 
 
 def data_dir() -> Path:

@@ -485,3 +485,59 @@ def test_data_split_does_not_replace_a_saved_split(tmp_path):
     assert "holds a saved split; add --overwrite" in one_error_line(ncf(*args))
     assert ncf(*args, "--overwrite", "--seed", "3").returncode == 0
     assert json.loads((tmp_path / "s" / "split.json").read_text())["seed"] == 3
+
+
+def installed(module: str) -> bool:
+    """Whether the Python that runs `ncf` here has ``module`` (an extra)."""
+    return subprocess.run([PYTHON, "-c", f"import {module}"], capture_output=True).returncode == 0
+
+
+def test_recommend_every_user_to_a_file_with_deny_and_allow_lists(gmf_run, tmp_path):
+    out, _ = gmf_run
+    result = ncf(
+        "recommend", str(out), "--users", "all", "--k", "5", "--output", str(tmp_path / "all.csv")
+    )
+    assert result.returncode == 0, result.stderr
+    every = pd.read_csv(tmp_path / "all.csv")
+    n_users = every["user"].nunique()
+    assert len(every) == 5 * n_users and every["rank"].max() == 5
+    assert f"wrote {len(every):,} rows ({n_users:,} users, top 5, exact)" in result.stdout
+    deny, allow = tmp_path / "deny.txt", tmp_path / "allow.txt"
+    top_items = every["item"].value_counts().index[:3].tolist()
+    deny.write_text("item\n" + "\n".join(map(str, top_items)) + "\nnot-an-item\n")
+    allow.write_text("\n".join(map(str, range(20))) + "\n")
+    result = ncf(
+        "recommend",
+        str(out),
+        "--users",
+        "all",
+        "--k",
+        "5",
+        "--exclude-items",
+        str(deny),
+        "--candidates",
+        str(allow),
+        "--output",
+        str(tmp_path / "some.parquet"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "note: --exclude-items" in result.stderr and "1 of 4 ids unknown" in result.stderr
+    some = pd.read_parquet(tmp_path / "some.parquet")
+    assert not set(some["item"]) & set(top_items) and set(some["item"]) <= set(range(20))
+    seen = ncf("recommend", str(out), "--user", "1", "--k", "50", "--include-seen")
+    unseen = ncf("recommend", str(out), "--user", "1", "--k", "50")
+    assert seen.stdout != unseen.stdout
+
+
+def test_index_and_serve_need_their_extras(gmf_run):
+    out, _ = gmf_run
+    result = ncf("recommend", str(out), "--user", "1", "--index", "hnsw")
+    if installed("faiss"):
+        assert result.returncode == 0, result.stderr
+        assert "exact top-k only" not in result.stderr  # gmf is a dot-product model
+    else:
+        assert "pip install 'ncf[ann]'" in one_error_line(result)
+    if not installed("fastapi"):
+        assert "pip install 'ncf[serve]'" in one_error_line(ncf("serve", str(out)))
+    assert "no such folder" in one_error_line(ncf("serve", "no/such/run"))
+    assert "--port must be between" in one_error_line(ncf("serve", str(out), "--port", "0"))

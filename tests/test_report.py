@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from itertools import combinations
 
@@ -29,6 +27,7 @@ from ncf.report import (
     write_report,
 )
 from ncf.training.logs import new_figure, write_plots
+from tests.conftest import find_chromium
 
 
 def test_recommendation_stats_by_hand():
@@ -201,15 +200,6 @@ def test_comparison_table_wraps_run_names_only_between_parts():
     # hr@10 and recall@10 are equal for every run: one column, named for both
     assert "<th>test<br>hr@10 =<br>recall@10</th>" in page  # short header lines
     assert "<th>test<br>recall@10</th>" not in page
-
-
-def find_chromium():
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        if os.environ.get("NCF_REQUIRE_CHROMIUM"):
-            pytest.fail("chromium is required (NCF_REQUIRE_CHROMIUM is set) but not found")
-        pytest.skip("chromium not installed")
-    return browser
 
 
 def chromium_flags(tmp_path) -> list[str]:

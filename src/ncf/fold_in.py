@@ -112,16 +112,15 @@ def _user_tables(model: nn.Module) -> list[tuple[str, nn.Embedding]]:
 
 def _gradient(model: Model, items: np.ndarray, steps: int) -> torch.Tensor:
     """Fits a new row of each user table (from the mean user) by Adam on BCE: the
-    user's items labelled 1, every other item 0, the two halves weighted equally."""
+    user's items labelled 1, every other item 0, the two halves weighted equally. The
+    clone's user tables hold that one row only (user 0), so each step updates it alone."""
     clone = copy.deepcopy(model).eval().requires_grad_(False)
     rows = []
     for _, table in _user_tables(clone):
-        weight = table.weight.detach()
-        grown = torch.cat([weight, weight.mean(0, keepdim=True)])
-        table.weight = nn.Parameter(grown)
-        table.num_embeddings, table.sparse = len(grown), False
+        table.weight = nn.Parameter(table.weight.detach().mean(0, keepdim=True))
+        table.num_embeddings, table.sparse = 1, False
         rows.append(table.weight)
-    user = torch.tensor([model.n_users], device=model.device)
+    user = torch.zeros(1, dtype=torch.long, device=model.device)
     positive = torch.zeros(model.n_items, dtype=torch.bool, device=model.device)
     positive[torch.from_numpy(items).to(model.device)] = True
     optimiser = torch.optim.Adam(rows, lr=0.05)
@@ -133,8 +132,6 @@ def _gradient(model: Model, items: np.ndarray, steps: int) -> torch.Tensor:
         )
         optimiser.zero_grad()
         loss.backward()
-        for weight in rows:  # only the new user's row learns
-            weight.grad[:-1] = 0  # type: ignore[index]
         optimiser.step()
     with torch.no_grad():
         return clone.score_all(user)[0].float()

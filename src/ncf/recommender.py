@@ -95,17 +95,10 @@ class Recommender:
     ) -> Exclusions:
         """What recommendations leave out, from raw item ids: each user's own items, a
         deny-list, everything outside an allow-list. Ids the model does not know are
-        ignored (they could not be recommended anyway).
-
-        Raises:
-            UsageError: an allow-list none of whose ids the model knows."""
-        deny = allow = None
-        if exclude_items is not None:
-            deny = self.known_items(exclude_items)
-        if candidates is not None:
-            allow = self.known_items(candidates)
-            if not len(allow):
-                raise UsageError("none of the candidate item ids is known to the model")
+        ignored (they could not be recommended anyway): an allow-list of unknown ids
+        leaves nothing to recommend."""
+        deny = None if exclude_items is None else self.known_items(exclude_items)
+        allow = None if candidates is None else self.known_items(candidates)
         return Exclusions(self.seen if exclude_seen else None, deny, allow)
 
     def known_items(self, raw: list | np.ndarray) -> np.ndarray:
@@ -264,11 +257,10 @@ class Recommender:
         _check_k(k)
         index = int(self.known.item_vocab.index(np.array([item]), what="item")[0])
         own = getattr(self.model, "item_similarities", None)
-        embeddings = self.model.item_embeddings() if own is None else None
         if own is not None:
             scores, path = own(index).float().cpu().clone(), "neighbours"
-        elif embeddings is not None:
-            vectors = F.normalize(embeddings.float().cpu(), dim=1)
+        elif self._unit_vectors is not None:
+            vectors = self._unit_vectors
             scores, path = vectors @ vectors[index], "embeddings"
         else:
             scores, path = torch.from_numpy(self._co_occurrence(index)), "co-occurrence"
@@ -278,6 +270,13 @@ class Recommender:
         frame["score"] = values.numpy()
         frame.attrs["path"] = path
         return frame
+
+    @cached_property
+    def _unit_vectors(self) -> torch.Tensor | None:
+        """The item embeddings scaled to length 1 (computed once: the model is fixed)."""
+        with torch.no_grad():
+            embeddings = self.model.item_embeddings()
+        return None if embeddings is None else F.normalize(embeddings.float().cpu(), dim=1)
 
     @cached_property
     def _columns(self) -> tuple[sp.csc_matrix, np.ndarray]:

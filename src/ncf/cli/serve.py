@@ -36,11 +36,6 @@ def serve(
 ) -> None:
     """Serves a run over HTTP: recommendations for known and new users, similar items,
     item search, the model's metrics, and a page at / to look at them (docs at /docs)."""
-    try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError:
-        raise UsageError("ncf serve needs the serve extra: pip install 'ncf[serve]'") from None
     from ncf.bundle import bundle_folder
 
     if workers < 1 or max_k < 1 or threads < 1:
@@ -48,6 +43,11 @@ def serve(
     if not 0 < port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, got {port}")
     folder = bundle_folder(existing_folder(run_dir)).resolve()
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn
+    except ImportError:
+        raise UsageError("ncf serve needs the serve extra: pip install 'ncf[serve]'") from None
     os.environ.update(
         {
             ENV_RUN: str(folder),
@@ -63,8 +63,6 @@ def serve(
         f"{workers} worker{'s' * (workers > 1)}); Ctrl+C stops",
         markup=False,
     )
-    import uvicorn
-
     if workers == 1:
         uvicorn.run(application, host=host, port=port, log_level="warning")
     else:

@@ -65,7 +65,8 @@ class Vocabulary:
             raw = raw.astype(str)
         elif raw.dtype.kind in "OUSf" and self.ids.dtype.kind in "iu":
             as_int = pd.to_numeric(pd.Series(raw), errors="coerce")
-            as_int = as_int.where(as_int == as_int.round())  # 42.5 is no id (42 is)
+            # 42.5 is no id (42 is), nor is a number past int64
+            as_int = as_int.where((as_int == as_int.round()) & (as_int.abs() < 2**62))
             raw = as_int.fillna(-(2**62)).to_numpy(np.int64)
         out = self._index.get_indexer(raw).astype(np.int64)
         if missing == "raise" and (out < 0).any():

@@ -149,11 +149,12 @@ def create_app(service: Service, max_k: int = 100, max_body: int = 64 * 1024) ->
         """A known user's top-k."""
         return Recommendations(**service.recommend_user(user_id, k, exclude_seen))
 
+    class NewUserRequest(NewUser):
+        k: int = Field(10, ge=1, le=max_k, description=f"List length (at most {max_k}).")
+
     @app.post("/v1/recommendations", responses={404: {"model": Error}})
-    def new_user_recommendations(body: Annotated[NewUser, Body()]) -> Recommendations:
+    def new_user_recommendations(body: Annotated[NewUserRequest, Body()]) -> Recommendations:
         """A new user's top-k from the items they have (fold-in; none: popularity)."""
-        if body.k > max_k:
-            raise _too_long(body.k, max_k)
         return Recommendations(
             **service.recommend_items(
                 body.items, body.k, body.exclude_seen, body.exclude_items, body.candidates
@@ -180,19 +181,3 @@ def create_app(service: Service, max_k: int = 100, max_body: int = 64 * 1024) ->
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
-
-
-def _too_long(k: int, max_k: int) -> Exception:
-    from fastapi.exceptions import RequestValidationError
-
-    return RequestValidationError(
-        [
-            {
-                "type": "less_than_equal",
-                "loc": ("body", "k"),
-                "msg": f"Input should be less than or equal to {max_k}",
-                "input": k,
-                "ctx": {"le": max_k},
-            }
-        ]
-    )

@@ -185,8 +185,9 @@ class AnnIndex:
 
 
 def augmented(vectors: np.ndarray, offsets: np.ndarray | None) -> np.ndarray:
-    """(n, d + 1) float32 rows ``[v_i, b_i]`` (b = 0 without offsets)."""
-    column = np.zeros(len(vectors)) if offsets is None else offsets
+    """(n, d + 1) float32 rows ``[v_i, b_i]`` (b = 0 without offsets; one offset for
+    all, as GMF's output bias, is repeated)."""
+    column = np.broadcast_to(0.0 if offsets is None else offsets, (len(vectors),))
     return np.ascontiguousarray(np.hstack([vectors, column[:, None]]), dtype=np.float32)
 
 

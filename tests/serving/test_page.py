@@ -1,0 +1,90 @@
+"""The page at ``/`` in real headless Chromium (the system's, driven by Playwright):
+pick a user and see ten titled recommendations, open similar items, then build a new
+user from a title search."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from tests.conftest import find_chromium
+
+
+@pytest.fixture(scope="module")
+def server(service):
+    uvicorn = pytest.importorskip("uvicorn")
+    from ncf.serving.app import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="error")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not running.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = find_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield chromium
+        chromium.close()
+
+
+def test_pick_a_user_then_a_new_user(server, browser, service, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server)
+    page.wait_for_selector("#model-name:has-text('ials')")
+    assert "test" in page.inner_text("#metrics") and "protocol full" in page.inner_text("#metrics")
+
+    # a known user: history beside ten recommendations, with their titles
+    page.fill("#user-search", "196")
+    page.click("#user-options li:has-text('user 196')")
+    rows = page.locator("#recommendations tbody tr")
+    rows.nth(9).wait_for()
+    assert rows.count() == 10
+    shown = page.locator("#recommendations tbody td.title").all_inner_texts()
+    expected = service.rec.recommend([196], k=10)["title"].tolist()
+    assert shown == expected
+    assert page.locator("#history tbody tr").count() == 39
+    assert "Operation Dumbo Drop (1995)" in page.inner_text("#history")
+    page.screenshot(path=str(tmp_path / "user.png"))
+
+    # similar items of the first recommendation
+    rows.first.click()
+    page.locator("#similar-items tbody tr").nth(9).wait_for()
+    assert page.inner_text("#similar-title") == expected[0]
+    assert "by embeddings" in page.inner_text("#similar-path")
+    page.click("#similar-close")
+
+    # a new user: the most popular items, then live recommendations from a picked title
+    page.click("#tab-new")
+    page.wait_for_selector("#new-path:has-text('popularity')")
+    assert page.locator("#new-recommendations tbody tr").count() == 10
+    page.fill("#new-search", "star wars")
+    page.click("#item-options li:has-text('Star Wars (1977)')")
+    page.wait_for_selector("#new-path:has-text('least squares')")
+    assert page.inner_text("#picked").startswith("Star Wars (1977)")
+    titles = page.locator("#new-recommendations tbody td.title").all_inner_texts()
+    assert len(titles) == 10 and "Star Wars (1977)" not in titles
+    answer = service.recommend_items([50], k=10)
+    assert titles == [row["title"] for row in answer["items"]]
+    page.screenshot(path=str(tmp_path / "new-user.png"))
+    assert not errors
