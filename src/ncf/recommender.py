@@ -248,14 +248,24 @@ class Recommender:
         row = self.seen[int(self.known.user_vocab.index(np.array([user]), what="user")[0])]
         return self.item_rows(row.indices.astype(np.int64))
 
-    @torch.no_grad()
     def similar(self, item: object, k: int = 10) -> pd.DataFrame:
-        """Items closest to a raw item id; ``frame.attrs["path"]`` says by what (first
-        that applies): ``neighbours``, the model's own item similarities (item-kNN);
-        ``embeddings``, the cosine of its item vectors; ``co-occurrence``, the cosine of
-        the items' columns of the known interactions (models with no item vectors)."""
+        """Items closest to a raw item id; ``frame.attrs["path"]`` says by what
+        (`similarities`)."""
         _check_k(k)
         index = int(self.known.item_vocab.index(np.array([item]), what="item")[0])
+        scores, path = self.similarities(index)
+        values, top = scores.topk(min(k, len(scores) - 1))
+        frame = self.item_rows(top.numpy())
+        frame["score"] = values.numpy()
+        frame.attrs["path"] = path
+        return frame
+
+    @torch.no_grad()
+    def similarities(self, index: int) -> tuple[torch.Tensor, str]:
+        """(n_items,) similarity of every item to item ``index`` (-inf for itself) and
+        by what, first that applies: ``neighbours``, the model's own item similarities
+        (item-kNN); ``embeddings``, the cosine of its item vectors; ``co-occurrence``, the
+        cosine of the items' columns of the known interactions (no item vectors)."""
         own = getattr(self.model, "item_similarities", None)
         if own is not None:
             scores, path = own(index).float().cpu().clone(), "neighbours"
@@ -265,11 +275,7 @@ class Recommender:
         else:
             scores, path = torch.from_numpy(self._co_occurrence(index)), "co-occurrence"
         scores[index] = -torch.inf
-        values, top = scores.topk(min(k, len(scores) - 1))
-        frame = self.item_rows(top.numpy())
-        frame["score"] = values.numpy()
-        frame.attrs["path"] = path
-        return frame
+        return scores, path
 
     @cached_property
     def _unit_vectors(self) -> torch.Tensor | None:

@@ -11,6 +11,7 @@ by title); ``GET /v1/items/{id}``; ``GET /v1/items/{id}/similar``. Unknown ids a
 path: the bundle is the one given at start.
 """
 
+import threading
 from importlib.resources import files
 from typing import Annotated, Any
 
@@ -152,14 +153,18 @@ def create_app(service: Service, max_k: int = 100, max_body: int = 64 * 1024) ->
     class NewUserRequest(NewUser):
         k: int = Field(10, ge=1, le=max_k, description=f"List length (at most {max_k}).")
 
+    # fold-in can take many small torch steps (the gradient path): one at a time in a
+    # worker thread, so that they neither hold up the event loop nor fight over the GIL
+    folding = threading.Lock()
+
     @app.post("/v1/recommendations", responses={404: {"model": Error}})
     def new_user_recommendations(body: Annotated[NewUserRequest, Body()]) -> Recommendations:
         """A new user's top-k from the items they have (fold-in; none: popularity)."""
-        return Recommendations(
-            **service.recommend_items(
+        with folding:
+            answer = service.recommend_items(
                 body.items, body.k, body.exclude_seen, body.exclude_items, body.candidates
             )
-        )
+        return Recommendations(**answer)
 
     @app.get("/v1/items")
     async def search_items(query: Search = "", limit: Limit = 20) -> list[Item]:

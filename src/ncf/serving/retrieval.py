@@ -121,9 +121,10 @@ class AnnIndex:
         kind: ``hnsw`` or ``ivf``.
     """
 
-    def __init__(self, index: object, kind: str):
+    def __init__(self, index: object, kind: str, ef_search: int = 128):
         self.index = index
         self.kind = kind
+        self.ef_search = ef_search
 
     @classmethod
     def build(
@@ -146,7 +147,7 @@ class AnnIndex:
             neighbours: HNSW's links per node (M).
             ef_search: HNSW's candidate list while searching (raised to the fetch size).
             lists: IVF's number of lists (default about 4 sqrt(n)).
-            probes: IVF's lists searched per query (default lists / 16, at least 8).
+            probes: IVF's lists searched per query (default lists / 16, at least 32).
             seed: IVF's k-means seed.
         """
         faiss = import_faiss()
@@ -157,31 +158,29 @@ class AnnIndex:
         if kind == "hnsw":
             index = faiss.IndexHNSWFlat(dim, neighbours, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = max(40, 2 * neighbours)
-            index.hnsw.efSearch = ef_search
         else:
             lists = lists or max(1, min(n // 39, int(4 * math.sqrt(n))))
             quantizer = faiss.IndexFlatIP(dim)
             index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
             index.cp.seed = seed
             index.train(table)
-            index.nprobe = min(lists, probes or max(8, lists // 16))
+            index.nprobe = min(lists, probes or max(32, lists // 16))
         index.add(table)
-        return cls(index, kind)
+        return cls(index, kind, ef_search)
 
     @property
     def size(self) -> int:
         return int(self.index.ntotal)  # type: ignore[attr-defined]
 
-    def search(self, queries: np.ndarray, fetch: int) -> np.ndarray:
-        """(B, d) user vectors -> (B, fetch) item indices by inner product, best first
-        (-1 where the index found fewer)."""
+    def search(self, queries: np.ndarray, fetch: int) -> tuple[np.ndarray, np.ndarray]:
+        """(B, d) user vectors -> (B, fetch) inner products ``u . v_i + b_i`` and item
+        indices, best first (-1 where the index found fewer)."""
         table = np.hstack([queries, np.ones((len(queries), 1))]).astype(np.float32)
         fetch = min(fetch, self.size)
-        if self.kind == "hnsw":
-            hnsw = self.index.hnsw  # type: ignore[attr-defined]
-            hnsw.efSearch = max(hnsw.efSearch, fetch)
-        _, found = self.index.search(np.ascontiguousarray(table), fetch)  # type: ignore[attr-defined]
-        return found.astype(np.int64)
+        if self.kind == "hnsw":  # the candidate list must hold what is fetched
+            self.index.hnsw.efSearch = max(self.ef_search, fetch)  # type: ignore[attr-defined]
+        products, found = self.index.search(np.ascontiguousarray(table), fetch)  # type: ignore[attr-defined]
+        return products, found.astype(np.int64)
 
 
 def augmented(vectors: np.ndarray, offsets: np.ndarray | None) -> np.ndarray:
@@ -189,6 +188,11 @@ def augmented(vectors: np.ndarray, offsets: np.ndarray | None) -> np.ndarray:
     all, as GMF's output bias, is repeated)."""
     column = np.broadcast_to(0.0 if offsets is None else offsets, (len(vectors),))
     return np.ascontiguousarray(np.hstack([vectors, column[:, None]]), dtype=np.float32)
+
+
+#: users searched together through an index: grouped by how many items they have, so
+#: that each group fetches about what its users need
+ANN_GROUP = 64
 
 
 def ann_top_k(
@@ -199,33 +203,43 @@ def ann_top_k(
     k: int,
     n_items: int,
     exclusions: Exclusions,
+    block: int = 4096,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """`exact_top_k` through the index: per block, the index's best candidates (as many
-    as the block's largest exclusion needs), excluded items dropped, the rest scored by
-    the model.
+    """`exact_top_k` through the index: for each group of users, the index's best
+    candidates, as many as k plus the group's largest exclusion; excluded ones dropped.
+    A candidate's score is its inner product plus the user's constant (the model's
+    score of one candidate less its inner product), so it equals the model's own.
 
     Args:
         queries: (B,) user indices -> (B, d) user vectors.
         score_pairs: (n,) users and (n,) items -> (n,) model scores.
+        block: users answered per yield (in the order given).
     """
     k = min(k, n_items)
     blocked = exclusions.blocked_columns(n_items)
     n_blocked = 0 if blocked is None else len(blocked)
-    step = block_size(n_items)
-    for start in range(0, len(users), step):
-        block = users[start : start + step]
-        seen = 0
+    for start in range(0, len(users), block):
+        answer = users[start : start + block]
+        counts = np.zeros(len(answer), dtype=np.int64)
         if exclusions.seen is not None:
-            seen = int(np.diff(exclusions.seen[block].indptr).max(initial=0))
-        found = index.search(queries(block).float().cpu().numpy(), k + seen + n_blocked)
-        taken = found >= 0
-        scores = torch.full(found.shape, -torch.inf)
-        rows, cols = np.nonzero(taken)
-        scores[rows, cols] = score_pairs(block[rows], found[rows, cols]).float().cpu()
-        scores = _drop_excluded(scores, found, block, exclusions, blocked)
-        values, order = scores.topk(min(k, found.shape[1]), dim=1)
-        items = np.take_along_axis(found, order.numpy(), axis=1)
-        yield block, items, values.numpy()
+            counts = np.diff(exclusions.seen[answer].indptr)
+        items = np.full((len(answer), k), -1, dtype=np.int64)
+        values = np.full((len(answer), k), -np.inf, dtype=np.float32)
+        by_count = np.argsort(counts, kind="stable")
+        for first in range(0, len(answer), ANN_GROUP):
+            rows = by_count[first : first + ANN_GROUP]
+            group = answer[rows]
+            fetch = k + int(counts[rows].max()) + n_blocked
+            products, found = index.search(queries(group).float().cpu().numpy(), fetch)
+            own = score_pairs(group, np.maximum(found[:, 0], 0)).float().cpu().numpy()
+            scores = torch.from_numpy(products + (own - products[:, 0])[:, None])
+            scores[torch.from_numpy(found < 0)] = -torch.inf
+            scores = _drop_excluded(scores, found, group, exclusions, blocked)
+            best, order = scores.topk(min(k, found.shape[1]), dim=1)
+            width = best.shape[1]
+            items[rows, :width] = np.take_along_axis(found, order.numpy(), axis=1)
+            values[rows, :width] = best.numpy()
+        yield answer, items, values
 
 
 def _drop_excluded(

@@ -159,12 +159,12 @@ class Service:
 
     def similar(self, raw: str, k: int) -> dict[str, Any]:
         number = self.item_number(raw)
-        frame = self.rec.similar(self.item_ids[number], k)
-        index = self.rec.known.item_vocab.index(frame["item"].to_numpy(), what="item")
+        scores, path = self.rec.similarities(number)
+        values, top = scores.topk(min(k, len(scores) - 1))
         return {
             "item": self.items[number],
-            "path": frame.attrs["path"],
-            "items": self._scored(index, frame["score"].to_numpy()),
+            "path": path,
+            "items": self._scored(top.numpy(), values.numpy()),
         }
 
     def history(self, raw: str, limit: int) -> dict[str, Any]:
