@@ -122,7 +122,10 @@ async function showModel() {
       corner.append(line);
     }
     const about = document.createElement("div");
-    about.textContent = [model.protocol && `protocol ${model.protocol}`, model.data, model.retrieval]
+    const data = model.data && model.data.includes("/")  // a path: its last two parts
+      ? `…/${model.data.split("/").filter(Boolean).slice(-2).join("/")}` : model.data;
+    about.title = model.data || "";
+    about.textContent = [model.protocol && `protocol ${model.protocol}`, data, model.retrieval]
       .filter(Boolean).join(" · ");
     corner.append(about);
   } catch (error) {
@@ -147,11 +150,11 @@ async function showUser(user) {
     const shown = history.items.length;
     $("#history-count").textContent =
       shown < history.total ? `(latest ${shown} of ${history.total})` : `(${history.total})`;
-    fillItems($("#history"), history.items, [
-      (item) => cell(label(item), "title"),
-      (item) => cell(genres(item), "genres"),
-      (item) => cell(item.rating == null ? "" : item.rating, "num"),
-    ]);
+    const rated = history.items.some((item) => item.rating != null);
+    $("#history thead th:last-child").hidden = !rated;  // implicit data: no ratings
+    const columns = [(item) => cell(label(item), "title"), (item) => cell(genres(item), "genres")];
+    if (rated) columns.push((item) => cell(item.rating, "num"));
+    fillItems($("#history"), history.items, columns);
     $("#rec-path").textContent = `(top ${recs.items.length}, ${recs.retrieval})`;
     fillItems($("#recommendations"), recs.items, RANKED);
     $("#user-status").textContent = `User ${recs.user}. Click any item for similar ones.`;
