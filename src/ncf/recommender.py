@@ -209,21 +209,34 @@ class Recommender:
 
         Raises:
             DataError: an item id the model does not know."""
-        _check_k(k)
         raw = np.atleast_1d(np.asarray(items))
         index = self.known.item_vocab.index(raw, what="item") if len(raw) else raw.astype(np.int64)
-        answer = fold_in(self.model, index, self.popularity)
         exclusions = self.exclusions(False, exclude_items, candidates)
-        scores = exclude(answer.scores.clone()[None], np.zeros(1, np.int64), exclusions)[0]
-        if exclude_seen and len(index):
-            scores[torch.from_numpy(index)] = -torch.inf
-        values, top = scores.topk(min(k, len(scores)))
-        frame = self.item_rows(top.numpy())
+        top, values, path = self.new_user_top_k(index, k, exclude_seen, exclusions)
+        frame = self.item_rows(top)
         frame.insert(0, "rank", np.arange(1, len(top) + 1))
-        frame["score"] = values.numpy()
-        frame = frame[np.isfinite(values.numpy())].reset_index(drop=True)
-        frame.attrs.update(path=answer.path, retrieval="exact")
+        frame["score"] = values
+        frame = frame[np.isfinite(values)].reset_index(drop=True)
+        frame.attrs.update(path=path, retrieval="exact")
         return frame
+
+    def new_user_top_k(
+        self,
+        items: np.ndarray,
+        k: int = 10,
+        exclude_seen: bool = True,
+        exclusions: Exclusions | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, str]:
+        """`recommend_items` by item indices: (k,) item indices and scores, best first
+        (-inf where nothing is left), and the fold-in path."""
+        _check_k(k)
+        answer = fold_in(self.model, items, self.popularity)
+        exclusions = Exclusions() if exclusions is None else exclusions
+        scores = exclude(answer.scores.clone()[None], np.zeros(1, np.int64), exclusions)[0]
+        if exclude_seen and len(items):
+            scores[torch.from_numpy(items)] = -torch.inf
+        values, top = scores.topk(min(k, len(scores)))
+        return top.numpy(), values.numpy(), answer.path
 
     def recommend_sequence(
         self, items: list | np.ndarray, k: int = 10, exclude_seen: bool = True

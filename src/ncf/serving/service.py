@@ -147,14 +147,16 @@ class Service:
         exclude_items: list | None = None,
         candidates: list | None = None,
     ) -> dict[str, Any]:
-        chosen = [self.item_ids[self.item_number(raw)] for raw in dict.fromkeys(map(str, items))]
-        frame = self.rec.recommend_items(chosen, k, exclude_seen, exclude_items, candidates)
-        index = self.rec.known.item_vocab.index(frame["item"].to_numpy(), what="item")
+        chosen = [self.item_number(raw) for raw in dict.fromkeys(map(str, items))]
+        exclusions = self.rec.exclusions(False, exclude_items, candidates)
+        top, values, path = self.rec.new_user_top_k(
+            np.array(chosen, dtype=np.int64), k, exclude_seen, exclusions
+        )
         return {
             "user": None,
-            "path": frame.attrs["path"],
-            "retrieval": frame.attrs["retrieval"],
-            "items": self._scored(index, frame["score"].to_numpy()),
+            "path": path,
+            "retrieval": "exact",
+            "items": self._scored(top, values),
         }
 
     def similar(self, raw: str, k: int) -> dict[str, Any]:
