@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ncf.data.formats import _read_csv, _read_parquet, check_text
+from ncf.data.formats import _read_csv, _read_parquet, check_text, side_file
 from ncf.data.interactions import Interactions, Vocabulary
 from ncf.errors import DataError
 
@@ -62,11 +62,7 @@ def read_item_features(path: str | Path, data_items: Vocabulary, items: Vocabula
         items: the vocabulary the rows of the result follow.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError("no such item features file", path)
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise DataError(f"item features must be one of {', '.join(SUFFIXES)} files", path)
+    suffix = side_file(path, SUFFIXES, "item features file")
     if suffix == ".npy":
         ids, vectors, first_line = _read_npy(path)
     elif suffix == ".npz":

@@ -262,6 +262,17 @@ def _unsupported(path: Path, kind: str) -> DataError:
     return DataError(f"unsupported file type: {kind}; {ACCEPTED}", path)
 
 
+def side_file(path: Path, suffixes: tuple[str, ...], name: str) -> str:
+    """The lower-case suffix of a file read beside the data (an item table, item
+    features), once it is known to exist with one of ``suffixes``."""
+    if not path.is_file():
+        raise DataError(f"no such {name}", path)
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        raise DataError(f"{name} must be one of {', '.join(suffixes)} files", path)
+    return suffix
+
+
 def check_text(path: Path, head: bytes | None = None) -> None:
     """Fails with "unsupported file type" when ``path`` holds binary data, not text."""
     if head is None:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ncf.data.formats import _read_csv, _read_parquet
+from ncf.data.formats import _read_csv, _read_parquet, side_file
 from ncf.data.interactions import Interactions, Vocabulary
 from ncf.errors import DataError, UsageError
 
@@ -43,11 +43,7 @@ def read_item_table(path: str | Path, items: Vocabulary) -> tuple[pd.DataFrame, 
         a catalogue may be larger than the interactions).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError("no such item table", path)
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise DataError(f"an item table must be one of {', '.join(TABLE_SUFFIXES)} files", path)
+    suffix = side_file(path, TABLE_SUFFIXES, "item table")
     if suffix == ".parquet":
         frame = _read_parquet(path)
     else:
