@@ -26,8 +26,7 @@ def service(served_run):
 
 @pytest.fixture(scope="session")
 def client(service):
-    pytest.importorskip("fastapi")
-    pytest.importorskip("httpx")
+    pytest.importorskip("fastapi")  # the test client runs on httpx2 (or httpx)
     from fastapi.testclient import TestClient
 
     from ncf.serving.app import create_app
