@@ -30,7 +30,7 @@ from ncf.serving.batch import write_recommendations
 def timed_write(rec, k: int, folder: Path, name: str) -> tuple[float, pd.DataFrame]:
     path = folder / f"{name}.parquet"
     started = time.perf_counter()
-    rows = write_recommendations(rec, path, None, k)
+    rows, _ = write_recommendations(rec, path, None, k)
     seconds = time.perf_counter() - started
     frame = pd.read_parquet(path, columns=["user", "item"])
     assert len(frame) == rows

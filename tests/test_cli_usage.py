@@ -502,6 +502,7 @@ def test_recommend_every_user_to_a_file_with_deny_and_allow_lists(gmf_run, tmp_p
     n_users = every["user"].nunique()
     assert len(every) == 5 * n_users and every["rank"].max() == 5
     assert f"wrote {len(every):,} rows ({n_users:,} users, top 5, exact)" in result.stdout
+    assert list(every.columns[:4]) == ["user", "rank", "item", "score"]
     deny, allow = tmp_path / "deny.txt", tmp_path / "allow.txt"
     top_items = every["item"].value_counts().index[:3].tolist()
     deny.write_text("item\n" + "\n".join(map(str, top_items)) + "\nnot-an-item\n")
@@ -524,6 +525,18 @@ def test_recommend_every_user_to_a_file_with_deny_and_allow_lists(gmf_run, tmp_p
     assert "note: --exclude-items" in result.stderr and "1 of 4 ids unknown" in result.stderr
     some = pd.read_parquet(tmp_path / "some.parquet")
     assert not set(some["item"]) & set(top_items) and set(some["item"]) <= set(range(20))
+    # one candidate: the users who have it get no list, and are counted
+    only = tmp_path / "only.txt"
+    only.write_text(f"{top_items[0]}\n")
+    one = tmp_path / "one.csv"
+    result = ncf(
+        "recommend", str(out), "--users", "all", "--candidates", str(only), "--output", str(one)
+    )
+    assert result.returncode == 0, result.stderr
+    listed = pd.read_csv(one)["user"].nunique()
+    assert 0 < listed < n_users
+    assert f"({listed:,} users, top 10" in result.stdout
+    assert f"note: {n_users - listed:,} users got no recommendation" in result.stderr
     seen = ncf("recommend", str(out), "--user", "1", "--k", "50", "--include-seen")
     unseen = ncf("recommend", str(out), "--user", "1", "--k", "50")
     assert seen.stdout != unseen.stdout

@@ -79,9 +79,12 @@ class Recommender:
         )
         return self.index
 
-    def item_rows(self, item_index: np.ndarray) -> pd.DataFrame:
-        """Raw item ids (column ``item``) and their metadata, one row per index."""
+    def item_rows(self, item_index: np.ndarray, scores: np.ndarray | None = None) -> pd.DataFrame:
+        """Raw item ids (column ``item``), their ``score`` when given, and their metadata,
+        one row per index."""
         frame = pd.DataFrame({"item": self.known.item_vocab.raw(item_index)})
+        if scores is not None:
+            frame["score"] = scores
         if self.items is not None:
             for column in self.items.columns:
                 frame[column] = self.items[column].to_numpy()[item_index]
@@ -186,10 +189,9 @@ class Recommender:
 
     def _frame(self, users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
         finite = np.isfinite(scores).ravel()
-        frame = self.item_rows(items.ravel())
+        frame = self.item_rows(items.ravel(), scores.ravel())
         frame.insert(0, "user", np.repeat(self.known.user_vocab.raw(users), items.shape[1]))
         frame.insert(1, "rank", np.tile(np.arange(1, items.shape[1] + 1), len(users)))
-        frame["score"] = scores.ravel()
         frame = frame[finite].reset_index(drop=True)
         frame.attrs.update(path="known user", retrieval=self.retrieval)
         return frame
@@ -213,9 +215,8 @@ class Recommender:
         index = self.known.item_vocab.index(raw, what="item") if len(raw) else raw.astype(np.int64)
         exclusions = self.exclusions(False, exclude_items, candidates)
         top, values, path = self.new_user_top_k(index, k, exclude_seen, exclusions)
-        frame = self.item_rows(top)
+        frame = self.item_rows(top, values)
         frame.insert(0, "rank", np.arange(1, len(top) + 1))
-        frame["score"] = values
         frame = frame[np.isfinite(values)].reset_index(drop=True)
         frame.attrs.update(path=path, retrieval="exact")
         return frame
@@ -268,8 +269,7 @@ class Recommender:
         index = int(self.known.item_vocab.index(np.array([item]), what="item")[0])
         scores, path = self.similarities(index)
         values, top = scores.topk(min(k, len(scores) - 1))
-        frame = self.item_rows(top.numpy())
-        frame["score"] = values.numpy()
+        frame = self.item_rows(top.numpy(), values.numpy())
         frame.attrs["path"] = path
         return frame
 

@@ -18,6 +18,7 @@ def test_health_and_model_with_its_protocol(client, served_run):
     assert model["data"] == "ml-100k" and model["retrieval"] == "exact"
     assert 0.05 < model["metrics"]["test"]["ndcg@10"] < 1
     assert set(model["metrics"]) == {"valid", "test"}
+    assert model["max_k"] == 50  # as the fixture serves it
 
 
 def test_a_known_users_top_k_matches_the_python_api(client, service):
@@ -31,8 +32,10 @@ def test_a_known_users_top_k_matches_the_python_api(client, service):
     assert all(row["title"] and row["genres"] for row in items)
     seen = set(service.rec.history(196)["item"])
     assert not seen & {row["item"] for row in items}
+    assert not any(row["seen"] for row in items)
     with_seen = client.get("/v1/users/196/recommendations?k=50&exclude_seen=false").json()
-    assert seen & {row["item"] for row in with_seen["items"]}
+    flagged = {row["item"] for row in with_seen["items"] if row["seen"]}
+    assert flagged and flagged == seen & {row["item"] for row in with_seen["items"]}
 
 
 def test_unknown_ids_are_404_naming_the_id(client):
@@ -132,7 +135,10 @@ def test_openapi_documents_every_endpoint_and_no_path_parameter(client):
         for p in op.get("parameters", [])
     }
     assert names == {"user_id", "item_id", "k", "exclude_seen", "query", "limit"}
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")  # served from packaged files: no CDN, works offline
+    assert docs.status_code == 200 and "cdn." not in docs.text
+    script = next(line for line in docs.text.split('"') if line.endswith("swagger-ui-bundle.js"))
+    assert client.get(script).status_code == 200
     page = client.get("/")
     assert page.status_code == 200 and "<title>ncf recommendations</title>" in page.text
     assert client.get("/static/app.js").status_code == 200

@@ -52,7 +52,15 @@ def test_pick_a_user_then_a_new_user(server, browser, service, tmp_path):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(server)
     page.wait_for_selector("#model-name:has-text('ials')")
-    assert "test" in page.inner_text("#metrics") and "protocol full" in page.inner_text("#metrics")
+    corner = page.inner_text("#metrics")
+    assert "test" in corner and "ranked against every item" in corner
+    # recall@10 equals hr@10 with one held-out item per user: shown once
+    assert "hr@10" in corner and "recall@10" not in corner
+
+    # an id that is no user is named so
+    page.fill("#user-search", "99999")
+    page.press("#user-search", "Enter")
+    page.wait_for_selector("#user-status:has-text(\"unknown user id '99999'\")")
 
     # a known user: history beside ten recommendations, with their titles
     page.fill("#user-search", "196")
@@ -71,13 +79,27 @@ def test_pick_a_user_then_a_new_user(server, browser, service, tmp_path):
     rows.first.click()
     page.locator("#similar-items tbody tr").nth(9).wait_for()
     assert page.inner_text("#similar-title") == expected[0]
-    assert "by embeddings" in page.inner_text("#similar-path")
+    assert "item vectors" in page.inner_text("#similar-path")
+    page.screenshot(path=str(tmp_path / "similar.png"))
     page.click("#similar-close")
 
+    # a list longer than the service allows is cut to its cap, and the box says so
+    page.fill("#k", "500")
+    page.press("#k", "Enter")
+    page.locator("#recommendations tbody tr").nth(99).wait_for()
+    assert page.input_value("#k") == "100"
+    page.uncheck("#exclude-seen")  # seen items come back, marked
+    page.wait_for_selector("#recommendations .badge:has-text('seen')")
+
     # a new user: the most popular items, then live recommendations from a picked title
+    page.fill("#k", "10")
+    page.press("#k", "Enter")
     page.click("#tab-new")
-    page.wait_for_selector("#new-path:has-text('popularity')")
+    page.wait_for_selector("#new-path:has-text('most popular')")
     assert page.locator("#new-recommendations tbody tr").count() == 10
+    assert page.inner_text("#new-recommendations th.score") == "INTERACTIONS"
+    page.fill("#new-search", "no such film at all")
+    page.wait_for_selector("#item-options li.empty:has-text('no matches')")
     page.fill("#new-search", "star wars")
     page.click("#item-options li:has-text('Star Wars (1977)')")
     page.wait_for_selector("#new-path:has-text('least squares')")

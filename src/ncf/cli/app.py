@@ -159,6 +159,11 @@ def existing_folder(path: Path) -> Path:
     return path
 
 
+def plural(n: int, word: str) -> str:
+    """``1 user``, ``2 users`` (with thousands separators)."""
+    return f"{n:,} {word}{'s' * (n != 1)}"
+
+
 @contextmanager
 def progress_bar(total: int, unit: str) -> Iterator[Callable[[int], None]]:
     """A transient bar on a terminal (nothing in a file or pipe); yields ``advance(n)``."""

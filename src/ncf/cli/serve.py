@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ncf.cli.app import app, console, existing_folder
+from ncf.cli.app import app, console, existing_folder, plural
 from ncf.errors import UsageError
 
 ENV_RUN, ENV_INDEX, ENV_MAX_K, ENV_THREADS = (
@@ -45,6 +45,7 @@ def serve(
     folder = bundle_folder(existing_folder(run_dir)).resolve()
     try:
         import fastapi  # noqa: F401
+        import fastapi_offline  # noqa: F401
         import uvicorn
     except ImportError:
         raise UsageError("ncf serve needs the serve extra: pip install 'ncf[serve]'") from None
@@ -60,7 +61,7 @@ def serve(
         application = app_from_environment()
     console.print(
         f"serving {folder} on http://{host}:{port} (page /, API docs /docs, "
-        f"{workers} worker{'s' * (workers > 1)}); Ctrl+C stops",
+        f"{plural(workers, 'worker')}); Ctrl+C stops",
         markup=False,
     )
     if workers == 1:

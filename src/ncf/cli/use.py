@@ -17,6 +17,7 @@ from ncf.cli.app import (
     emit,
     existing_folder,
     output_file,
+    plural,
     progress_bar,
 )
 from ncf.errors import UsageError
@@ -145,15 +146,18 @@ def recommend(
     n_users = rec.model.n_users if raw is None else len(raw)
     started = time.perf_counter()
     with progress_bar(n_users, "users") as advance:
-        rows = write_recommendations(
+        written = write_recommendations(
             rec, output, raw, k, not include_seen, advance=advance, **lists
         )
     seconds = time.perf_counter() - started
     console.print(
-        f"wrote {rows:,} rows ({n_users:,} users, top {k}, {rec.retrieval}) to {output} "
-        f"in {seconds:.1f} s",
+        f"wrote {written.rows:,} rows ({plural(written.users, 'user')}, top {k}, "
+        f"{rec.retrieval}) to {output} in {seconds:.1f} s",
         markup=False,
     )
+    if written.users < n_users:
+        note = f"{plural(n_users - written.users, 'user')} got no recommendation"
+        print(f"note: {note}: every candidate item is seen or excluded", file=sys.stderr)
 
 
 def _write_or_print(frame: pd.DataFrame, output: Path | None) -> None:
@@ -221,4 +225,4 @@ def report(
     out = out or Path("report.html")
     output_file(out, (".html", ".md"))
     runs = write_report(run_dirs, out, k)
-    console.print(f"wrote {out} ({len(runs)} run{'s' * (len(runs) > 1)})", markup=False)
+    console.print(f"wrote {out} ({plural(len(runs), 'run')})", markup=False)

@@ -3,12 +3,13 @@
     >>> app = create_app(Service.load("runs/neumf"))
     >>> # uvicorn: ncf serve runs/neumf --port 8000
 
-Endpoints (OpenAPI at ``/docs``): ``GET /health``; ``GET /v1/model``; ``GET /v1/users``
-(search); ``GET /v1/users/{id}`` (history); ``GET /v1/users/{id}/recommendations``;
-``POST /v1/recommendations`` (a new user from their items); ``GET /v1/items`` (search
-by title); ``GET /v1/items/{id}``; ``GET /v1/items/{id}/similar``. Unknown ids answer
-404 naming the id, bad parameters 422, a body over the limit 413. No endpoint takes a
-path: the bundle is the one given at start.
+Endpoints (OpenAPI at ``/docs`` and ``/redoc``, served offline): ``GET /health``;
+``GET /v1/model``; ``GET /v1/users`` (search); ``GET /v1/users/{id}`` (history);
+``GET /v1/users/{id}/recommendations``; ``POST /v1/recommendations`` (a new user from
+their items); ``GET /v1/items`` (search by title); ``GET /v1/items/{id}``;
+``GET /v1/items/{id}/similar``. Unknown ids answer 404 naming the id, bad parameters
+422, a body over the limit 413. No endpoint takes a path: the bundle is the one given at
+start.
 """
 
 import threading
@@ -18,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import Body, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 
 from ncf.serving.service import Service, UnknownId
@@ -41,7 +43,11 @@ class Item(BaseModel):
 
 class Scored(Item):
     rank: int = Field(description="1 for the best.")
-    score: float = Field(description="The model's score (higher is better).")
+    score: float = Field(
+        description="The model's score (higher is better); on the popularity path, the "
+        "item's number of interactions."
+    )
+    seen: bool = Field(False, description="The user already has it (with exclude_seen=false).")
 
 
 class Recommendations(BaseModel):
@@ -106,7 +112,7 @@ def create_app(service: Service, max_k: int = 100, max_body: int = 64 * 1024) ->
         max_k: the longest list a request may ask for (422 above).
         max_body: the largest request body, in bytes (413 above).
     """
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc from packaged files: no CDN needed
         title="ncf",
         version=service.version,
         summary=f"Recommendations from a trained {service.model_name} model",
@@ -130,8 +136,9 @@ def create_app(service: Service, max_k: int = 100, max_body: int = 64 * 1024) ->
 
     @app.get("/v1/model")
     async def model() -> dict[str, Any]:
-        """The model, its data, and its metrics, each labelled with its protocol."""
-        return service.describe()
+        """The model, its data, and its metrics, each labelled with its protocol; ``max_k``
+        is the longest list a request may ask for."""
+        return {**service.describe(), "max_k": max_k}
 
     @app.get("/v1/users")
     async def search_users(query: Search = "", limit: Limit = 20) -> list[UserMatch]:

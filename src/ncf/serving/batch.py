@@ -2,13 +2,14 @@
 
 >>> rec = ncf.load("runs/neumf")
 >>> write_recommendations(rec, "recs.parquet", users=None, k=100)   # every user
-604000
+Written(rows=604000, users=6040)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +17,11 @@ import pyarrow.parquet as pq
 
 from ncf.errors import UsageError
 from ncf.recommender import Recommender
+
+
+class Written(NamedTuple):
+    rows: int
+    users: int  # with at least one row
 
 
 def write_recommendations(
@@ -27,7 +33,7 @@ def write_recommendations(
     exclude_items: list | np.ndarray | None = None,
     candidates: list | np.ndarray | None = None,
     advance: Callable[[int], None] | None = None,
-) -> int:
+) -> Written:
     """Writes the top-k of ``users`` (raw ids; None: every known user) to a ``.parquet``
     or ``.csv`` file, one row per (user, rank): user, rank, item, score and the item
     metadata. Memory stays that of one block of users whatever their number.
@@ -36,14 +42,15 @@ def write_recommendations(
         advance: called with the number of users of each block written (progress).
 
     Returns:
-        The number of rows written.
+        The rows written, and the users with at least one row (a user may have none left
+        when every candidate is seen or excluded).
     """
     path = Path(path)
     if path.suffix not in (".parquet", ".csv"):
         raise UsageError(f"{path}: expected a .parquet or .csv file name")
     schema = _schema(rec)
     writer = pq.ParquetWriter(path, schema) if path.suffix == ".parquet" else None
-    rows = 0
+    rows = users_with_rows = 0
     try:
         blocks = rec.recommend_blocks(users, k, exclude_seen, exclude_items, candidates)
         for number, frame in enumerate(blocks):
@@ -54,12 +61,16 @@ def write_recommendations(
                     path, mode="w" if number == 0 else "a", header=number == 0, index=False
                 )
             rows += len(frame)
+            listed = frame["user"].nunique()
+            users_with_rows += listed
             if advance is not None:
-                advance(frame["user"].nunique())
+                advance(listed)
     finally:
         if writer is not None:
             writer.close()
-    return rows
+    if advance is not None:  # the users left with no row
+        advance((rec.model.n_users if users is None else len(users)) - users_with_rows)
+    return Written(rows, users_with_rows)
 
 
 def _schema(rec: Recommender) -> pa.Schema:

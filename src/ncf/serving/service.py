@@ -132,11 +132,17 @@ class Service:
         user = self.user(raw)
         exclusions = self.rec.exclusions(exclude_seen)
         _, items, scores = next(self.rec.blocks(np.array([user]), k, exclusions))
+        scored = self._scored(items[0], scores[0])
+        if not exclude_seen:
+            rows = self.by_user[self.user_starts[user] : self.user_starts[user + 1]]
+            has = set(self.rec.known.item_ids[rows].tolist())
+            for entry, item in zip(scored, items[0].tolist()):
+                entry["seen"] = item in has
         return {
             "user": self.user_ids[user],
             "path": "known user",
             "retrieval": self.rec.retrieval,
-            "items": self._scored(items[0], scores[0]),
+            "items": scored,
         }
 
     def recommend_items(

@@ -37,9 +37,39 @@ function debounce(fn, ms) {
   };
 }
 
+let maxK = 100; // the service's cap, from /v1/model
+
+// the list length asked for, clamped to 1 .. maxK (and shown so in its box)
 function k() {
-  const value = parseInt($("#k").value, 10);
-  return Number.isFinite(value) && value > 0 ? Math.min(value, 100) : 10;
+  const box = $("#k");
+  const value = parseInt(box.value, 10);
+  const clamped = Number.isFinite(value) ? Math.max(1, Math.min(value, maxK)) : 10;
+  box.value = String(clamped);
+  return clamped;
+}
+
+// what each answer's path means, in words
+const PATHS = {
+  "known user": "scored by the model",
+  "exact": "exact top-k",
+  "hnsw": "approximate top-k (HNSW index)",
+  "ivf": "approximate top-k (IVF index)",
+  "sequence": "scored from the picked items in order",
+  "row": "scored from the picked items' row",
+  "least squares": "user vector fitted to the picked items (least squares)",
+  "gradient": "user vector fitted to the picked items (gradient steps)",
+  "popularity": "most popular items: pick some to personalise",
+  "neighbours": "by the model's item neighbours",
+  "embeddings": "by cosine of the model's item vectors",
+  "co-occurrence": "by how often users have both (cosine)",
+};
+const said = (path) => PATHS[path] || path;
+
+const PROTOCOLS = { full: "ranked against every item", rating: "rating error" };
+function protocolText(protocol) {
+  const sampled = /^sampled:(\d+)$/.exec(protocol || "");
+  if (sampled) return `ranked against ${sampled[1]} sampled items`;
+  return PROTOCOLS[protocol] || protocol;
 }
 
 // rows of items; a click opens the similar items of the row's item
@@ -55,15 +85,35 @@ function fillItems(table, items, columns) {
   }
 }
 
-const RANKED = [
-  (item) => cell(item.rank, "num"),
-  (item) => cell(label(item), "title"),
-  (item) => cell(genres(item), "genres"),
-  (item) => cell(item.score.toFixed(3), "num"),
-];
+function titleCell(item) {
+  const td = cell(label(item), "title");
+  if (item.seen) {
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = "seen";
+    badge.title = "already in the user's history";
+    td.append(badge);
+  }
+  return td;
+}
 
-// a search box with a list of options below it
-function picker(input, list, search, render, choose) {
+// ranked rows; the popularity path's scores are interaction counts
+function fillRanked(table, answer) {
+  const counts = answer.path === "popularity";
+  const head = table.querySelector("th.score");
+  head.textContent = counts ? "Interactions" : "Score";
+  head.title = counts ? "How many users have the item" : "The model's score: higher is better";
+  fillItems(table, answer.items, [
+    (item) => cell(item.rank, "num"),
+    titleCell,
+    (item) => cell(genres(item), "genres"),
+    (item) => cell(counts ? Math.round(item.score).toLocaleString() : item.score.toFixed(3), "num"),
+  ]);
+}
+
+// a search box with a list of options below it; Enter picks the first option, or, when
+// there is none, hands the typed text to `typed` (if given)
+function picker(input, list, search, render, choose, typed) {
   const update = debounce(async () => {
     const query = input.value.trim();
     let options = [];
@@ -73,6 +123,12 @@ function picker(input, list, search, render, choose) {
       options = [];
     }
     list.replaceChildren();
+    if (!options.length && query) {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = `no matches for “${query}”`;
+      list.append(li);
+    }
     for (const option of options) {
       const li = document.createElement("li");
       li.setAttribute("role", "option");
@@ -84,16 +140,22 @@ function picker(input, list, search, render, choose) {
       });
       list.append(li);
     }
-    list.hidden = options.length === 0 || document.activeElement !== input;
+    list.hidden = !list.firstChild || document.activeElement !== input;
   }, 120);
   input.addEventListener("input", update);
   input.addEventListener("focus", update);
   input.addEventListener("blur", () => { list.hidden = true; });
   input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && list.firstChild) {
-      event.preventDefault();
-      list.firstChild.dispatchEvent(new MouseEvent("mousedown"));
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    const first = list.querySelector("li[role=option]");
+    if (first) first.dispatchEvent(new MouseEvent("mousedown"));
+    else if (typed && input.value.trim()) {
+      list.hidden = true;
+      typed(input.value.trim());
     }
+  });
+  input.addEventListener("keyup", (event) => {
     if (event.key === "Escape") list.hidden = true;
   });
 }
@@ -103,10 +165,18 @@ function picker(input, list, search, render, choose) {
 async function showModel() {
   try {
     const model = await api("/v1/model");
+    maxK = model.max_k || maxK;
+    $("#k").max = String(maxK);
     $("#model-name").textContent =
       `${model.model} · ${model.users.toLocaleString()} users · ${model.items.toLocaleString()} items`;
     const test = (model.metrics && model.metrics.test) || {};
-    const shown = Object.entries(test).filter(([, value]) => typeof value === "number").slice(0, 3);
+    // up to three metrics; one equal to a metric shown (recall@10 = hr@10 when one item is
+    // held out per user) is left out
+    const shown = [];
+    for (const [name, value] of Object.entries(test)) {
+      if (typeof value !== "number" || shown.some(([, v]) => v === value)) continue;
+      if (shown.length < 3) shown.push([name, value]);
+    }
     const corner = $("#metrics");
     corner.replaceChildren();
     if (shown.length) {
@@ -125,7 +195,7 @@ async function showModel() {
     const data = model.data && model.data.includes("/")  // a path: its last two parts
       ? `…/${model.data.split("/").filter(Boolean).slice(-2).join("/")}` : model.data;
     about.title = model.data || "";
-    about.textContent = [model.protocol && `protocol ${model.protocol}`, data, model.retrieval]
+    about.textContent = [protocolText(model.protocol), data, said(model.retrieval)]
       .filter(Boolean).join(" · ");
     corner.append(about);
   } catch (error) {
@@ -149,17 +219,22 @@ async function showUser(user) {
     ]);
     const shown = history.items.length;
     $("#history-count").textContent =
-      shown < history.total ? `(latest ${shown} of ${history.total})` : `(${history.total})`;
+      shown < history.total ? `(latest ${shown} of ${history.total}, latest first)`
+        : `(${history.total}, latest first)`;
     const rated = history.items.some((item) => item.rating != null);
     $("#history thead th:last-child").hidden = !rated;  // implicit data: no ratings
     const columns = [(item) => cell(label(item), "title"), (item) => cell(genres(item), "genres")];
     if (rated) columns.push((item) => cell(item.rating, "num"));
     fillItems($("#history"), history.items, columns);
-    $("#rec-path").textContent = `(top ${recs.items.length}, ${recs.retrieval})`;
-    fillItems($("#recommendations"), recs.items, RANKED);
+    $("#rec-path").textContent = `(top ${recs.items.length}, ${said(recs.retrieval)})`;
+    fillRanked($("#recommendations"), recs);
     $("#user-status").textContent = `User ${recs.user}. Click any item for similar ones.`;
   } catch (error) {
-    $("#user-status").textContent = error.message;
+    currentUser = null;
+    $("#user-status").textContent = `${error.message}.`;
+    for (const id of ["#history", "#recommendations"]) $(`${id} tbody`).replaceChildren();
+    $("#history-count").textContent = "";
+    $("#rec-path").textContent = "";
   }
 }
 
@@ -187,8 +262,8 @@ async function showNewUser() {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ items: [...picked.keys()], k: k() }),
     });
-    $("#new-path").textContent = `(scored by ${recs.path})`;
-    fillItems($("#new-recommendations"), recs.items, RANKED);
+    $("#new-path").textContent = `(${said(recs.path)})`;
+    fillRanked($("#new-recommendations"), recs);
     $("#new-status").textContent = picked.size
       ? `${picked.size} item${picked.size > 1 ? "s" : ""} picked.`
       : "With no items, the most popular ones are shown.";
@@ -199,17 +274,24 @@ async function showNewUser() {
 
 // ---------------------------------------------------------------- similar items
 
+function closeSimilar() {
+  $("#similar").hidden = true;
+  $("#backdrop").hidden = true;
+}
+
 async function showSimilar(item) {
   const drawer = $("#similar");
   drawer.hidden = false;
+  $("#backdrop").hidden = false;
   $("#similar-title").textContent = `item ${item}`;
   try {
     const answer = await api(`/v1/items/${encodeURIComponent(item)}/similar?k=${k()}`);
     $("#similar-title").textContent = label(answer.item);
-    $("#similar-path").textContent = `by ${answer.path}`;
+    $("#similar-path").textContent = said(answer.path);
     fillItems($("#similar-items"), answer.items, [
       (row) => cell(row.rank, "num"),
       (row) => cell(label(row), "title"),
+      (row) => cell(genres(row), "genres"),
       (row) => cell(row.score.toFixed(3), "num"),
     ]);
   } catch (error) {
@@ -239,20 +321,27 @@ document.addEventListener("DOMContentLoaded", () => {
     $("#user-options"),
     (query) => api(`/v1/users?query=${encodeURIComponent(query)}&limit=12`),
     (li, match) => {
-      li.append(`user ${match.user}`);
+      const main = document.createElement("span");
+      main.className = "main";
+      main.textContent = `user ${match.user}`;
+      li.append(main);
       const hint = document.createElement("span");
       hint.className = "hint";
       hint.textContent = `${match.items} items`;
       li.append(hint);
     },
     (match) => showUser(match.user),
+    (typed) => showUser(typed), // an id with no match: the service names it unknown
   );
   picker(
     $("#new-search"),
     $("#item-options"),
     (query) => (query ? api(`/v1/items?query=${encodeURIComponent(query)}&limit=12`) : []),
     (li, item) => {
-      li.append(label(item));
+      const main = document.createElement("span");
+      main.className = "main";
+      main.textContent = label(item);
+      li.append(main);
       const hint = document.createElement("span");
       hint.className = "hint";
       hint.textContent = genres(item);
@@ -265,9 +354,10 @@ document.addEventListener("DOMContentLoaded", () => {
     },
   );
   $("#clear-picked").addEventListener("click", () => { picked.clear(); showNewUser(); });
-  $("#similar-close").addEventListener("click", () => { $("#similar").hidden = true; });
+  $("#similar-close").addEventListener("click", closeSimilar);
+  $("#backdrop").addEventListener("click", closeSimilar);
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") $("#similar").hidden = true;
+    if (event.key === "Escape") closeSimilar();
   });
   const refresh = () => {
     if (!$("#mode-user").hidden && currentUser != null) showUser(currentUser);
