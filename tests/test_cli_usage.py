@@ -554,3 +554,28 @@ def test_index_and_serve_need_their_extras(gmf_run):
         assert "pip install 'ncf[serve]'" in one_error_line(ncf("serve", str(out)))
     assert "no such folder" in one_error_line(ncf("serve", "no/such/run"))
     assert "--port must be between" in one_error_line(ncf("serve", str(out), "--port", "0"))
+
+
+def test_data_synth_writes_a_log_that_trains(tmp_path):
+    log, items = tmp_path / "log.parquet", tmp_path / "items.parquet"
+    args = ["data", "synth", "--users", "300", "--items", "200", "--rows", "9000"]
+    result = ncf(*args, "--out", str(log), "--item-table", str(items))
+    assert result.returncode == 0, result.stderr
+    assert "wrote" in result.stdout and "9,000 rows, 300 users" in result.stdout
+    assert "exists; add --overwrite" in one_error_line(ncf(*args, "--out", str(log)))
+    assert ".parquet file name" in one_error_line(ncf(*args, "--out", str(tmp_path / "x.csv")))
+    too_many = ncf(
+        "data",
+        "synth",
+        "--users",
+        "10",
+        "--items",
+        "4",
+        "--rows",
+        "100",
+        "--out",
+        str(tmp_path / "y.parquet"),
+    )
+    assert "more than 10 users can hold" in one_error_line(too_many)
+    info = ncf("data", "info", str(log))
+    assert info.returncode == 0 and "9,000" in info.stdout

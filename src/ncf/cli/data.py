@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from ncf.cli.app import (
     data_app,
     data_settings,
     parse_sets,
+    progress_bar,
 )
 from ncf.errors import UsageError
 
@@ -162,3 +164,38 @@ def data_genres(
     frame = genre_vectors(load_source(spec).data)
     frame.to_csv(out, index=False)
     console.print(f"wrote {out}: {len(frame):,} items x {frame.shape[1] - 1} genres", markup=False)
+
+
+@data_app.command("synth")
+def data_synth(
+    out: Annotated[Path, typer.Option(help="Parquet file to write.")],
+    users: Annotated[int, typer.Option(help="Users.")] = 162_541,
+    items: Annotated[int, typer.Option(help="Items.")] = 59_047,
+    rows: Annotated[int, typer.Option(help="Interactions (distinct pairs).")] = 25_000_095,
+    seed: Annotated[int, typer.Option(help="Seed: the same options write the same file.")] = 0,
+    item_table: Annotated[
+        Path | None,
+        typer.Option(help="Also write the items' titles and genres (parquet) here."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Write a synthetic interaction log shaped like MovieLens (power-law popularity,
+    skewed activity, timestamps, ratings, planted genre preferences); the default size is
+    ML-25M's. It is a data spec like any parquet table."""
+    from ncf.data.synthetic_log import synthesize
+
+    if out.suffix != ".parquet":
+        raise UsageError(f"{out}: expected a .parquet file name")
+    for path in (out, item_table):
+        if path is not None and path.exists() and not overwrite:
+            raise UsageError(f"{path} exists; add --overwrite to replace it")
+    started = time.perf_counter()
+    with progress_bar(rows, "rows") as advance:
+        counts = synthesize(out, users, items, rows, seed, item_table, advance)
+    console.print(
+        f"wrote {out}: {counts['rows']:,} rows, {counts['users']:,} users, "
+        f"{counts['items']:,} items in {time.perf_counter() - started:.1f} s",
+        markup=False,
+    )
+    if item_table is not None:
+        console.print(f"wrote {item_table} (use: --set item_table={item_table})", markup=False)

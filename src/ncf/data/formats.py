@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ncf.data.interactions import Interactions
 from ncf.errors import DataError
@@ -136,7 +137,9 @@ def _check_ids(ids: np.ndarray, what: str, path: Path, first_line: int) -> None:
 def _ids(frame: pd.DataFrame, column: object, what: str, path: Path, first_line: int) -> np.ndarray:
     """Raw ids: whole numbers >= 0, or strings (then every value must be a non-empty string)."""
     values = frame[column]
-    missing = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+    missing = values.isna().to_numpy(copy=True)
+    if values.dtype.kind not in "iuf":  # text: a blank field is missing too
+        missing |= (values.astype(str).str.strip() == "").to_numpy()
     if missing.any():
         raise DataError(f"missing {what} id", path, first_line + int(np.flatnonzero(missing)[0]))
     if values.dtype.kind == "O":
@@ -161,6 +164,8 @@ def _read_parquet(path: Path, allow_empty: bool = False) -> pd.DataFrame:
         frame = pd.read_parquet(path)
     except Exception as err:  # pyarrow raises many types for damaged files
         raise DataError(f"cannot read parquet ({type(err).__name__}: {err})", path) from None
+    finally:  # the Arrow table is gone: hand its pages back (a 25M-row log: 1 GB)
+        pa.default_memory_pool().release_unused()
     if frame.empty and not allow_empty:
         raise DataError("no rows", path)
     return frame

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ncf.data.interactions import Interactions, Vocabulary
+from ncf.data.interactions import Interactions, Vocabulary, lexsort, present, sorted_unique
 from ncf.errors import DataError
 
 
@@ -65,14 +65,16 @@ class DropLog:
 def count_duplicates(data: Interactions) -> int:
     """Rows that repeat an earlier (user, item) pair."""
     keys = data.user_ids * data.n_items + data.item_ids
-    return len(keys) - len(np.unique(keys))
+    return len(keys) - len(sorted_unique(keys))
 
 
 def dedupe_latest(data: Interactions) -> tuple[Interactions, int]:
     """Keeps the latest row (by time, then source order) of every (user, item) pair."""
     keys = data.user_ids * data.n_items + data.item_ids
+    if len(sorted_unique(keys)) == len(keys):
+        return data, 0
     sort_keys = [data.order] + ([data.times] if data.times is not None else []) + [keys]
-    order = np.lexsort(sort_keys)
+    order = lexsort(sort_keys)
     sorted_keys = keys[order]
     last = np.r_[sorted_keys[1:] != sorted_keys[:-1], True]
     keep = np.sort(order[last])
@@ -81,8 +83,8 @@ def dedupe_latest(data: Interactions) -> tuple[Interactions, int]:
 
 def compact(data: Interactions) -> Interactions:
     """Re-indexes users and items so that only those present remain, in their old order."""
-    used_users = np.unique(data.user_ids)
-    used_items = np.unique(data.item_ids)
+    used_users = present(data.user_ids, data.n_users)
+    used_items = present(data.item_ids, data.n_items)
     if len(used_users) == data.n_users and len(used_items) == data.n_items:
         return data
     user_map = np.full(data.n_users, -1, dtype=np.int64)
@@ -118,7 +120,7 @@ def prepare(
         log.drop("duplicate (user, item), older row", n)
     if config.user_fraction < 1.0:
         rng = np.random.default_rng(config.subsample_seed)
-        users = np.unique(data.user_ids)
+        users = present(data.user_ids, data.n_users)
         chosen = rng.choice(
             users, size=max(1, round(len(users) * config.user_fraction)), replace=False
         )

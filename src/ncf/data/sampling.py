@@ -1,9 +1,11 @@
 """Vectorised negative samplers.
 
-`SeenSet` answers "has user u interacted with item i?" for whole arrays at once: a dense
-bitmap when users x items is small enough, else a sorted array of ``user * n_items +
-item`` keys searched with `np.searchsorted`. Samplers draw uniformly and redraw only
-the rejected entries until none is left.
+`SeenSet` answers "has user u interacted with item i?" for whole arrays at once: a bitmap
+of users x items (one bit per pair: ML-25M's 162K x 59K pairs take 1.2 GB) when it fits
+in `DENSE_LIMIT` bits and is not much larger than the keys, else a sorted array of
+``user * n_items + item`` keys searched with `np.searchsorted`. Samplers draw uniformly
+and redraw only the rejected entries until none is left, a block of rows at a time so
+that the temporaries stay small.
 
     >>> seen = SeenSet.from_interactions(train)
     >>> neg_items = sample_negatives(train.user_ids, 4, seen, rng)          # (n, 4)
@@ -14,11 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ncf.data.interactions import Interactions
+from ncf.data.interactions import Interactions, sorted_unique
 from ncf.errors import DataError
 
-DENSE_LIMIT = 1 << 27  # users x items up to which a dense bitmap is used (128 MB)
+DENSE_LIMIT = 1 << 34  # users x items up to which a bitmap may be used (2 GiB)
 MAX_ROUNDS = 1000
+BLOCK = 1 << 22  # rows sampled at a time
 
 
 class SeenSet:
@@ -31,17 +34,26 @@ class SeenSet:
 
     def __init__(self, user_ids: np.ndarray, item_ids: np.ndarray, n_users: int, n_items: int):
         self.n_users, self.n_items = n_users, n_items
-        self.counts = np.bincount(user_ids, minlength=n_users)
-        keys = np.asarray(user_ids, np.int64) * n_items + np.asarray(item_ids, np.int64)
-        if n_users * n_items <= DENSE_LIMIT:
-            self.dense: np.ndarray | None = np.zeros(n_users * n_items, dtype=bool)
-            self.dense[keys] = True
-            self.counts = self.dense.reshape(n_users, n_items).sum(1)
-            self.keys = None
+        keys = np.asarray(user_ids, np.int64) * n_items + item_ids
+        if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():  # else sorted and distinct
+            keys = sorted_unique(keys)
+        self.counts = np.zeros(n_users, dtype=np.int64)
+        self.bits: np.ndarray | None = None
+        self.keys: np.ndarray | None = None
+        pairs = n_users * n_items
+        # a bitmap up to 16 times the bytes of the keys (or 128 MiB)
+        if pairs <= DENSE_LIMIT and pairs <= max(1 << 30, 1024 * len(keys)):
+            self.bits = np.zeros((pairs + 7) // 8, dtype=np.uint8)
         else:
-            self.dense = None
-            self.keys = np.unique(keys)
-            self.counts = np.bincount(self.keys // n_items, minlength=n_users)
+            self.keys = keys
+        for lo in range(0, len(keys), BLOCK):  # in blocks: small temporaries
+            block = keys[lo : lo + BLOCK]
+            self.counts += np.bincount(block // n_items, minlength=n_users)
+            if self.bits is not None:
+                byte = block >> 3
+                first = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
+                masks = np.left_shift(np.uint8(1), (block & 7).astype(np.uint8))
+                self.bits[byte[first]] |= np.bitwise_or.reduceat(masks, first)
 
     @classmethod
     def from_interactions(cls, *parts: Interactions) -> SeenSet:
@@ -53,8 +65,9 @@ class SeenSet:
     def contains(self, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
         """Boolean array of the same shape as ``item_ids`` (``user_ids`` broadcasts)."""
         keys = np.asarray(user_ids, np.int64) * self.n_items + item_ids
-        if self.dense is not None:
-            return self.dense[keys]
+        if self.bits is not None:
+            return (self.bits[keys >> 3] >> (keys & 7).astype(np.uint8)) & 1 == 1
+        assert self.keys is not None
         pos = np.searchsorted(self.keys, keys)
         pos = np.minimum(pos, len(self.keys) - 1)
         return self.keys[pos] == keys
@@ -66,6 +79,7 @@ def sample_negatives(
     seen: SeenSet | None,
     rng: np.random.Generator,
     n_items: int | None = None,
+    dtype: type = np.int64,
 ) -> np.ndarray:
     """``k`` uniform negatives per user entry; exact when ``seen`` is given.
 
@@ -75,26 +89,33 @@ def sample_negatives(
         seen: items to avoid per user; None draws without a check ("approximate").
         rng: random generator.
         n_items: item range when ``seen`` is None.
+        dtype: of the answer: int32 halves the memory of a large epoch's negatives.
 
     Returns:
-        (n, k) int64 item indices; duplicates within a row are allowed.
+        (n, k) item indices; duplicates within a row are allowed.
     """
     n_items = seen.n_items if seen is not None else n_items
     if n_items is None:
         raise ValueError("n_items is needed when seen is None")
-    out = rng.integers(0, n_items, size=(len(user_ids), k))
+    out = rng.integers(0, n_items, size=(len(user_ids), k), dtype=dtype)
     if seen is None:
         return out
     _check_room(user_ids, 1, seen)
-    users = np.broadcast_to(np.asarray(user_ids)[:, None], out.shape)
-    bad = np.flatnonzero(seen.contains(users, out))
-    flat, flat_users = out.reshape(-1), users.reshape(-1)
-    for _ in range(MAX_ROUNDS):
-        if not len(bad):
-            return out
-        flat[bad] = rng.integers(0, n_items, size=len(bad))
-        bad = bad[seen.contains(flat_users[bad], flat[bad])]
-    raise DataError("negative sampling did not converge: some users have seen almost every item")
+    for lo in range(0, len(user_ids), BLOCK):
+        users = np.asarray(user_ids[lo : lo + BLOCK])[:, None]
+        block = out[lo : lo + BLOCK]  # a view: redraws land in ``out``
+        bad = np.nonzero(seen.contains(users, block))
+        for _ in range(MAX_ROUNDS):
+            if not len(bad[0]):
+                break
+            block[bad] = rng.integers(0, n_items, size=len(bad[0]), dtype=dtype)
+            still = seen.contains(users[bad[0], 0], block[bad])
+            bad = (bad[0][still], bad[1][still])
+        else:
+            raise DataError(
+                "negative sampling did not converge: some users have seen almost every item"
+            )
+    return out
 
 
 def sample_distinct_negatives(

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ncf.data.formats import TEST, TRAIN, VALID, Source, _ids, _numeric, _read_parquet, _require
-from ncf.data.interactions import Interactions, from_raw
+from ncf.data.interactions import Interactions, from_raw, lexsort
 from ncf.data.preprocess import compact
 from ncf.errors import DataError
 
@@ -78,7 +78,7 @@ class Split:
 def _positions(data: Interactions, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sorts rows by (user, key); returns the sort order, each row's position within its
     user in that order, and its user's count (both aligned with the sorted rows)."""
-    order = np.lexsort([keys, data.user_ids])
+    order = lexsort([keys, data.user_ids])
     users = data.user_ids[order]
     counts = np.bincount(users, minlength=data.n_users)
     starts = np.cumsum(counts) - counts
@@ -86,12 +86,12 @@ def _positions(data: Interactions, keys: np.ndarray) -> tuple[np.ndarray, np.nda
     return order, position, counts[users]
 
 
-def _leave_out_last(data: Interactions, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row masks (held-out, kept): the row with the largest key of every user with >= 2 rows."""
-    order, position, count = _positions(data, keys)
-    held = np.zeros(len(data), dtype=bool)
-    held[order[(position == count - 1) & (count >= 2)]] = True
-    return held, ~held
+def _last_rows(data: Interactions, order: np.ndarray, back: int) -> np.ndarray:
+    """The rows ``back`` places from the end of each user's rows in ``order`` (rows sorted
+    by user), for every user with more than ``back`` rows (a user keeps one)."""
+    counts = np.bincount(data.user_ids, minlength=data.n_users)
+    ends = np.cumsum(counts)
+    return order[ends[counts > back] - back]
 
 
 def _time_keys(data: Interactions) -> np.ndarray:
@@ -102,16 +102,14 @@ def _time_keys(data: Interactions) -> np.ndarray:
 
 
 def _cut_last(
-    data: Interactions, keys: np.ndarray
+    data: Interactions, order: np.ndarray
 ) -> tuple[Interactions, Interactions, Interactions]:
-    test_mask, rest = _leave_out_last(data, keys)
-    rest_idx = np.flatnonzero(rest)
-    valid_sub, train_sub = _leave_out_last(data.subset(rest_idx), keys[rest_idx])
-    return (
-        data.subset(rest_idx[train_sub]),
-        data.subset(rest_idx[valid_sub]),
-        data.subset(test_mask),
-    )
+    """Each user's last row (in ``order``: rows sorted by user, then time or a random
+    key) is test and the one before it validation."""
+    part = np.full(len(data), TRAIN, dtype=np.int8)
+    part[_last_rows(data, order, 1)] = TEST
+    part[_last_rows(data, order, 2)] = VALID
+    return data.subset(part == TRAIN), data.subset(part == VALID), data.subset(part == TEST)
 
 
 def _per_user_shares(
@@ -206,17 +204,18 @@ def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
         else:
             rest = np.flatnonzero(source.part == TRAIN)
             rest_data = data.subset(rest)
-            valid_mask, train_mask = _leave_out_last(rest_data, _time_keys(rest_data))
-            train, valid = rest_data.subset(train_mask), rest_data.subset(valid_mask)
+            held = np.zeros(len(rest_data), dtype=bool)
+            held[_last_rows(rest_data, rest_data.chronological(), 1)] = True
+            train, valid = rest_data.subset(~held), rest_data.subset(held)
         return Split(train, valid, test, spec, negatives, dropped)
     if source.part is not None:
         warnings.warn(
             f"{source.name} fixes its split; re-splitting all its rows with {spec!r}", stacklevel=2
         )
     if kind == "loo":
-        train, valid, test = _cut_last(data, _time_keys(data))
+        train, valid, test = _cut_last(data, data.chronological())
     elif kind == "loo-random":
-        train, valid, test = _cut_last(data, rng.permutation(len(data)))
+        train, valid, test = _cut_last(data, lexsort([rng.permutation(len(data)), data.user_ids]))
     elif kind == "time":
         if data.times is None:
             raise DataError(f"split {spec!r} needs timestamps and {source.name} has none")

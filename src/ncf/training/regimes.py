@@ -66,8 +66,9 @@ class _SampledNegatives(Regime):
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         super().__init__(train, config, device)
         self.seen = SeenSet.from_interactions(train) if config.sampler == "exact" else None
-        self.user_ids = train.user_ids
         self.n_items = train.n_items
+        # an epoch's negatives are held as int32 (half the memory) and widened per batch
+        self.index_dtype = np.int32 if train.n_items < 2**31 else np.int64
         self.credit = (
             PartialCredit(train.items, config.partial_credit, device)
             if config.partial_credit
@@ -79,11 +80,12 @@ class _SampledNegatives(Regime):
         order = self._shuffled(generators)
         users, positives = self.users[order], self.items[order]
         negatives = sample_negatives(
-            self.user_ids[order.cpu().numpy()],
+            users.cpu().numpy(),  # on the CPU: no copy
             self.config.n_negatives,
             self.seen,
             generators.train_negatives,
             self.n_items,
+            self.index_dtype,
         )
         return self._plan(started, users, positives, negatives)
 
@@ -100,7 +102,7 @@ class _SampledNegatives(Regime):
 
         def batch(b: int) -> Batch:
             rows = slice(b * per, (b + 1) * per)
-            return users[rows], positives[rows], negatives_t[rows]
+            return users[rows], positives[rows], negatives_t[rows].long()
 
         return EpochPlan(
             self.batches_per_epoch(), batch, {"sampling_s": time.perf_counter() - started}
@@ -177,7 +179,9 @@ class UserDraws(Pairwise):
         rng = generators.train_negatives
         users = self.active[rng.integers(0, len(self.active), len(self.users))]
         picks = self.starts[users] + (rng.random(len(users)) * self.counts[users]).astype(np.int64)
-        negatives = sample_negatives(users, self.config.n_negatives, self.seen, rng, self.n_items)
+        negatives = sample_negatives(
+            users, self.config.n_negatives, self.seen, rng, self.n_items, self.index_dtype
+        )
         users_t = torch.from_numpy(users).to(self.device)
         positives_t = torch.from_numpy(self.items_by_user[picks]).to(self.device)
         return self._plan(started, users_t, positives_t, negatives)
