@@ -579,3 +579,18 @@ def test_data_synth_writes_a_log_that_trains(tmp_path):
     assert "more than 10 users can hold" in one_error_line(too_many)
     info = ncf("data", "info", str(log))
     assert info.returncode == 0 and "9,000" in info.stdout
+
+
+def test_tune_errors_are_one_line(tmp_path):
+    out = ["--out", str(tmp_path / "t")]
+    if not installed("optuna"):
+        result = ncf("tune", "--model", "gmf", "--data", "synthetic", *out)
+        assert "pip install 'ncf[tune]'" in one_error_line(result)
+        return
+    result = ncf("tune", "--model", "popularity", "--data", "synthetic", *out)
+    assert "no settings to search; give --space" in one_error_line(result)
+    result = ncf("tune", "--model", "gmf", "--data", "synthetic", "--space", "lr=1:0", *out)
+    assert "needs LOW < HIGH" in one_error_line(result)
+    result = ncf("tune", "--model", "gmf", "--data", "synthetic", "--trials", "0", *out)
+    assert "--trials and --jobs must be at least 1" in one_error_line(result)
+    assert "--data is required" in one_error_line(ncf("tune", "--model", "gmf", *out))

@@ -12,20 +12,15 @@ from __future__ import annotations
 import inspect
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from ncf.config import RunConfig, TrainConfig, credit_weights
-from ncf.data.interactions import Interactions
+from ncf.config import RunConfig, credit_weights
 from ncf.data.metadata import is_column_name
-from ncf.data.splits import Split, fingerprint
+from ncf.data.splits import fingerprint
 from ncf.device import pick_device, use_threads
 from ncf.errors import UsageError
-from ncf.evaluation.protocols import Evaluator
 from ncf.models import MODELS, Model
 from ncf.preparation import Prepared, prepare_run
 from ncf.pretrained import load_runs, runs_to_start_from
@@ -38,6 +33,7 @@ from ncf.run_folder import (
     prepare_folder,
     toml_ready,
 )
+from ncf.selection import Echo, RunOptions, select
 from ncf.training.regimes import REGIMES
 from ncf.training.tracking import MlflowTracker
 
@@ -48,7 +44,6 @@ __all__ = [
     "toml_ready",
     "train_run",
 ]
-Echo = Callable[[str], None]
 
 
 def model_defaults(name: str) -> dict[str, Any]:
@@ -207,7 +202,7 @@ def train_run(
         echo: receives one line per epoch and per notable event (rows dropped, the
             device); None prints nothing.
     """
-    options = _Options(resume, overwrite, progress, tracker, echo or (lambda line: None))
+    options = RunOptions(resume, overwrite, progress, tracker, echo or (lambda line: None))
     if tracker is None:
         return _train_run(config, out, options)
     tracker.log_params(config.to_dict())
@@ -220,16 +215,7 @@ def train_run(
     return result
 
 
-@dataclass
-class _Options:
-    resume: bool
-    overwrite: bool
-    progress: bool
-    tracker: MlflowTracker | None
-    echo: Echo
-
-
-def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
+def _train_run(config: RunConfig, out: Path, options: RunOptions) -> RunResult:
     from ncf.bundle import save_bundle
     from ncf.training.checkpoint import atomic_write
     from ncf.training.logs import write_history, write_plots
@@ -285,35 +271,26 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     fit_started = time.perf_counter()
     refit = config.refit  # prepare_run refuses a split without validation rows
     known = prepared.known  # the refit data
-    history: list[dict[str, Any]] = []
     lr_trace: list[dict[str, Any]] = []  # per-batch learning rates, when scheduled per batch
     selected = None
+    fitted, run = select(model, config, prepared, out, device, options, lr_trace)
+    history, valid = fitted.history, fitted.valid
+    best_epoch, epochs_run = fitted.best_epoch, fitted.epochs_run
     tuning: dict[str, int] = {}  # fine-tuning's best epoch and epochs run, when it ran
-    if model.objective == "fit":
-        model.fit(split.train.csr())
-        valid = prepared.valid(model)
-        history = [{"epoch": 1, **{f"valid_{k}": v for k, v in valid.items()}}]
-        if options.tracker is not None:
-            options.tracker("select")(history[0])
-        best_epoch = epochs_run = 1
-        if refit:
-            model.fit(known.csr())
+    if config.train.fine_tune_epochs:
+        tuning = {"best_epoch": fitted.tune_best_epoch, "epochs_run": fitted.tune_epochs_run}
+    if refit and run is None:
+        model.fit(known.csr())
+    elif refit:
+        # the epoch count is chosen on validation; the final model learns from train +
+        # validation for that many epochs, from the same initial weights
+        selected = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        seed_torch(config.seed)
+        model = build_model(config, prepared).to(device)
+        history += run(model, known, None, (best_epoch, fitted.tune_best_epoch)).history
+    if run is None:
         shown = f"valid {config.train.monitor} {valid.get(config.train.monitor, float('nan')):.4f}"
         options.echo(f"fitted in {time.perf_counter() - fit_started:.1f} s; {shown}")
-    else:
-        run = _gradient_runner(config, split, out, device, options, lr_trace)
-        fitted = run(model, split.train, prepared.valid, None)
-        history, valid = fitted.history, fitted.valid
-        best_epoch, epochs_run = fitted.best_epoch, fitted.epochs_run
-        if config.train.fine_tune_epochs:
-            tuning = {"best_epoch": fitted.tune_best_epoch, "epochs_run": fitted.tune_epochs_run}
-        if refit:
-            # the epoch count is chosen on validation; the final model learns from
-            # train + validation for that many epochs, from the same initial weights
-            selected = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            seed_torch(config.seed)
-            model = build_model(config, prepared).to(device)
-            history += run(model, known, None, (best_epoch, fitted.tune_best_epoch)).history
     fit_s = time.perf_counter() - fit_started
 
     eval_started = time.perf_counter()
@@ -372,115 +349,3 @@ def _train_run(config: RunConfig, out: Path, options: _Options) -> RunResult:
     # written last and atomically: a run folder with metrics.json is a finished run
     atomic_write(out / "metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
     return RunResult(metrics, model, prepared, out)
-
-
-@dataclass
-class Fitted:
-    """What a gradient run chose: its history, the best validation metrics, the best
-    epoch and the epochs run, of the main phase and of fine-tuning (0 when none)."""
-
-    history: list[dict[str, Any]]
-    valid: dict[str, float]
-    best_epoch: int
-    epochs_run: int
-    tune_best_epoch: int = 0
-    tune_epochs_run: int = 0
-
-
-GradientRun = Callable[[Model, Interactions, Evaluator | None, tuple[int, int] | None], Fitted]
-
-
-def _gradient_runner(
-    config: RunConfig,
-    split: Split,
-    out: Path,
-    device: torch.device,
-    options: _Options,
-    lr_trace: list[dict[str, Any]],
-) -> GradientRun:
-    """A function that trains a model on some interactions, with selection by an
-    evaluator, or (``refit_epochs``: the main phase's and fine-tuning's) blind for fixed
-    numbers of epochs; it appends the per-batch learning rates (phase, epoch position,
-    lr) to ``lr_trace``.
-
-    A model with frozen parts (``unfreeze``) and ``fine_tune_epochs`` trains on after its
-    main phase with everything unfrozen at ``fine_tune_lr``: phase ``fine-tune`` (and
-    ``refit-fine-tune``), where an epoch is selected only when it beats the main phase."""
-    from ncf.training.logs import TensorBoardLogger
-    from ncf.training.loop import Trainer
-    from ncf.training.progress import epoch_line
-
-    def stage(
-        model: Model,
-        train: Interactions,
-        evaluate: Evaluator | None,
-        phase: str,
-        settings: TrainConfig,
-        stop_at: int | None,
-        baseline: float | None,
-    ) -> tuple[list[dict[str, Any]], Trainer]:
-        checkpoint = out / f"checkpoint-{phase}.pt"
-        tensorboard = TensorBoardLogger(out / "tensorboard" / phase)
-        epochs = min(stop_at or settings.epochs, settings.epochs)
-        callbacks = [tensorboard, epoch_line(phase, epochs, settings.monitor, options.echo)]
-        if options.tracker is not None:
-            callbacks.append(options.tracker(phase))
-        trainer = Trainer(
-            model,
-            train,
-            settings,
-            evaluate,
-            Generators.from_seed(config.seed),
-            checkpoint=checkpoint,
-            callbacks=callbacks,
-            progress=options.progress,
-            amp=device.type == "cuda",
-            stop_at=stop_at,
-            baseline=baseline,
-        )
-        if options.resume and checkpoint.exists():
-            trainer.resume(checkpoint)
-        history = [{"phase": phase, **row} for row in trainer.fit()]
-        lr_trace.extend({"phase": phase, "epoch": e, "lr": lr} for e, lr in trainer.lr_trace)
-        tensorboard.close()
-        return history, trainer
-
-    def best_valid(history: list[dict[str, Any]], epoch: int) -> dict[str, float]:
-        best = next((r for r in history if r["epoch"] == epoch), {})
-        return {k.removeprefix("valid_"): v for k, v in best.items() if k.startswith("valid_")}
-
-    def run(
-        model: Model,
-        train: Interactions,
-        evaluate: Evaluator | None,
-        refit_epochs: tuple[int, int] | None,
-    ) -> Fitted:
-        refit = refit_epochs is not None
-        if refit:  # a fresh model, started from the runs' refit weights
-            model.start_from(runs_to_start_from(config, split, refit=True))
-        phase = "refit" if refit else "select"
-        stop_at = refit_epochs[0] if refit_epochs else None
-        history, trainer = stage(model, train, evaluate, phase, config.train, stop_at, None)
-        fitted = Fitted(history, {}, trainer.best_epoch, trainer.epoch)
-        if not refit:
-            fitted.valid = best_valid(history, trainer.best_epoch)
-        tune = config.train
-        if tune.fine_tune_epochs and (not refit_epochs or refit_epochs[1]):
-            model.unfreeze()  # type: ignore[attr-defined]
-            settings = replace(
-                tune,
-                epochs=tune.fine_tune_epochs,
-                lr=tune.fine_tune_lr or tune.lr / 10,
-                switch_optimizer="",
-            )
-            baseline = None if refit else trainer.best_score
-            phase = f"{phase}-fine-tune" if refit else "fine-tune"
-            stop_at = refit_epochs[1] if refit_epochs else None
-            more, tuner = stage(model, train, evaluate, phase, settings, stop_at, baseline)
-            fitted.history += more
-            fitted.tune_best_epoch, fitted.tune_epochs_run = tuner.best_epoch, tuner.epoch
-            if not refit and tuner.best_epoch:
-                fitted.valid = best_valid(more, tuner.best_epoch)
-        return fitted
-
-    return run

@@ -62,6 +62,31 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: cannot read config ({err})") from None
 
 
+def run_values(
+    config: Path | None,
+    flags: dict[str, Any],
+    data_flags: dict[str, Any],
+    k: str,
+    set_: list[str] | None,
+) -> dict[str, Any]:
+    """A run's settings from the command line: the config file, then the flags given,
+    then ``--k`` and ``--set``; the model defaults to `DEFAULT_MODEL`."""
+    values: dict[str, Any] = _read_toml(config) if config is not None else {}
+    values.update({key: v for key, v in flags.items() if v not in (None, "")})
+    values.update(data_flags)
+    if k:
+        values["ks"] = list(parse_ks(k))
+    values.update(parse_sets(set_))
+    values.setdefault("model", DEFAULT_MODEL)
+    return values
+
+
+def require_data(values: dict[str, Any]) -> dict[str, Any]:
+    if not values.get("data"):
+        raise UsageError("--data is required (a registry name, a file or a folder)")
+    return values
+
+
 @app.command()
 def train(
     model: Annotated[
@@ -122,7 +147,6 @@ def train(
 
     from ncf.pipeline import default_run_folder, resolve_config, toml_ready, train_run
 
-    values: dict[str, Any] = _read_toml(config) if config is not None else {}
     flags = {
         "model": model,
         "data": data,
@@ -136,19 +160,13 @@ def train(
         "device": device,
         "threads": threads,
     }
-    values.update({key: v for key, v in flags.items() if v not in (None, "")})
-    values.update(data_settings(columns, threshold, min_user, min_item))
-    if k:
-        values["ks"] = list(parse_ks(k))
-    values.update(parse_sets(set_))
-    values.setdefault("model", DEFAULT_MODEL)
+    data_flags = data_settings(columns, threshold, min_user, min_item)
+    values = run_values(config, flags, data_flags, k, set_)
     if print_config:
         values.setdefault("data", "")
         console.print(tomli_w.dumps(toml_ready(resolve_config(values).to_dict())), markup=False)
         return
-    if not values.get("data"):
-        raise UsageError("--data is required (a registry name, a file or a folder)")
-    run_config = resolve_config(values)
+    run_config = resolve_config(require_data(values))
     out = out or default_run_folder(run_config, resume, overwrite)
     tracker = None
     if mlflow is not None:

@@ -47,6 +47,10 @@ class AutoEncoder(Model):
     """
 
     name = "autoencoder"
+    search_space = {
+        "dropout": (0.0, 0.6),
+        "layers": ["[28, 56, 56]", "[64, 128, 128]", "[128, 256]"],
+    }
     summary = "item-based deep autoencoder over rating vectors, SELU, re-feeding (S11)"
     objective = "item-rows"
     # chosen on the validation part of ML-100K's ratio:0.8,0.1,0.1 split

@@ -51,6 +51,9 @@ class Model(nn.Module):
     run_keys: ClassVar[tuple[str, ...]] = ()
     #: training settings for a model started from runs (over ``train_defaults``)
     pretrained_defaults: ClassVar[dict[str, Any]] = {}
+    #: what ``ncf tune`` searches (its regime adds the training settings): setting ->
+    #: a list of choices, ``(low, high)`` (ints or floats) or ``(low, high, "log")``
+    search_space: ClassVar[dict[str, Any]] = {}
     #: elements of the largest intermediate tensor ``score_all`` may build at once
     score_budget: ClassVar[int] = 1 << 25
 

@@ -25,6 +25,7 @@ class BPRMF(Model):
     """
 
     name = "bpr-mf"
+    search_space = {"dim": [32, 64, 128, 256], "reg": (1e-5, 1e-1, "log")}
     summary = "dot product with biases, Bayesian personalised ranking (Rendle et al. 2009)"
     objective = "pairwise"
     # chosen on the validation part of the NCF ML-1M split

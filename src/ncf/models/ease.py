@@ -30,6 +30,7 @@ class EASE(RowModel):
     """
 
     name = "ease"
+    search_space = {"l2": (10.0, 10_000.0, "log")}
     summary = "closed-form item-item autoencoder (Steck 2019)"
     objective = "fit"
 

@@ -45,6 +45,7 @@ class GFCF(RowModel):
     """
 
     name = "gf-cf"
+    search_space = {"factors": [64, 128, 256, 512], "alpha": (0.0, 1.0)}
     summary = "closed-form graph filter: normalised item-item + ideal low-pass (Shen et al. 2021)"
     objective = "fit"
     train_defaults = {"monitor": "recall@20", "ks": [20]}

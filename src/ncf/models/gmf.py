@@ -26,6 +26,7 @@ class GMF(ItemFeatures, Model):
     """
 
     name = "gmf"
+    search_space = {"dim": [8, 16, 32, 64, 128]}
     summary = "generalized matrix factorisation: weighted product of embeddings (He et al. 2017)"
     objective = "pointwise"
     # chosen on the validation part of the NCF ML-1M split

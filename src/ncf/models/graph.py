@@ -235,6 +235,7 @@ class LightGCN(GraphModel):
     """
 
     name = "lightgcn"
+    search_space = {"n_layers": (1, 4), "weight_decay": (1e-6, 1e-2, "log")}
     summary = "mean of embeddings propagated over the normalised graph (He et al. 2020)"
     train_defaults = {
         **_GRAPH_DEFAULTS,
@@ -276,6 +277,7 @@ class NGCF(GraphModel):
     """
 
     name = "ngcf"
+    search_space = {"message_dropout": (0.0, 0.5), "weight_decay": (1e-6, 1e-2, "log")}
     summary = "graph convolution with sum and bi-interaction messages (Wang et al. 2019)"
     train_defaults = {
         **_GRAPH_DEFAULTS,

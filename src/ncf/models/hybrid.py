@@ -40,6 +40,7 @@ class Hybrid(ItemFeatures, Model):
     """
 
     name = "hybrid"
+    search_space = {"metadata_width": [4, 8, 16, 32], "dropout": (0.0, 0.5)}
     summary = "a trained model's embeddings (frozen, then fine-tuned) + item metadata (Collie)"
     objective = "pointwise"
     run_keys: ClassVar[tuple[str, ...]] = ("base_run",)

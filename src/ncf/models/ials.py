@@ -49,6 +49,11 @@ class IALS(DotProductModel):
     """
 
     name = "ials"
+    search_space = {
+        "dim": [32, 64, 128, 192, 256],
+        "l2": (1e-4, 1.0, "log"),
+        "unobserved": (0.01, 1.0, "log"),
+    }
     summary = "implicit ALS, conjugate-gradient or exact solves (Hu et al. 2008; Rendle et al.)"
     objective = "fit"
 

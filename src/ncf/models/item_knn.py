@@ -71,6 +71,7 @@ class ItemKNN(RowModel):
     """
 
     name = "item-knn"
+    search_space = {"neighbours": (10, 1000, "log"), "shrink": (0.0, 100.0), "alpha": (0.0, 1.0)}
     summary = "item-item nearest neighbours, cosine or asymmetric cosine with shrinkage"
     objective = "fit"
     #: values of the largest (n_items, block) slab ``fit`` builds

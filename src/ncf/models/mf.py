@@ -39,6 +39,7 @@ class MF(DotProductModel):
     """
 
     name = "mf"
+    search_space = {"dim": [10, 25, 50, 100, 200], "reg": (1e-3, 1.0, "log")}
     summary = "explicit matrix factorisation: dot product of embeddings, MSE on ratings"
     objective = "rating"
     train_defaults = TRAIN_DEFAULTS
@@ -68,6 +69,7 @@ class MFBias(EmbeddingModel):
     """
 
     name = "mf-bias"
+    search_space = {"dim": [5, 10, 25, 50, 100], "reg": (1e-3, 1.0, "log")}
     summary = "explicit MF with global, user and item biases and embedding dropout"
     objective = "rating"
     train_defaults = TRAIN_DEFAULTS

@@ -38,6 +38,10 @@ class MLP(ItemFeatures, Model):
     """
 
     name = "mlp"
+    search_space = {
+        "layers": ["[64, 32, 16]", "[128, 64, 32]", "[256, 128, 64]"],
+        "dropout": (0.0, 0.5),
+    }
     summary = "concatenated embeddings through a ReLU tower (He et al. 2017)"
     objective = "pointwise"
     # chosen on the validation part of the NCF ML-1M split

@@ -86,6 +86,7 @@ class MPM(SequenceModel):
     """
 
     name = "mpm"
+    search_space = {"dim": [16, 32, 64], "dropout": (0.0, 0.5)}
     summary = "TCN over the last items plus general preference, MLP scorers (Chen et al. 2021)"
     objective = "windows"
     train_defaults = {

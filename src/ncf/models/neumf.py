@@ -43,6 +43,10 @@ class NeuMF(ItemFeatures, Model):
     """
 
     name = "neumf"
+    search_space = {
+        "dim": [8, 16, 32, 64],
+        "layers": ["[32, 16, 8]", "[64, 32, 16, 8]", "[128, 64, 32]"],
+    }
     summary = "GMF and MLP side by side, optionally pre-trained from both (He et al. 2017)"
     objective = "pointwise"
     # chosen on the validation part of the NCF ML-1M split

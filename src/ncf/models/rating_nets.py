@@ -39,6 +39,7 @@ class ConcatNet(_ConcatEmbeddings):
     """
 
     name = "concat-net"
+    search_space = {"dim": [25, 50, 100], "hidden": [10, 50, 100], "dropout": (0.0, 0.5)}
     summary = "concatenated embeddings -> ReLU -> dropout -> 10 -> 1, MSE on ratings"
     objective = "rating"
     # chosen on the validation part of ML-100K's ratio:0.8,0.1,0.1 split
@@ -80,6 +81,7 @@ class EmbeddingNet(_ConcatEmbeddings):
     """
 
     name = "embedding-net"
+    search_space = {"dim": [50, 100, 150], "embedding_dropout": (0.0, 0.3)}
     summary = "deep net on concatenated embeddings, sigmoid into the rating range (S5)"
     objective = "rating"
     # chosen on the validation part of ML-100K's ratio:0.8,0.1,0.1 split

@@ -170,6 +170,7 @@ class SASRec(SequenceModel):
     """
 
     name = "sasrec"
+    search_space = {"dim": [32, 50, 64], "dropout": (0.0, 0.5)}
     summary = "causal self-attention over the last items (Kang & McAuley 2018)"
     train_defaults = {
         "epochs": 75,

@@ -39,6 +39,7 @@ class MultVAE(RowModel):
     """
 
     name = "mult-vae"
+    search_space = {"beta": (0.05, 1.0, "log"), "dropout": (0.0, 0.7)}
     summary = "variational autoencoder of user rows, multinomial likelihood (Liang et al. 2018)"
     objective = "user-rows"
     # the paper's Adam lr 1e-3 and batches of 500 users; a cosine decay over 150 epochs,

@@ -53,6 +53,9 @@ class Regime:
     needs: ClassVar[tuple[str, ...]] = ()
     #: whether the loss takes ``partial_credit`` (negatives sharing metadata count less)
     partial_credit: ClassVar[bool] = False
+    #: the training settings ``ncf tune`` searches for models trained this way (over
+    #: which the model's own ``search_space`` comes)
+    search_space: ClassVar[dict[str, Any]] = {"lr": (1e-4, 3e-2, "log")}
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         if config.partial_credit and not self.partial_credit:

@@ -62,6 +62,7 @@ class _SampledNegatives(Regime):
     Batches: users (B,), positives (B,), negatives (B, K)."""
 
     partial_credit = True
+    search_space = {**Regime.search_space, "n_negatives": (1, 10)}
 
     def __init__(self, train: Interactions, config: TrainConfig, device: torch.device):
         super().__init__(train, config, device)
@@ -207,6 +208,7 @@ class Rating(Regime):
     output is the predicted rating."""
 
     name = "rating"
+    search_space = {**Regime.search_space, "weight_decay": (1e-6, 1e-2, "log")}
     label = "MSE on ratings"
     # for a model tuned for another regime (GMF / NeuMF on ratings), settings that suit
     # ratings replace its own; a rating model's own train_defaults replace these
