@@ -82,3 +82,15 @@ def test_a_study_resumes_and_keeps_its_settings(study, shared_data, monkeypatch)
     other = resolve_config({"model": "gmf", "data": "ml-100k", "epochs": 4})
     with pytest.raises(UsageError, match="holds a study of other settings"):
         tune(other, out, trials=6)
+
+
+def test_every_models_space_names_settings_it_takes():
+    from ncf.models import MODELS
+    from ncf.pipeline import model_defaults
+
+    for name in MODELS:
+        config = resolve_config({"model": name, "data": "ml-100k"})
+        if name == "popularity":
+            continue
+        for key, spec in search_space(config).items():  # an unknown setting raises
+            config.with_overrides({key: spec[0]}, set(model_defaults(name)))
