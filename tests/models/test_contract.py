@@ -103,6 +103,28 @@ def test_score_all_agrees_with_forward(name):
     torch.testing.assert_close(model(pairs_u, pairs_i).view(3, -1), every, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["gmf", "mlp", "neumf"])
+def test_pair_scores_are_forward_on_every_pair(name):
+    """The models that look each user up once per batch row score as `forward` does, and
+    train the same parameters."""
+    from ncf.models.base import Model
+
+    train = training_data(name, n_users=12, n_items=10)
+    model = fit(name, train, epochs=1).train()
+    users, positives = torch.tensor([0, 3, 7, 3]), torch.tensor([1, 2, 9, 4])
+    negatives = torch.tensor([[0, 5, 6], [1, 1, 8], [2, 3, 4], [9, 0, 7]])
+    fast = model.pair_scores(users, positives, negatives, regularise=False)
+    plain = Model.pair_scores(model, users, positives, negatives, regularise=False)
+    torch.testing.assert_close(fast[:2], plain[:2], rtol=1e-5, atol=1e-6)
+    model.zero_grad()
+    (fast[0].sum() - fast[1].sum()).backward()
+    fast_grads = {k: p.grad.clone() for k, p in model.named_parameters()}
+    model.zero_grad()
+    (plain[0].sum() - plain[1].sum()).backward()
+    for key, param in model.named_parameters():
+        torch.testing.assert_close(fast_grads[key], param.grad, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("name", [n for n in NAMES if MODELS[n].objective != "fit"])
 def test_every_parameter_gets_a_gradient(name):
     train = training_data(name, n_users=12, n_items=10)

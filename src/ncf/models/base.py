@@ -399,12 +399,21 @@ def run_tower_on_grid(
     Returns:
         (B, n_items, h_last) tower outputs.
     """
+    return run_tower_on_pairs(seq, user_part, item_part[None])
+
+
+def run_tower_on_pairs(
+    seq: nn.Sequential, user_part: torch.Tensor, item_part: torch.Tensor
+) -> torch.Tensor:
+    """`run_tower_on_grid` for each user's own items: ``item_part`` is (B, n, d_i) (or
+    (1, n, d_i), the same items for every user); returns (B, n, h_last). A batch of
+    positives with their negatives projects each user once, not once per item."""
     first = seq[0]
     assert isinstance(first, nn.Linear)
     d_u = user_part.shape[1]
     proj_u = user_part @ first.weight[:, :d_u].T + first.bias  # (B, h)
-    proj_i = item_part @ first.weight[:, d_u:].T  # (I, h)
-    hidden = proj_u[:, None, :] + proj_i[None, :, :]  # (B, I, h)
+    proj_i = item_part @ first.weight[:, d_u:].T  # (B or 1, n, h)
+    hidden = proj_u[:, None, :] + proj_i  # (B, n, h)
     shape = hidden.shape
     flat = hidden.reshape(-1, shape[-1])
     for layer in list(seq)[1:]:

@@ -67,6 +67,21 @@ class GMF(ItemFeatures, Model):
         hidden = self.with_features(self.features(users, items), items)
         return self.out(hidden).squeeze(1)  # (B,)
 
+    def pair_scores(
+        self,
+        users: torch.Tensor,
+        positives: torch.Tensor,
+        negatives: torch.Tensor,
+        regularise: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """`forward` over each user's positive and negatives, each user looked up once."""
+        if regularise or self.feature_dim:
+            return super().pair_scores(users, positives, negatives, regularise)
+        items = torch.cat([positives[:, None], negatives], dim=1)  # (B, 1 + K)
+        weighted = (self.user_emb(users) * self.out.weight[0, : self.hparams["dim"]])[:, None]
+        scores = ((self.item_emb(items) * weighted).sum(2) + self.out.bias).float()
+        return scores[:, 0], scores[:, 1:], []
+
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         dim = self.hparams["dim"]
         weighted = self.user_emb(users) * self.out.weight[:, :dim]  # (B, dim)

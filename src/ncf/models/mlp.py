@@ -21,6 +21,7 @@ from ncf.models.base import (
     grid_chunk,
     init_embedding,
     run_tower_on_grid,
+    run_tower_on_pairs,
     start_at_mean,
     tower,
 )
@@ -99,6 +100,23 @@ class MLP(ItemFeatures, Model):
     def grid_features(self, users: torch.Tensor) -> torch.Tensor:
         """(B,) -> (B, n_items, layers[-1]) tower outputs for every item."""
         return run_tower_on_grid(self.tower, self.user_emb(users), self.item_emb.weight)
+
+    def pair_scores(
+        self,
+        users: torch.Tensor,
+        positives: torch.Tensor,
+        negatives: torch.Tensor,
+        regularise: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """`forward` over each user's positive and negatives, each user looked up and
+        projected once (`run_tower_on_pairs`)."""
+        if regularise or self.feature_dim:
+            return super().pair_scores(users, positives, negatives, regularise)
+        items = torch.cat([positives[:, None], negatives], dim=1)  # (B, 1 + K)
+        hidden = run_tower_on_pairs(self.tower, self.user_emb(users), self.item_emb(items))
+        w_tower = self.out.weight[0, : self.hparams["layers"][-1]]
+        scores = (hidden @ w_tower + self.out.bias).float()
+        return scores[:, 0], scores[:, 1:], []
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         chunk = grid_chunk(self, max(self.hparams["layers"]))

@@ -24,6 +24,7 @@ from ncf.models.base import (
     grid_chunk,
     init_embedding,
     run_tower_on_grid,
+    run_tower_on_pairs,
     start_at_mean,
     tower,
 )
@@ -106,6 +107,26 @@ class NeuMF(ItemFeatures, Model):
         mlp = self.tower(torch.cat([self.mlp_user(users), self.mlp_item(items)], dim=1))  # (B, h)
         hidden = self.with_features(torch.cat([gmf, mlp], dim=1), items)
         return self.out(hidden).squeeze(1)  # (B,)
+
+    def pair_scores(
+        self,
+        users: torch.Tensor,
+        positives: torch.Tensor,
+        negatives: torch.Tensor,
+        regularise: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """`forward` over each user's positive and negatives, with each user's vectors
+        looked up and projected once (`run_tower_on_pairs`), not once per item."""
+        if regularise or self.feature_dim:
+            return super().pair_scores(users, positives, negatives, regularise)
+        dim, h = self.hparams["dim"], self.hparams["layers"][-1]
+        w_gmf, w_mlp = self.out.weight[0, :dim], self.out.weight[0, dim : dim + h]
+        items = torch.cat([positives[:, None], negatives], dim=1)  # (B, 1 + K)
+        weighted = (self.gmf_user(users) * w_gmf)[:, None, :]  # (B, 1, dim)
+        gmf = (self.gmf_item(items) * weighted).sum(2)  # (B, 1 + K): no tiny batched matmuls
+        mlp = run_tower_on_pairs(self.tower, self.mlp_user(users), self.mlp_item(items)) @ w_mlp
+        scores = (gmf + mlp + self.out.bias).float()
+        return scores[:, 0], scores[:, 1:], []
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         dim, h = self.hparams["dim"], self.hparams["layers"][-1]
