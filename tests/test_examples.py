@@ -38,6 +38,10 @@ def test_recipes_keep_the_notebooks_settings():
     assert (s4.model_args["dim"], s4.model_args["dropout"]) == (32, 0.2)
     assert tuple(s4.model_args["layers"]) == (64, 32, 16, 8)
     assert (s4.train.batch_size, s4.train.epochs, s4.train.monitor) == (256, 10, "hr@10")
+    s3 = recipe("S3-ncf-ml25m.toml")
+    assert tuple(s3.model_args["layers"]) == (16, 64, 32) and s3.split == "loo"
+    assert (s3.prepare.user_fraction, s3.protocol, s3.train.n_negatives) == (0.2, "sampled:99", 4)
+    assert s3.train.batch_size // (1 + s3.train.n_negatives) == 512  # positives per batch
     s8 = recipe("S8-mlp-curves.toml")
     assert s8.train.eval_at_start and s8.train.weight_decay == 1e-5
     assert recipe("S8-itempop.toml").model == "popularity"

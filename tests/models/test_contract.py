@@ -103,11 +103,12 @@ def test_score_all_agrees_with_forward(name):
     torch.testing.assert_close(model(pairs_u, pairs_i).view(3, -1), every, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["gmf", "mlp", "neumf"])
+@pytest.mark.parametrize("name", ["gmf", "mlp", "neumf", "bpr-mf"])
 def test_pair_scores_are_forward_on_every_pair(name):
     """The models that look each user up once per batch row score as `forward` does, and
-    train the same parameters."""
+    train the same parameters, with the same L2 where they regularise."""
     from ncf.models.base import Model
+    from ncf.training.losses import l2_penalty
 
     train = training_data(name, n_users=12, n_items=10)
     model = fit(name, train, epochs=1).train()
@@ -123,6 +124,10 @@ def test_pair_scores_are_forward_on_every_pair(name):
     (plain[0].sum() - plain[1].sum()).backward()
     for key, param in model.named_parameters():
         torch.testing.assert_close(fast_grads[key], param.grad, rtol=1e-4, atol=1e-6)
+    if name == "bpr-mf":
+        fast_l2 = l2_penalty(model.pair_scores(users, positives, negatives)[2], 4)
+        plain_l2 = l2_penalty(Model.pair_scores(model, users, positives, negatives)[2], 4)
+        torch.testing.assert_close(fast_l2, plain_l2)
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if MODELS[n].objective != "fit"])

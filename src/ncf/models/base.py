@@ -399,21 +399,44 @@ def run_tower_on_grid(
     Returns:
         (B, n_items, h_last) tower outputs.
     """
-    return run_tower_on_pairs(seq, user_part, item_part[None])
-
-
-def run_tower_on_pairs(
-    seq: nn.Sequential, user_part: torch.Tensor, item_part: torch.Tensor
-) -> torch.Tensor:
-    """`run_tower_on_grid` for each user's own items: ``item_part`` is (B, n, d_i) (or
-    (1, n, d_i), the same items for every user); returns (B, n, h_last). A batch of
-    positives with their negatives projects each user once, not once per item."""
     first = seq[0]
     assert isinstance(first, nn.Linear)
     d_u = user_part.shape[1]
-    proj_u = user_part @ first.weight[:, :d_u].T + first.bias  # (B, h)
-    proj_i = item_part @ first.weight[:, d_u:].T  # (B or 1, n, h)
-    hidden = proj_u[:, None, :] + proj_i  # (B, n, h)
+    proj_u = user_part @ first.weight[:, :d_u].T  # (B, h)
+    proj_i = item_part @ first.weight[:, d_u:].T  # (I, h)
+    return _rest_of_tower(seq, proj_u[:, None, :] + proj_i[None] + first.bias)
+
+
+def tower_on_batch(
+    seq: nn.Sequential,
+    user_table: nn.Embedding,
+    item_table: nn.Embedding,
+    users: torch.Tensor,
+    items: torch.Tensor,
+) -> torch.Tensor:
+    """A tower whose first Linear reads ``cat(user_vec, item_vec)``, on each of ``users``
+    (B,) with each of its ``items`` (B, n): (B, n, h_last).
+
+    The first layer splits as ``W_u u + W_i i + b``. Each side is projected where it is
+    cheaper: the whole table once when the batch looks up more rows than the table has
+    (then the projected rows are gathered), else the rows looked up. Either way each user
+    is projected once, not once per item; the result is the same."""
+    first = seq[0]
+    assert isinstance(first, nn.Linear)
+    d_u = user_table.embedding_dim
+    proj_u = _projected(user_table, users, first.weight[:, :d_u])  # (B, h)
+    proj_i = _projected(item_table, items, first.weight[:, d_u:])  # (B, n, h)
+    return _rest_of_tower(seq, proj_u[:, None, :] + proj_i + first.bias)
+
+
+def _projected(table: nn.Embedding, index: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    if index.numel() > table.num_embeddings:
+        return (table.weight @ weight.T)[index]
+    return table(index) @ weight.T
+
+
+def _rest_of_tower(seq: nn.Sequential, hidden: torch.Tensor) -> torch.Tensor:
+    """The layers after the first Linear, on (B, n, h) first-layer outputs."""
     shape = hidden.shape
     flat = hidden.reshape(-1, shape[-1])
     for layer in list(seq)[1:]:

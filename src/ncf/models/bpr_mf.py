@@ -56,6 +56,25 @@ class BPRMF(Model):
         dot = (self.user_emb(users) * self.item_emb(items)).sum(1)  # (B,)
         return dot + self.user_bias(users).squeeze(1) + self.item_bias(items).squeeze(1)
 
+    def pair_scores(
+        self,
+        users: torch.Tensor,
+        positives: torch.Tensor,
+        negatives: torch.Tensor,
+        regularise: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """`forward` over each user's positive and negatives, each user looked up once."""
+        items = torch.cat([positives[:, None], negatives], dim=1)  # (B, 1 + K)
+        user = self.user_emb(users)  # (B, dim)
+        vectors = self.item_emb(items)  # (B, 1 + K, dim)
+        biases = self.item_bias(items).squeeze(2)
+        scores = (vectors * user[:, None]).sum(2) + biases + self.user_bias(users)
+        # the L2 of `regularised` over every pair: the user's vector counts once per pair
+        weight = float(items.shape[1]) ** 0.5
+        touched = [user * weight, vectors.reshape(-1, vectors.shape[2]), biases.reshape(-1, 1)]
+        scores = scores.float()
+        return scores[:, 0], scores[:, 1:], touched if regularise else []
+
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         # (B, I): one product with the item biases added in, then the users' in place
         scores = torch.addmm(self.item_bias.weight.T, self.user_emb(users), self.item_emb.weight.T)

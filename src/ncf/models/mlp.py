@@ -21,9 +21,9 @@ from ncf.models.base import (
     grid_chunk,
     init_embedding,
     run_tower_on_grid,
-    run_tower_on_pairs,
     start_at_mean,
     tower,
+    tower_on_batch,
 )
 
 
@@ -109,11 +109,11 @@ class MLP(ItemFeatures, Model):
         regularise: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
         """`forward` over each user's positive and negatives, each user looked up and
-        projected once (`run_tower_on_pairs`)."""
+        projected once (`tower_on_batch`)."""
         if regularise or self.feature_dim:
             return super().pair_scores(users, positives, negatives, regularise)
         items = torch.cat([positives[:, None], negatives], dim=1)  # (B, 1 + K)
-        hidden = run_tower_on_pairs(self.tower, self.user_emb(users), self.item_emb(items))
+        hidden = tower_on_batch(self.tower, self.user_emb, self.item_emb, users, items)
         w_tower = self.out.weight[0, : self.hparams["layers"][-1]]
         scores = (hidden @ w_tower + self.out.bias).float()
         return scores[:, 0], scores[:, 1:], []

@@ -24,9 +24,9 @@ from ncf.models.base import (
     grid_chunk,
     init_embedding,
     run_tower_on_grid,
-    run_tower_on_pairs,
     start_at_mean,
     tower,
+    tower_on_batch,
 )
 from ncf.models.gmf import GMF
 from ncf.models.mlp import MLP
@@ -116,7 +116,7 @@ class NeuMF(ItemFeatures, Model):
         regularise: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
         """`forward` over each user's positive and negatives, with each user's vectors
-        looked up and projected once (`run_tower_on_pairs`), not once per item."""
+        looked up and projected once (`tower_on_batch`), not once per item."""
         if regularise or self.feature_dim:
             return super().pair_scores(users, positives, negatives, regularise)
         dim, h = self.hparams["dim"], self.hparams["layers"][-1]
@@ -124,7 +124,8 @@ class NeuMF(ItemFeatures, Model):
         items = torch.cat([positives[:, None], negatives], dim=1)  # (B, 1 + K)
         weighted = (self.gmf_user(users) * w_gmf)[:, None, :]  # (B, 1, dim)
         gmf = (self.gmf_item(items) * weighted).sum(2)  # (B, 1 + K): no tiny batched matmuls
-        mlp = run_tower_on_pairs(self.tower, self.mlp_user(users), self.mlp_item(items)) @ w_mlp
+        hidden = tower_on_batch(self.tower, self.mlp_user, self.mlp_item, users, items)
+        mlp = hidden @ w_mlp
         scores = (gmf + mlp + self.out.bias).float()
         return scores[:, 0], scores[:, 1:], []
 
