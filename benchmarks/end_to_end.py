@@ -4,7 +4,7 @@ for each model with its defaults, as a user runs it.
     NCF_DATA_DIR=../shared/data python benchmarks/end_to_end.py [MODEL ...]
 
 Prints wall-clock seconds (process start to exit), test HR@10 / NDCG@10 and the
-timing breakdown from metrics.json; a run of every model writes benchmarks/results.md.
+timing breakdown from metrics.json; a run of every model writes benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def main() -> None:
         for n, m in rows
     ]
     if wanted == MODELS:  # a partial run does not replace the full table
-        path = Path(__file__).with_name("results.md")
+        path = Path(__file__).with_name("RESULTS.md")
         rest = path.read_text().partition("\n## ")[2] if path.exists() else ""
         text = "\n".join(lines) + "\n" + (f"\n## {rest}" if rest else "")
         path.write_text(text)  # the other sections (## ...) are kept

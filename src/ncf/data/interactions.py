@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
 
 from ncf.errors import DataError
 
@@ -30,6 +29,8 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     low, high = values.min(), values.max()
     if low >= 0 and high < 4 * len(values) + (1 << 20):
         return np.flatnonzero(np.bincount(values)).astype(values.dtype)
+    import torch
+
     out = torch.sort(torch.from_numpy(np.ascontiguousarray(values)))[0].numpy()
     return out[np.concatenate([[True], out[1:] != out[:-1]])]
 
@@ -60,6 +61,8 @@ def lexsort(keys: list[np.ndarray]) -> np.ndarray:
 
 
 def _stable_order(key: np.ndarray) -> np.ndarray:
+    import torch  # here: reading data needs no torch until it sorts
+
     return torch.sort(torch.from_numpy(np.ascontiguousarray(key)), stable=True)[1].numpy()
 
 

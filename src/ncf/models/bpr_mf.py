@@ -10,9 +10,8 @@ with L2 on the embeddings a batch touches (``reg``).
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from ncf.models.base import Model, bias_tables, init_embedding
+from ncf.models.base import Model, Table, bias_tables, init_embedding
 
 
 class BPRMF(Model):
@@ -48,8 +47,8 @@ class BPRMF(Model):
         sparse: bool = False,
     ):
         super().__init__(n_users, n_items, dim=dim, init_std=init_std, sparse=sparse)
-        self.user_emb = init_embedding(nn.Embedding(n_users, dim, sparse=sparse), init_std)
-        self.item_emb = init_embedding(nn.Embedding(n_items, dim, sparse=sparse), init_std)
+        self.user_emb = init_embedding(Table(n_users, dim, sparse=sparse), init_std)
+        self.item_emb = init_embedding(Table(n_items, dim, sparse=sparse), init_std)
         self.user_bias, self.item_bias = bias_tables(n_users, n_items, sparse)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:

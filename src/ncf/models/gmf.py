@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ncf.models.base import ItemFeatures, Model, init_embedding, start_at_mean
+from ncf.models.base import ItemFeatures, Model, Table, init_embedding, start_at_mean
 
 
 class GMF(ItemFeatures, Model):
@@ -49,8 +49,8 @@ class GMF(ItemFeatures, Model):
     ):
         super().__init__(n_users, n_items, dim=dim, init_std=init_std, feature_dim=feature_dim)
         self._feature_table(feature_dim)
-        self.user_emb = init_embedding(nn.Embedding(n_users, dim), init_std)
-        self.item_emb = init_embedding(nn.Embedding(n_items, dim), init_std)
+        self.user_emb = init_embedding(Table(n_users, dim), init_std)
+        self.item_emb = init_embedding(Table(n_items, dim), init_std)
         self.out = nn.Linear(dim + self.feature_dim, 1)
         nn.init.normal_(self.out.weight, mean=1.0 / dim**0.5, std=0.01)
         with torch.no_grad():
@@ -78,8 +78,8 @@ class GMF(ItemFeatures, Model):
         if regularise or self.feature_dim:
             return super().pair_scores(users, positives, negatives, regularise)
         items = torch.cat([positives[:, None], negatives], dim=1)  # (B, 1 + K)
-        weighted = (self.user_emb(users) * self.out.weight[0, : self.hparams["dim"]])[:, None]
-        scores = ((self.item_emb(items) * weighted).sum(2) + self.out.bias).float()
+        weighted = self.user_emb(users) * self.out.weight[0, : self.hparams["dim"]]
+        scores = ((self.item_emb(items) * weighted[:, None]).sum(2) + self.out.bias).float()
         return scores[:, 0], scores[:, 1:], []
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:

@@ -57,7 +57,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ncf.data.interactions import Interactions
-from ncf.models.base import EvalCache, Model, torch_csr
+from ncf.models.base import EvalCache, Model, Table, torch_csr
 
 # the authors' settings (LightGCN: lr 1e-3, L2 1e-4 on initial embeddings, batch 2048;
 # NGCF: lr 1e-4, L2 1e-5 on final embeddings, batch 512 users as S10); selection on
@@ -251,8 +251,8 @@ class LightGCN(GraphModel):
         if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
             raise ValueError(f"n_layers must be a whole number of steps >= 0, got {n_layers!r}")
         super().__init__(n_users, n_items, dim=dim, n_layers=n_layers, init_std=init_std)
-        self.user_emb = nn.Embedding(n_users, dim)
-        self.item_emb = nn.Embedding(n_items, dim)
+        self.user_emb = Table(n_users, dim)
+        self.item_emb = Table(n_items, dim)
         for table in (self.user_emb, self.item_emb):
             nn.init.normal_(table.weight, std=init_std)
 
@@ -308,8 +308,8 @@ class NGCF(GraphModel):
             message_dropout=message_dropout,
             node_dropout=node_dropout,
         )
-        self.user_emb = nn.Embedding(n_users, dim)
-        self.item_emb = nn.Embedding(n_items, dim)
+        self.user_emb = Table(n_users, dim)
+        self.item_emb = Table(n_items, dim)
         for table in (self.user_emb, self.item_emb):
             nn.init.xavier_uniform_(table.weight)
         widths = [dim, *sizes]

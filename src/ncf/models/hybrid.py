@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ncf.errors import UsageError
-from ncf.models.base import ItemFeatures, Model, grid_chunk, layer_rates
+from ncf.models.base import ItemFeatures, Model, Table, grid_chunk, layer_rates
 
 
 class Hybrid(ItemFeatures, Model):
@@ -85,10 +85,10 @@ class Hybrid(ItemFeatures, Model):
             dropout=dropout,
         )
         self._feature_table(feature_dim)
-        self.user_emb = nn.Embedding(n_users, user_dim)
-        self.item_emb = nn.Embedding(n_items, item_dim)
-        self.user_bias = nn.Embedding(n_users, 1)
-        self.item_bias = nn.Embedding(n_items, 1)
+        self.user_emb = Table(n_users, user_dim)
+        self.item_emb = Table(n_items, item_dim)
+        self.user_bias = Table(n_users, 1)
+        self.item_bias = Table(n_items, 1)
         for table in (self.user_bias, self.item_bias):
             nn.init.zeros_(table.weight)
         layer = bool(metadata_width and feature_dim)  # else the metadata goes in as it is

@@ -28,9 +28,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch import nn
 
-from ncf.models.base import DotProductModel, binary_rows, torch_csr
+from ncf.models.base import DotProductModel, Table, binary_rows, torch_csr
 
 SOLVERS = ("cg", "exact")
 
@@ -89,8 +88,8 @@ class IALS(DotProductModel):
             cg_steps=cg_steps,
             init_std=init_std,
         )
-        self.user_emb = nn.Embedding(n_users, dim)
-        self.item_emb = nn.Embedding(n_items, dim)
+        self.user_emb = Table(n_users, dim)
+        self.item_emb = Table(n_items, dim)
         self.requires_grad_(False)  # solved, never trained by gradients
 
     @torch.no_grad()

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ncf.models.base import DotProductModel, EmbeddingModel, bias_tables, init_embedding
+from ncf.models.base import DotProductModel, EmbeddingModel, Table, bias_tables, init_embedding
 
 # chosen on the validation part of ML-100K's ratio:0.8,0.1,0.1 split, the same for both
 TRAIN_DEFAULTS: dict[str, Any] = {
@@ -53,8 +53,8 @@ class MF(DotProductModel):
         sparse: bool = False,
     ):
         super().__init__(n_users, n_items, dim=dim, init_high=init_high, sparse=sparse)
-        self.user_emb = nn.Embedding(n_users, dim, sparse=sparse)
-        self.item_emb = nn.Embedding(n_items, dim, sparse=sparse)
+        self.user_emb = Table(n_users, dim, sparse=sparse)
+        self.item_emb = Table(n_items, dim, sparse=sparse)
         for table in (self.user_emb, self.item_emb):
             nn.init.uniform_(table.weight, 0.0, init_high)
 
@@ -86,8 +86,8 @@ class MFBias(EmbeddingModel):
         super().__init__(
             n_users, n_items, dim=dim, dropout=dropout, init_std=init_std, sparse=sparse
         )
-        self.user_emb = init_embedding(nn.Embedding(n_users, dim, sparse=sparse), init_std)
-        self.item_emb = init_embedding(nn.Embedding(n_items, dim, sparse=sparse), init_std)
+        self.user_emb = init_embedding(Table(n_users, dim, sparse=sparse), init_std)
+        self.item_emb = init_embedding(Table(n_items, dim, sparse=sparse), init_std)
         self.user_bias, self.item_bias = bias_tables(n_users, n_items, sparse)
         self.global_bias = nn.Parameter(torch.zeros(()))
         self.drop = nn.Dropout(dropout)

@@ -18,6 +18,7 @@ from torch import nn
 from ncf.models.base import (
     ItemFeatures,
     Model,
+    Table,
     grid_chunk,
     init_embedding,
     run_tower_on_grid,
@@ -79,8 +80,8 @@ class MLP(ItemFeatures, Model):
         )
         self._feature_table(feature_dim)
         half = layers[0] // 2
-        self.user_emb = init_embedding(nn.Embedding(n_users, half), init_std)
-        self.item_emb = init_embedding(nn.Embedding(n_items, half), init_std)
+        self.user_emb = init_embedding(Table(n_users, half), init_std)
+        self.item_emb = init_embedding(Table(n_items, half), init_std)
         self.tower = tower(layers, dropout, batch_norm)
         self.out = nn.Linear(layers[-1] + self.feature_dim, 1)
         nn.init.xavier_uniform_(self.out.weight)

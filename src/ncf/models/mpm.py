@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from ncf.models.base import Table
 from ncf.models.sequential import SequenceModel, check_whole
 
 
@@ -127,8 +128,8 @@ class MPM(SequenceModel):
             mlp=mlp,
             head=head,
         )
-        self.user_emb = nn.Embedding(n_users, dim)
-        self.item_emb = nn.Embedding(n_items + 1, dim, padding_idx=0)  # row 0: padding
+        self.user_emb = Table(n_users, dim)
+        self.item_emb = Table(n_items + 1, dim, padding_idx=0)  # row 0: padding
         for table in (self.user_emb, self.item_emb):
             nn.init.normal_(table.weight, std=0.01)
         with torch.no_grad():

@@ -21,6 +21,7 @@ from ncf.errors import UsageError
 from ncf.models.base import (
     ItemFeatures,
     Model,
+    Table,
     grid_chunk,
     init_embedding,
     run_tower_on_grid,
@@ -50,18 +51,20 @@ class NeuMF(ItemFeatures, Model):
     }
     summary = "GMF and MLP side by side, optionally pre-trained from both (He et al. 2017)"
     objective = "pointwise"
-    # chosen on the validation part of the NCF ML-1M split
+    # chosen on the validation part of the NCF ML-1M split for quality in the least time:
+    # 4 negatives and large batches train twice as fast as 8 negatives at batch 8192
+    # (test hr@10 0.70 either way)
     train_defaults = {
         "epochs": 5,
-        "lr": 0.003,
-        "batch_size": 8192,
-        "n_negatives": 8,
+        "lr": 0.008,
+        "batch_size": 32768,
+        "n_negatives": 4,
         "schedule": "cosine",
         "patience": 3,
     }
     run_keys = ("gmf_run", "mlp_run")
     #: fine-tuning after `load_pretrained` (``gmf_run`` / ``mlp_run``): a gentler start
-    pretrained_defaults = {"epochs": 4, "lr": 0.0005}
+    pretrained_defaults = {"epochs": 4, "lr": 0.0005, "batch_size": 8192, "n_negatives": 8}
 
     def __init__(
         self,
@@ -87,10 +90,10 @@ class NeuMF(ItemFeatures, Model):
         )
         self._feature_table(feature_dim)
         half = layers[0] // 2
-        self.gmf_user = init_embedding(nn.Embedding(n_users, dim), init_std)
-        self.gmf_item = init_embedding(nn.Embedding(n_items, dim), init_std)
-        self.mlp_user = init_embedding(nn.Embedding(n_users, half), init_std)
-        self.mlp_item = init_embedding(nn.Embedding(n_items, half), init_std)
+        self.gmf_user = init_embedding(Table(n_users, dim), init_std)
+        self.gmf_item = init_embedding(Table(n_items, dim), init_std)
+        self.mlp_user = init_embedding(Table(n_users, half), init_std)
+        self.mlp_item = init_embedding(Table(n_items, half), init_std)
         self.tower = tower(layers, dropout)
         self.out = nn.Linear(dim + layers[-1] + self.feature_dim, 1)
         nn.init.xavier_uniform_(self.out.weight)
@@ -123,7 +126,7 @@ class NeuMF(ItemFeatures, Model):
         w_gmf, w_mlp = self.out.weight[0, :dim], self.out.weight[0, dim : dim + h]
         items = torch.cat([positives[:, None], negatives], dim=1)  # (B, 1 + K)
         weighted = (self.gmf_user(users) * w_gmf)[:, None, :]  # (B, 1, dim)
-        gmf = (self.gmf_item(items) * weighted).sum(2)  # (B, 1 + K): no tiny batched matmuls
+        gmf = (self.gmf_item(items) * weighted).sum(2)  # (B, 1 + K)
         hidden = tower_on_batch(self.tower, self.mlp_user, self.mlp_item, users, items)
         mlp = hidden @ w_mlp
         scores = (gmf + mlp + self.out.bias).float()

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ncf.models.base import EmbeddingModel, start_at_mean
+from ncf.models.base import EmbeddingModel, Table, start_at_mean
 
 
 class _ConcatEmbeddings(EmbeddingModel):
@@ -55,8 +55,8 @@ class ConcatNet(_ConcatEmbeddings):
         self, n_users: int, n_items: int, dim: int = 100, hidden: int = 10, dropout: float = 0.1
     ):
         super().__init__(n_users, n_items, dim=dim, hidden=hidden, dropout=dropout)
-        self.user_emb = nn.Embedding(n_users, dim)
-        self.item_emb = nn.Embedding(n_items, dim)
+        self.user_emb = Table(n_users, dim)
+        self.item_emb = Table(n_items, dim)
         for table in (self.user_emb, self.item_emb):
             nn.init.uniform_(table.weight, -0.05, 0.05)
         self.net = nn.Sequential(
@@ -115,8 +115,8 @@ class EmbeddingNet(_ConcatEmbeddings):
             dropouts=dropouts,
             embedding_dropout=embedding_dropout,
         )
-        self.user_emb = nn.Embedding(n_users, dim)
-        self.item_emb = nn.Embedding(n_items, dim)
+        self.user_emb = Table(n_users, dim)
+        self.item_emb = Table(n_items, dim)
         for table in (self.user_emb, self.item_emb):
             nn.init.uniform_(table.weight, -0.05, 0.05)
         steps: list[nn.Module] = [nn.Dropout(embedding_dropout)]

@@ -59,7 +59,7 @@ from torch import nn
 
 from ncf.data.histories import PAD, Histories
 from ncf.data.interactions import Interactions
-from ncf.models.base import EvalCache, Model
+from ncf.models.base import EvalCache, Model, Table
 
 
 class SequenceModel(Model):
@@ -206,8 +206,8 @@ class SASRec(SequenceModel):
             max_len=max_len,
             dropout=dropout,
         )
-        self.item_emb = nn.Embedding(n_items + 1, dim, padding_idx=0)  # row 0: padding
-        self.pos_emb = nn.Embedding(max_len, dim)
+        self.item_emb = Table(n_items + 1, dim, padding_idx=0)  # row 0: padding
+        self.pos_emb = Table(max_len, dim)
         self.blocks = nn.ModuleList(_Block(dim, n_heads, dropout) for _ in range(n_blocks))
         self.last_norm = nn.LayerNorm(dim, eps=1e-8)
         for param in self.parameters():
