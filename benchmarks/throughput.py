@@ -6,14 +6,17 @@ model, batch and learning rate, on the ML-1M NCF split's training positives.
 Models: NeuMF (8 factors, MLP layers [64, 32, 16, 8], BCE with 4 negatives per positive)
 and BPR-MF (64 factors, one negative per positive). Batches: 256 and a large one with
 the learning rate scaled by the square root of the batch ratio. Samples are scored
-(user, item) rows: a positive and its negatives count 1 + K.
+(user, item) rows: a positive and its negatives count 1 + K. Each figure is the median of
+``--repeats`` epochs (this machine's timings vary by a third from run to run).
 
 The plain loop is the training loop PyTorch's tutorials write, without a `DataLoader`'s
 per-sample overhead: an `nn.Module` scoring (user, item) pairs, the epoch's negatives
 drawn with NumPy (unchecked), the rows shuffled once and sliced into batches,
-`torch.optim.Adam` with its defaults. `ncf` runs its `Trainer` for one
-epoch (negatives drawn exactly, batches sliced from tensors laid out once per epoch,
-fused Adam, each user looked up once per positive). Both see the same positives.
+`torch.optim.Adam` with its defaults. `ncf` runs its `Trainer` (negatives drawn
+exactly, batches sliced from tensors laid out once per epoch, fused Adam, each user looked
+up once per positive, lookups whose backward adds rows with `index_add_`), eagerly and
+with ``compile = true`` (`torch.compile`; its first epoch, compilation included, is shown
+apart). Both see the same positives.
 """
 
 from __future__ import annotations
@@ -111,14 +114,30 @@ def plain_epoch(kind: str, model: nn.Module, users, items, n_items, k, batch, lr
     return time.perf_counter() - started
 
 
-def ncf_epoch(name: str, args: dict, train, k: int, batch: int, lr: float) -> float:
+def ncf_epochs(
+    name: str, args: dict, train, k: int, batch: int, lr: float, repeats: int, compile: bool
+) -> tuple[float, float]:
+    """`ncf`'s Trainer: seconds of the first epoch (with compilation, if any) and the
+    median of the next ``repeats``."""
     torch.manual_seed(0)
     model = MODELS[name](train.n_users, train.n_items, **args)
-    config = TrainConfig(epochs=1, batch_size=batch, lr=lr, n_negatives=k, reg=0.0, schedule="none")
+    config = TrainConfig(
+        epochs=repeats + 1,
+        batch_size=batch,
+        lr=lr,
+        n_negatives=k,
+        reg=0.0,
+        schedule="none",
+        compile=compile,
+    )
     trainer = Trainer(model, train, config, None, Generators.from_seed(0), progress=False)
-    started = time.perf_counter()
-    trainer.train_epoch()
-    return time.perf_counter() - started
+    seconds = []
+    for _ in range(repeats + 1):
+        started = time.perf_counter()
+        trainer.train_epoch()
+        trainer.epoch += 1
+        seconds.append(time.perf_counter() - started)
+    return seconds[0], float(np.median(seconds[1:]))
 
 
 def main() -> None:
@@ -127,6 +146,7 @@ def main() -> None:
     parser.add_argument(
         "--small-rows", type=int, default=100_000, help="positives timed at batch 256"
     )
+    parser.add_argument("--repeats", type=int, default=3, help="epochs timed (median)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     source = read_path(DATA)
@@ -140,8 +160,11 @@ def main() -> None:
         ("neumf", {"dim": 8, "layers": [64, 32, 16, 8]}, "pointwise", 4, 0.001, 65_536),
         ("bpr-mf", {"dim": 64}, "pairwise", 1, 0.005, 16_384),
     ]
-    print("| model | batch | lr | plain samples/s | ncf samples/s | ncf / plain |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| model | batch | lr | plain samples/s | ncf samples/s | ncf / plain "
+        "| ncf compiled samples/s | compiled / plain | first compiled epoch s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, margs, kind, k, lr, large in cases:
         for batch in (256, large):
             rows = args.small_rows if batch == 256 else len(train)
@@ -151,17 +174,22 @@ def main() -> None:
             if name == "neumf":
                 plain = PlainNeuMF(train.n_users, train.n_items, margs["dim"], margs["layers"])
                 samples = rows * (1 + k)
-                plain_batch = batch  # scored rows, as ncf's pointwise batch_size
             else:
                 plain = PlainBPR(train.n_users, train.n_items, margs["dim"])
                 samples = rows * 2
-                plain_batch = batch  # triples
             users, items = part.user_ids, part.item_ids
-            plain_s = plain_epoch(kind, plain, users, items, train.n_items, k, plain_batch, scaled)
-            ncf_s = ncf_epoch(name, margs, part, k, batch, scaled)
+            plain_s = np.median(
+                [
+                    plain_epoch(kind, plain, users, items, train.n_items, k, batch, scaled)
+                    for _ in range(args.repeats)
+                ]
+            )
+            _, ncf_s = ncf_epochs(name, margs, part, k, batch, scaled, args.repeats, False)
+            first, compiled_s = ncf_epochs(name, margs, part, k, batch, scaled, args.repeats, True)
             print(
                 f"| {name} | {batch:,} | {scaled:.4f} | {samples / plain_s:,.0f} | "
-                f"{samples / ncf_s:,.0f} | {plain_s / ncf_s:.2f}x |",
+                f"{samples / ncf_s:,.0f} | {plain_s / ncf_s:.2f}x | {samples / compiled_s:,.0f} | "
+                f"{plain_s / compiled_s:.2f}x | {first:.1f} |",
                 flush=True,
             )
 

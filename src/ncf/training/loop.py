@@ -83,6 +83,8 @@ class Trainer:
         self.regime.start(model)
         self.higher_is_better = higher_is_better(config.monitor)
         self.optimisation = Optimisation(model, config, self.regime.batches_per_epoch())
+        # compiled once per Trainer; the last, smaller batch of an epoch compiles once more
+        self._loss = torch.compile(self.regime.loss) if config.compile else self.regime.loss
         self.hogwild = config.hogwild_workers > 0
         if self.hogwild and (self.optimisation.per_batch or model.device.type != "cpu"):
             raise UsageError(
@@ -160,7 +162,7 @@ class Trainer:
     def _step(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """One optimisation step on one of the regime's batches."""
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
-            loss = self.regime.loss(self.model, batch)
+            loss = self._loss(self.model, batch)
         self.optimisation.zero_grad()
         loss.backward()
         self.optimisation.step()
