@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import signal
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -244,3 +246,16 @@ def test_the_monitored_metric_is_checked_before_training():
     with pytest.raises(UsageError, match="add its cut-off to ks"):
         RunConfig(train=TrainConfig(monitor="ndcg@20"), ks=(10,))
     assert RunConfig(train=TrainConfig(monitor="ndcg@20"), ks=(10, 20)).train.monitor == "ndcg@20"
+
+
+@pytest.mark.skipif(
+    not (shutil.which("g++") or shutil.which("c++")), reason="torch.compile needs a C++ compiler"
+)
+def test_a_compiled_loss_trains_as_the_eager_one(split):
+    config = TrainConfig(epochs=2, batch_size=1024, lr=0.01, patience=5)
+    eager, eager_run = train_gmf(split, config)
+    compiled, compiled_run = train_gmf(split, replace(config, compile=True))
+    assert eager_run._loss == eager_run.regime.loss != compiled_run._loss
+    for a, b in zip(eager_run.history, compiled_run.history):
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-3)
+        assert b["valid_ndcg@10"] == pytest.approx(a["valid_ndcg@10"], abs=2e-3)
