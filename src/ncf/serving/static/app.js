@@ -219,7 +219,7 @@ async function showUser(user) {
     ]);
     const shown = history.items.length;
     $("#history-count").textContent =
-      shown < history.total ? `(latest ${shown} of ${history.total}, latest first)`
+      shown < history.total ? `(${shown} of ${history.total}, latest first)`
         : `(${history.total}, latest first)`;
     const rated = history.items.some((item) => item.rating != null);
     $("#history thead th:last-child").hidden = !rated;  // implicit data: no ratings
