@@ -564,6 +564,8 @@ def test_data_synth_writes_a_log_that_trains(tmp_path):
     assert "wrote" in result.stdout and "9,000 rows, 300 users" in result.stdout
     assert "exists; add --overwrite" in one_error_line(ncf(*args, "--out", str(log)))
     assert ".parquet file name" in one_error_line(ncf(*args, "--out", str(tmp_path / "x.csv")))
+    wrong = ["--out", str(tmp_path / "z.parquet"), "--item-table", str(tmp_path / "z.csv")]
+    assert "z.csv: expected a .parquet file name" in one_error_line(ncf(*args, *wrong))
     too_many = ncf(
         "data",
         "synth",
@@ -594,3 +596,7 @@ def test_tune_errors_are_one_line(tmp_path):
     result = ncf("tune", "--model", "gmf", "--data", "synthetic", "--trials", "0", *out)
     assert "--trials and --jobs must be at least 1" in one_error_line(result)
     assert "--data is required" in one_error_line(ncf("tune", "--model", "gmf", *out))
+    result = ncf("tune", "--model", "gmf", "--data", "synthetic", "--space", "split=loo", *out)
+    assert "a study holds split fixed" in one_error_line(result)
+    result = ncf("tune", "--model", "gmf", "--data", "synthetic", "--space", "lr=-1:1", *out)
+    assert "--space lr=-1.0: lr must be a finite number > 0" in one_error_line(result)

@@ -80,8 +80,10 @@ def test_a_study_resumes_and_keeps_its_settings(study, shared_data, monkeypatch)
     trials = pd.read_csv(out / "trials.csv")
     assert trials["params_lr"].nunique() == 5  # the resumed sampler repeats no draw
     other = resolve_config({"model": "gmf", "data": "ml-100k", "epochs": 4})
-    with pytest.raises(UsageError, match="holds a study of other settings"):
+    with pytest.raises(UsageError, match="holds a study of other settings.*epochs: 3 -> 4"):
         tune(other, out, trials=6)
+    with pytest.raises(UsageError, match="another search space"):
+        tune(config, out, trials=6, overrides={"dim": [8, 16]})
 
 
 def test_every_models_space_names_settings_it_takes():

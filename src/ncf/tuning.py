@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomli_w
 
 from ncf.config import RunConfig
 from ncf.errors import UsageError
@@ -61,6 +62,42 @@ def search_space(config: RunConfig, overrides: dict[str, Any] | None = None) -> 
     if not space:
         raise UsageError(f"model {config.model!r} has no settings to search; give --space")
     return space
+
+
+#: settings a study holds fixed: they decide the data, the split or what is measured
+FIXED = {"epochs", "monitor", "objective", "eval_every", "eval_at_start", "patience"}
+
+
+def check_space(config: RunConfig, space: dict[str, Any]) -> dict[str, Any]:
+    """The space with every range matching its setting's type (a float setting searched
+    over ``1:10`` is a float range); each setting is known, searchable and takes every
+    choice and bound (else a `UsageError` naming it, before any trial)."""
+    from dataclasses import fields
+
+    from ncf.data.preprocess import PrepareConfig
+    from ncf.pipeline import model_defaults
+    from ncf.run_folder import flatten_toml, toml_ready
+
+    fixed = FIXED | {f.name for f in fields(RunConfig)} | {f.name for f in fields(PrepareConfig)}
+    current = flatten_toml(toml_ready(config.to_dict()))
+    arguments = set(model_defaults(config.model))
+    checked: dict[str, Any] = {}
+    for name, spec in space.items():
+        if name in fixed - {"model_args", "train", "prepare"} and name not in arguments:
+            raise UsageError(
+                f"--space {name}: a study holds {name} fixed (it decides the data, the split "
+                "or what is measured); set it with its flag or --set"
+            )
+        if not isinstance(spec, list) and isinstance(current.get(name), float):
+            spec = (float(spec[0]), float(spec[1]), *spec[2:])
+        values = spec if isinstance(spec, list) else list(spec[:2])
+        for value in values:
+            try:
+                config.with_overrides({name: value}, arguments)
+            except (UsageError, ValueError, TypeError) as err:
+                raise UsageError(f"--space {name}={value}: {err}") from None
+        checked[name] = spec
+    return checked
 
 
 def parse_space(text: str) -> tuple[str, Any]:
@@ -130,14 +167,18 @@ def tune(
     optuna = import_optuna()
     if trials < 1 or jobs < 1:
         raise UsageError("--trials and --jobs must be at least 1")
-    space = search_space(config, overrides)
+    space = check_space(config, search_space(config, overrides))
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: not a folder")
     out.mkdir(parents=True, exist_ok=True)
     base = out / "base.toml"
-    text = config_text(config)
+    searched = {name: list(spec) for name, spec in space.items()}
+    text = config_text(config) + "\n" + tomli_w.dumps({"search_space": searched})
     if base.exists() and tomllib.loads(base.read_text()) != tomllib.loads(text):
         raise UsageError(
-            f"{out} holds a study of other settings ({base}); give the same settings to "
-            "continue it, or another --out"
+            f"{out} holds a study of other settings or another search space ({base}); "
+            f"{_differences(tomllib.loads(base.read_text()), tomllib.loads(text))}; give the "
+            "same ones to continue it, or another --out"
         )
     base.write_text(text)
     study = _study(optuna, out, config)
@@ -162,6 +203,22 @@ def tune(
         if any(worker.exitcode for worker in workers):
             raise UsageError(f"a tuning process failed; {out} keeps the trials it finished")
     return _summarise(optuna, _study(optuna, out, config), config, out)
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """The settings two base.toml files disagree on, for the error."""
+    from ncf.run_folder import flatten_toml
+
+    searched_old, searched_new = old.pop("search_space", {}), new.pop("search_space", {})
+    flat_old, flat_new = flatten_toml(old), flatten_toml(new)
+    differ = [
+        f"{k}: {flat_old.get(k)!r} -> {flat_new.get(k)!r}"
+        for k in sorted(flat_old.keys() | flat_new.keys())
+        if flat_old.get(k) != flat_new.get(k)
+    ]
+    if searched_old != searched_new:
+        differ.append(f"search space: {searched_old} -> {searched_new}")
+    return ", ".join(differ[:4])
 
 
 def _study(optuna: Any, out: Path, config: RunConfig) -> Any:
@@ -281,11 +338,14 @@ def _summarise(optuna: Any, study: Any, config: RunConfig, out: Path) -> dict[st
     complete = study.get_trials(deepcopy=False, states=(state.COMPLETE,))
     pruned = study.get_trials(deepcopy=False, states=(state.PRUNED,))
     frame = study.trials_dataframe(attrs=("number", "value", "state", "params", "duration"))
+    frame.insert(3, "seconds", frame.pop("duration").dt.total_seconds().round(2))
     frame.to_csv(out / "trials.csv", index=False)
+    failed = study.get_trials(deepcopy=False, states=(state.FAIL,))
     summary: dict[str, Any] = {
         "monitor": config.train.monitor,
         "complete": len(complete),
         "pruned": len(pruned),
+        "failed": len(failed),
         "trials_csv": out / "trials.csv",
     }
     if not complete:
@@ -337,6 +397,15 @@ def _plot_history(
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     ax.scatter(numbers, values, s=22, color="#2f6fde", label="finished trial", zorder=3)
     ax.step(numbers, best, where="post", color="#d9480f", label="best so far")
+    top = int(np.argmax(values) if maximise else np.argmin(values))
+    ax.scatter(numbers[top], values[top], s=140, marker="*", color="#d9480f", zorder=4)
+    ax.annotate(
+        f"best: trial {numbers[top]}, {values[top]:.4f}",
+        (numbers[top], values[top]),
+        textcoords="offset points",
+        xytext=(8, -12 if maximise else 6),
+        fontsize=9,
+    )
     last = [(t.number, t.intermediate_values) for t in pruned if t.intermediate_values]
     cut = [(number, values[max(values)]) for number, values in last]
     if cut:
@@ -345,7 +414,7 @@ def _plot_history(
     ax.set_ylabel(f"valid {monitor}")
     ax.set_title(f"{title}: optimisation history")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right" if maximise else "upper right", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3, frameon=False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

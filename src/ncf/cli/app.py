@@ -95,6 +95,21 @@ Threshold = Annotated[
 MinUser = Annotated[int | None, typer.Option(help="Drop users with fewer interactions.")]
 MinItem = Annotated[int | None, typer.Option(help="Drop items with fewer interactions.")]
 Sets = Annotated[list[str] | None, typer.Option("--set", help="key=value setting (repeatable).")]
+SplitSpec = Annotated[
+    str,
+    typer.Option(
+        "--split",
+        help="loo, loo-random, time:V,T, ratio:TR,V,T, user-ratio:TR,V,T, "
+        "user-time-ratio:TR,V,T, user-count:V,T or given (default: the data's own "
+        "split, else loo; ratio:0.8,0.1,0.1 for rating models).",
+    ),
+]
+ProtocolSpec = Annotated[
+    str,
+    typer.Option("--protocol", help="full or sampled:N (default: sampled:N with given negatives)."),
+]
+Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
+Cutoffs = Annotated[str, typer.Option("--k", help="Cut-offs, e.g. 10,20.")]
 Threads = Annotated[
     int | None,
     typer.Option(help="CPU threads (default: a choice for this machine, see config.toml)."),

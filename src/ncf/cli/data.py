@@ -184,8 +184,9 @@ def data_synth(
     ML-25M's. It is a data spec like any parquet table."""
     from ncf.data.synthetic_log import synthesize
 
-    if out.suffix != ".parquet":
-        raise UsageError(f"{out}: expected a .parquet file name")
+    for path in (out, item_table):
+        if path is not None and path.suffix != ".parquet":
+            raise UsageError(f"{path}: expected a .parquet file name")
     for path in (out, item_table):
         if path is not None and path.exists() and not overwrite:
             raise UsageError(f"{path} exists; add --overwrite to replace it")

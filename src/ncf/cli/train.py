@@ -12,9 +12,13 @@ from rich.table import Table
 
 from ncf.cli.app import (
     Columns,
+    Cutoffs,
+    Device,
     MinItem,
     MinUser,
+    ProtocolSpec,
     Sets,
+    SplitSpec,
     Threads,
     Threshold,
     app,
@@ -94,25 +98,16 @@ def train(
         typer.Option(help=f"Model name (default {DEFAULT_MODEL}); `ncf models` lists them."),
     ] = "",
     data: Annotated[str, typer.Option(help="Registry name, file or folder.")] = "",
-    split: Annotated[
-        str,
-        typer.Option(
-            help="loo, loo-random, time:V,T, ratio:TR,V,T, user-ratio:TR,V,T, "
-            "user-time-ratio:TR,V,T, user-count:V,T or given (default: the data's own "
-            "split, else loo; ratio:0.8,0.1,0.1 for rating models)."
-        ),
-    ] = "",
-    protocol: Annotated[
-        str, typer.Option(help="full or sampled:N (default: sampled:N with given negatives).")
-    ] = "",
+    split: SplitSpec = "",
+    protocol: ProtocolSpec = "",
     epochs: Annotated[int | None, typer.Option(help="Maximum epochs.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Examples per step.")] = None,
     lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
     factors: Annotated[int | None, typer.Option(help="Embedding size (model 'dim').")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of everything random.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "",
+    device: Device = "",
     threads: Threads = None,
-    k: Annotated[str, typer.Option("--k", help="Cut-offs, e.g. 10,20.")] = "",
+    k: Cutoffs = "",
     columns: Columns = "",
     threshold: Threshold = None,
     min_user: MinUser = None,

@@ -10,9 +10,13 @@ from rich.table import Table
 
 from ncf.cli.app import (
     Columns,
+    Cutoffs,
+    Device,
     MinItem,
     MinUser,
+    ProtocolSpec,
     Sets,
+    SplitSpec,
     Threads,
     Threshold,
     app,
@@ -24,7 +28,9 @@ from ncf.cli.train import echo, require_data, run_values
 
 @app.command()
 def tune(
-    model: Annotated[str, typer.Option(help="Model name; `ncf models` lists them.")] = "",
+    model: Annotated[
+        str, typer.Option(help="Model name (default neumf); `ncf models` lists them.")
+    ] = "",
     data: Annotated[str, typer.Option(help="Registry name, file or folder.")] = "",
     trials: Annotated[int, typer.Option(help="Trials in all, earlier runs' included.")] = 20,
     jobs: Annotated[int, typer.Option(help="Processes running trials at once.")] = 1,
@@ -38,13 +44,13 @@ def tune(
     timeout: Annotated[
         float | None, typer.Option(help="Seconds after which no new trial starts.")
     ] = None,
-    split: Annotated[str, typer.Option(help="Split spec, as for ncf train.")] = "",
-    protocol: Annotated[str, typer.Option(help="full or sampled:N.")] = "",
+    split: SplitSpec = "",
+    protocol: ProtocolSpec = "",
     epochs: Annotated[int | None, typer.Option(help="Maximum epochs of a trial.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the split, trials and sampler.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "",
+    device: Device = "",
     threads: Threads = None,
-    k: Annotated[str, typer.Option("--k", help="Cut-offs, e.g. 10,20.")] = "",
+    k: Cutoffs = "",
     columns: Columns = "",
     threshold: Threshold = None,
     min_user: MinUser = None,
@@ -81,6 +87,8 @@ def tune(
     result = tune(run_config, out, trials, jobs, overrides, timeout, echo)
     console.print(trials_table(out, result["monitor"]))
     shown = f"{result['complete']} finished, {result['pruned']} pruned"
+    if result["failed"]:
+        shown += f", {result['failed']} failed"
     if "best_value" not in result:
         echo(f"{shown}; no trial finished, so no best.toml")
         return
@@ -102,7 +110,11 @@ def trials_table(out: Path, monitor: str, top: int = 10) -> Table:
 
     finished = frame[frame["state"] == "COMPLETE"]
     finished = finished.sort_values("value", ascending=not higher_is_better(monitor))
-    table = Table(title=f"best trials of {len(frame)} ({out / 'trials.csv'})")
+    done = frame["state"].value_counts()
+    table = Table(
+        title=f"best of {done.get('COMPLETE', 0)} finished trials "
+        f"({done.get('PRUNED', 0)} pruned; all in {out / 'trials.csv'})"
+    )
     table.add_column("trial", justify="right")
     table.add_column(f"valid {monitor}", justify="right")
     params = [c for c in frame.columns if c.startswith("params_")]
@@ -111,8 +123,7 @@ def trials_table(out: Path, monitor: str, top: int = 10) -> Table:
     table.add_column("seconds", justify="right")
     for _, row in finished.head(top).iterrows():
         cells = [_cell(row[c]) for c in params]
-        seconds = pd.to_timedelta(row["duration"]).total_seconds()
-        table.add_row(str(row["number"]), f"{row['value']:.4f}", *cells, f"{seconds:.1f}")
+        table.add_row(str(row["number"]), f"{row['value']:.4f}", *cells, f"{row['seconds']:.1f}")
     return table
 
 

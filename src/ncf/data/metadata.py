@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ncf.data.formats import _read_csv, _read_parquet, side_file
+from ncf.data.formats import _decode_bytes, _read_csv, _read_parquet, side_file
 from ncf.data.interactions import Interactions, Vocabulary
 from ncf.errors import DataError, UsageError
 
@@ -47,8 +47,7 @@ def read_item_table(path: str | Path, items: Vocabulary) -> tuple[pd.DataFrame, 
     if suffix == ".parquet":
         frame = _read_parquet(path)
     else:
-        with path.open(encoding="utf-8") as handle:
-            first = handle.readline()
+        first = _decode_bytes(path, "utf-8").partition("\n")[0]  # binary, not UTF-8: one line
         sep = "\t" if suffix == ".tsv" or "\t" in first else ","
         # read headerless so that a line with more fields than the header fails by number
         frame = _read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False)
