@@ -445,10 +445,16 @@ def gather_rows(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 class Table(nn.Embedding):
     """`nn.Embedding` (same parameters, same state-dict keys) whose lookups go through
     `gather_rows`: on the CPU, a batch of 64K lookups trains about three times faster.
-    Sparse tables and tables with a padding row keep `nn.Embedding`'s own path."""
+    Sparse tables, tables with a padding row, and CUDA runs asking for deterministic
+    kernels (CUDA's `index_add_` adds in any order) keep `nn.Embedding`'s own path."""
 
     def forward(self, index: torch.Tensor) -> torch.Tensor:
-        if self.sparse or self.padding_idx is not None or self.max_norm is not None:
+        if (
+            self.sparse
+            or self.padding_idx is not None
+            or self.max_norm is not None
+            or (self.weight.is_cuda and torch.are_deterministic_algorithms_enabled())
+        ):
             return super().forward(index)
         return gather_rows(self.weight, index)
 
