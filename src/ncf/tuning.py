@@ -11,7 +11,7 @@ tests once).
 
 The study lives in its folder (``study.db``, SQLite): the same command run again goes
 on where it stopped, up to ``trials`` in all. ``jobs`` processes share the study. The
-folder holds ``base.toml`` (the settings searched around), ``trials.csv``,
+folder holds ``base.toml`` (the settings searched around, and the space), ``trials.csv``,
 ``best.toml``, ``history.png`` (the optimisation history) and ``trials/NNNN/`` (each
 trial's config and per-epoch history).
 
@@ -160,7 +160,7 @@ def tune(
 
     Returns:
         ``best_number``, ``best_value``, ``best_params``, ``monitor``, ``complete``,
-        ``pruned`` and the files written.
+        ``pruned``, ``failed`` and the files written.
     """
     from ncf.run_folder import config_text
 
