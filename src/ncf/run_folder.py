@@ -66,16 +66,22 @@ def config_text(config: RunConfig, resolved: dict[str, Any] | None = None) -> st
     return tomli_w.dumps(values)
 
 
-def check_same_config(path: Path, text: str) -> None:
-    """A run resumes only under the config that started it. A setting its config.toml
-    does not name (one added to ``ncf`` since the run started) is taken at its default."""
-    old, new = flatten_toml(tomllib.loads(path.read_text())), flatten_toml(tomllib.loads(text))
+def config_differences(old: dict[str, Any], new: dict[str, Any], shown: int = 5) -> str:
+    """The settings two parsed config.toml files disagree on, as ``key: old -> new``; a
+    setting the old one does not name (one added to ``ncf`` since) is taken at its
+    default. Empty when they agree."""
+    old, new = flatten_toml(old), flatten_toml(new)
     defaults = flatten_toml(tomllib.loads(config_text(RunConfig())))
     differ = sorted(k for k in old.keys() | new.keys() if old.get(k, defaults.get(k)) != new.get(k))
-    if differ:
-        shown = ", ".join(
-            f"{k}: {old.get(k, defaults.get(k))!r} -> {new.get(k)!r}" for k in differ[:5]
-        )
+    return ", ".join(
+        f"{k}: {old.get(k, defaults.get(k))!r} -> {new.get(k)!r}" for k in differ[:shown]
+    )
+
+
+def check_same_config(path: Path, text: str) -> None:
+    """A run resumes only under the config that started it."""
+    shown = config_differences(tomllib.loads(path.read_text()), tomllib.loads(text))
+    if shown:
         raise UsageError(
             f"{path}: --resume needs the run's own config, but {shown} differ; "
             "use the same settings or another --out"
@@ -144,12 +150,17 @@ def clear_run(out: Path) -> None:
         path.unlink()
 
 
+def run_name(config: RunConfig) -> str:
+    """``MODEL-DATA``, the data's file or folder name with dots as underscores."""
+    name = Path(str(config.data)).name.replace(".", "_") or "data"
+    return f"{config.model}-{name}"
+
+
 def default_run_folder(config: RunConfig, resume: bool = False, overwrite: bool = False) -> Path:
     """``runs/MODEL-DATA``; when that holds a finished run, the first of ``-2``, ``-3`` ...
     that does not (with ``resume``, the last one that exists; with ``overwrite``, the
     plain name)."""
-    name = Path(str(config.data)).name.replace(".", "_") or "data"
-    base = Path("runs") / f"{config.model}-{name}"
+    base = Path("runs") / run_name(config)
     if overwrite:
         return base
     candidates = [base]

@@ -206,19 +206,15 @@ def tune(
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
-    """The settings two base.toml files disagree on, for the error."""
-    from ncf.run_folder import flatten_toml
+    """The settings, and the search space, two base.toml files disagree on."""
+    from ncf.run_folder import config_differences
 
     searched_old, searched_new = old.pop("search_space", {}), new.pop("search_space", {})
-    flat_old, flat_new = flatten_toml(old), flatten_toml(new)
-    differ = [
-        f"{k}: {flat_old.get(k)!r} -> {flat_new.get(k)!r}"
-        for k in sorted(flat_old.keys() | flat_new.keys())
-        if flat_old.get(k) != flat_new.get(k)
-    ]
+    settings = config_differences(old, new, shown=4)
+    differ = [settings] if settings else []
     if searched_old != searched_new:
         differ.append(f"search space: {searched_old} -> {searched_new}")
-    return ", ".join(differ[:4])
+    return ", ".join(differ)
 
 
 def _study(optuna: Any, out: Path, config: RunConfig) -> Any:
@@ -332,6 +328,7 @@ def _short(value: Any) -> str:
 
 def _summarise(optuna: Any, study: Any, config: RunConfig, out: Path) -> dict[str, Any]:
     """Writes trials.csv, best.toml and history.png; returns the study's summary."""
+    from ncf.pipeline import model_defaults
     from ncf.run_folder import config_text
 
     state = optuna.trial.TrialState
@@ -351,7 +348,7 @@ def _summarise(optuna: Any, study: Any, config: RunConfig, out: Path) -> dict[st
     if not complete:
         return summary
     best = study.best_trial
-    settings = config.with_overrides(best.params, set(_arguments(config)))
+    settings = config.with_overrides(best.params, set(model_defaults(config.model)))
     header = (
         f"# ncf tune: trial {best.number} of {out}, valid {config.train.monitor} "
         f"{best.value:.4f}\n# ncf train --config {out / 'best.toml'}\n"
@@ -369,12 +366,6 @@ def _summarise(optuna: Any, study: Any, config: RunConfig, out: Path) -> dict[st
         history_png=out / "history.png",
     )
     return summary
-
-
-def _arguments(config: RunConfig) -> dict[str, Any]:
-    from ncf.pipeline import model_defaults
-
-    return model_defaults(config.model)
 
 
 def _plot_history(

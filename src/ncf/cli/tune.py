@@ -65,6 +65,7 @@ def tune(
     """Search a model's settings on validation (never on test); write best.toml for
     `ncf train --config`, a table of trials and the optimisation history."""
     from ncf.pipeline import resolve_config
+    from ncf.run_folder import run_name
     from ncf.tuning import import_optuna, parse_space, tune
 
     import_optuna()  # before any work: a missing extra is one line
@@ -82,8 +83,7 @@ def tune(
     values = run_values(config, flags, data_flags, k, set_)
     run_config = resolve_config(require_data(values))
     overrides = dict(parse_space(text) for text in space or [])
-    name = Path(str(run_config.data)).name.replace(".", "_") or "data"
-    out = out or Path("tune") / f"{run_config.model}-{name}"
+    out = out or Path("tune") / run_name(run_config)
     result = tune(run_config, out, trials, jobs, overrides, timeout, echo)
     console.print(trials_table(out, result["monitor"]))
     shown = f"{result['complete']} finished, {result['pruned']} pruned"
