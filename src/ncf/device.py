@@ -16,6 +16,7 @@ import warnings
 
 import torch
 
+from ncf.distributed import World
 from ncf.errors import UsageError
 
 _LIMITS: list[object] = []  # threadpoolctl limiters kept alive for the process
@@ -30,8 +31,9 @@ def usable_cores() -> int:
 
 def default_threads() -> int:
     """Half the usable cores (at least 1, at most 8): fast on an idle machine, and no
-    collapse when another job shares the CPU."""
-    return max(1, min(8, usable_cores() // 2))
+    collapse when another job shares the CPU; shared among the processes of a run on
+    this machine (`ncf.distributed`)."""
+    return max(1, min(8, usable_cores() // 2 // World.from_env().local_size))
 
 
 def use_threads(n: int) -> int:
@@ -74,4 +76,6 @@ def pick_device(name: str, deterministic: bool = False) -> torch.device:
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
         torch.backends.cuda.matmul.allow_tf32 = False
+    if name == "cuda" and World.from_env().size > 1:  # a process's own GPU
+        return torch.device("cuda", World.from_env().local_rank)
     return torch.device(name)

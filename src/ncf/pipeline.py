@@ -18,8 +18,10 @@ from typing import Any
 
 from ncf.config import RunConfig, credit_weights
 from ncf.data.metadata import is_column_name
+from ncf.data.registry import DATASETS, resolve
 from ncf.data.splits import fingerprint
 from ncf.device import pick_device, use_threads
+from ncf.distributed import Gathered, World, join
 from ncf.errors import UsageError
 from ncf.models import MODELS, Model
 from ncf.preparation import Prepared, prepare_run
@@ -81,6 +83,14 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     if not is_column_name(config.item_features):  # else a metadata column (genres)
         config = replace(config, item_features=_absolute(config.item_features))
     return config
+
+
+def spread_evaluation(prepared: Prepared, world: World) -> Prepared:
+    """``prepared`` with its evaluators split among ``world``'s processes (`Gathered`)."""
+    if world.size == 1:
+        return prepared
+    valid, test = Gathered(prepared.valid, world), Gathered(prepared.test, world)
+    return replace(prepared, valid=valid, test=test)  # type: ignore[arg-type]
 
 
 def check_settings(config: RunConfig, model: Model) -> None:
@@ -221,10 +231,19 @@ def _train_run(config: RunConfig, out: Path, options: RunOptions) -> RunResult:
     from ncf.training.logs import write_history, write_plots
 
     started = time.perf_counter()
+    device = pick_device(config.device, config.deterministic)
+    world = join(device)  # several processes under a launcher (`ncf.distributed`)
+    if not world.main:  # process 0 speaks and writes for all
+        options = replace(
+            options, echo=lambda line: None, progress=False, tracker=None, writes=False
+        )
     check_folder(out, config_text(config), options.resume, options.overwrite)
     threads = use_threads(config.threads)
+    if world.main and config.data in DATASETS:
+        resolve(config.data)  # downloaded once, before the others read it
+    world.barrier()
     generators = Generators.from_seed(config.seed)
-    prepared = prepare_run(config, generators)
+    prepared = spread_evaluation(prepare_run(config, generators), world)
     split = prepared.split
     dropped = {**prepared.log.dropped, **split.dropped}
     for reason, n in dropped.items():
@@ -243,18 +262,19 @@ def _train_run(config: RunConfig, out: Path, options: RunOptions) -> RunResult:
             f"item vectors of {vectors.matrix.shape[1]} values from {vectors.path}; "
             f"{vectors.missing:,} of {split.train.n_items:,} items have none (zeros)"
         )
-    device = pick_device(config.device, config.deterministic)
     resolved = {
         "split": split.spec,
         "protocol": prepared.protocol.label,
         "device": str(device),
         "threads": threads,
+        **({"processes": world.size} if world.size > 1 else {}),
     }
+    processes = f", {world.size} processes" if world.size > 1 else ""
     options.echo(
         f"{config.model} on {config.data}: {split.train.n_users:,} users, "
         f"{split.train.n_items:,} items, train / valid / test "
         f"{len(split.train):,} / {len(split.valid):,} / {len(split.test):,} rows "
-        f"({split.spec}, {prepared.protocol.label}, {device}, threads {threads})"
+        f"({split.spec}, {prepared.protocol.label}, {device}, threads {threads}{processes})"
     )
     load_s = time.perf_counter() - started
 
@@ -265,9 +285,11 @@ def _train_run(config: RunConfig, out: Path, options: RunOptions) -> RunResult:
     model.start_from(runs_to_start_from(config, split, refit=False))
     check_settings(config, model)
     # every input is checked: only now is a run replaced (--overwrite) or its folder made
-    prepare_folder(out, config_text(config), options.resume, options.overwrite)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.toml").write_text(config_text(config, resolved))
+    if world.main:
+        prepare_folder(out, config_text(config), options.resume, options.overwrite)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.toml").write_text(config_text(config, resolved))
+    world.barrier()
     fit_started = time.perf_counter()
     refit = config.refit  # prepare_run refuses a split without validation rows
     known = prepared.known  # the refit data
@@ -296,6 +318,8 @@ def _train_run(config: RunConfig, out: Path, options: RunOptions) -> RunResult:
     eval_started = time.perf_counter()
     test = prepared.test(model)
     eval_s = time.perf_counter() - eval_started
+    if not world.main:
+        return RunResult({"test": test}, model, prepared, out)
 
     # a user's every interaction (the test part too) is what recommendations exclude
     save_bundle(
@@ -338,6 +362,7 @@ def _train_run(config: RunConfig, out: Path, options: RunOptions) -> RunResult:
         "seed": config.seed,
         "device": str(device),
         "threads": threads,
+        "processes": world.size,
         "timing": {
             "load_s": round(load_s, 3),
             "fit_s": round(fit_s, 3),

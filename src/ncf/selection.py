@@ -32,7 +32,8 @@ Echo = Callable[[str], None]
 class RunOptions:
     """How a run is carried out: resumed, replacing a finished one, with progress bars,
     tracked, echoing its events; ``callbacks`` see every epoch's history row (the tuner
-    prunes trials with one)."""
+    prunes trials with one); ``writes``: whether this process writes the run's logs
+    (only the first of several processes does, `ncf.distributed`)."""
 
     resume: bool = False
     overwrite: bool = False
@@ -40,6 +41,7 @@ class RunOptions:
     tracker: MlflowTracker | None = None
     echo: Echo = lambda line: None
     callbacks: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    writes: bool = True
 
 
 @dataclass
@@ -113,9 +115,11 @@ def _gradient_runner(
         baseline: float | None,
     ) -> tuple[list[dict[str, Any]], Trainer]:
         checkpoint = out / f"checkpoint-{phase}.pt"
-        tensorboard = TensorBoardLogger(out / "tensorboard" / phase)
         epochs = min(stop_at or settings.epochs, settings.epochs)
-        callbacks = [tensorboard, epoch_line(phase, epochs, settings.monitor, options.echo)]
+        callbacks = [epoch_line(phase, epochs, settings.monitor, options.echo)]
+        tensorboard = TensorBoardLogger(out / "tensorboard" / phase) if options.writes else None
+        if tensorboard is not None:
+            callbacks.append(tensorboard)
         callbacks += options.callbacks
         if options.tracker is not None:
             callbacks.append(options.tracker(phase))
@@ -136,7 +140,8 @@ def _gradient_runner(
             trainer.resume(checkpoint)
         history = [{"phase": phase, **row} for row in trainer.fit()]
         lr_trace.extend({"phase": phase, "epoch": e, "lr": lr} for e, lr in trainer.lr_trace)
-        tensorboard.close()
+        if tensorboard is not None:
+            tensorboard.close()
         return history, trainer
 
     def best_valid(history: list[dict[str, Any]], epoch: int) -> dict[str, float]:

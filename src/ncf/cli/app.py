@@ -226,20 +226,31 @@ def _one_line_warning(message: Any, category: type, *args: Any, **kwargs: Any) -
     print(f"warning: {message}", file=sys.stderr)
 
 
+def _say(line: str) -> None:
+    """An error on standard error, once: of a run's several processes, which all meet
+    the same errors, only the first speaks (`ncf.distributed`)."""
+    from ncf.distributed import World
+
+    if World.from_env().main:
+        print(line, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _optional_values(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if not debug:
         warnings.showwarning = _one_line_warning
     try:
-        app(args=args, prog_name="ncf", standalone_mode=False)
+        code = app(args=args, prog_name="ncf", standalone_mode=False)
+        if isinstance(code, int) and code:  # a command's typer.Exit(code)
+            sys.exit(code)
     except NcfError as err:
         if debug:
             raise
-        print(f"error: {err}", file=sys.stderr)
+        _say(f"error: {err}")
         sys.exit(2)
     except Interrupted as err:
-        print(f"interrupted: {err}", file=sys.stderr)
+        _say(f"interrupted: {err}")
         sys.exit(128 + err.signum)
     except typer.Abort:
         sys.exit(130)

@@ -136,10 +136,20 @@ def train(
         ),
     ] = None,
     experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "ncf",
+    nproc: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes to train with on this machine (DistributedDataParallel: gloo "
+            "on the CPU, NCCL on GPUs, one GPU each); torchrun -m ncf.cli train for several "
+            "machines.",
+        ),
+    ] = 1,
 ) -> None:
     """Train a model, select it on validation, test it once, write a run folder."""
     import tomli_w
 
+    from ncf.distributed import World, leave
     from ncf.pipeline import default_run_folder, resolve_config, toml_ready, train_run
 
     flags = {
@@ -163,8 +173,15 @@ def train(
         return
     run_config = resolve_config(require_data(values))
     out = out or default_run_folder(run_config, resume, overwrite)
+    world = World.from_env()
+    if nproc > 1:
+        if world.size > 1:
+            raise UsageError("--nproc starts the processes itself; under torchrun, leave it out")
+        passed = {"resume": resume, "overwrite": overwrite, "progress": progress}
+        passed |= {"mlflow": mlflow, "experiment": experiment}
+        raise typer.Exit(launch_train(run_config, out, nproc, passed))
     tracker = None
-    if mlflow is not None:
+    if mlflow is not None and world.main:
         from ncf.training.tracking import MlflowTracker
 
         tracker = MlflowTracker(mlflow, experiment, out.name)
@@ -177,6 +194,10 @@ def train(
         tracker=tracker,
         echo=echo,
     )
+    if world.size > 1:
+        leave()
+        if not world.main:  # the first process reports for all
+            return
     metrics = result.metrics
     console.print(metrics_table(metrics, f"{run_config.model} on {run_config.data}"))
     epochs = f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}; "
@@ -187,6 +208,32 @@ def train(
     if result.model.objective == "fit":
         epochs = "fitted in closed form; "
     echo(f"{epochs}{metrics['timing']['total_s']:.1f} s; run folder {out}")
+
+
+def launch_train(config: Any, out: Path, nproc: int, passed: dict[str, Any]) -> int:
+    """``ncf train`` of the resolved ``config`` into ``out`` in ``nproc`` processes
+    (`ncf.distributed.launch`), with the flags ``passed`` on; returns the exit code."""
+    import tempfile
+
+    import tomli_w
+    import torch
+
+    from ncf.device import pick_device
+    from ncf.distributed import launch
+    from ncf.pipeline import toml_ready
+
+    gpus = torch.cuda.device_count()
+    if pick_device(config.device).type == "cuda" and nproc > gpus:
+        raise UsageError(f"--nproc {nproc} on CUDA takes a GPU each; this machine has {gpus}")
+    args = ["train", "--out", str(out)]
+    args += [f"--{key}" for key in ("resume", "overwrite") if passed[key]]
+    args += [] if passed["progress"] else ["--no-progress"]
+    if passed["mlflow"] is not None:
+        args += ["--mlflow", passed["mlflow"], "--experiment", passed["experiment"]]
+    with tempfile.TemporaryDirectory(prefix="ncf-launch-") as folder:
+        settings = Path(folder) / "config.toml"
+        settings.write_text(tomli_w.dumps(toml_ready(config.to_dict())))
+        return launch(nproc, [*args, "--config", str(settings)])
 
 
 @app.command()

@@ -20,7 +20,7 @@ means are taken at the end in float64.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -215,12 +215,21 @@ class Evaluator:
         )
         return scores, scores.shape[1] - np.diff(block.indptr)
 
-    def __call__(self, model: torch.nn.Module) -> dict[str, float]:
+    def share(self, rank: int, size: int) -> Evaluator:
+        """The evaluator of every ``size``-th query from ``rank`` (one process's share)."""
+        return replace(self, users=self.users[rank::size], relevant=self.relevant[rank::size])
+
+    @staticmethod
+    def summarise(per_query: dict[str, np.ndarray]) -> dict[str, float]:
         """Mean metrics over queries."""
         return {
             name: float(np.mean(values)) if len(values) else 0.0
-            for name, values in self.per_query(model).items()
+            for name, values in per_query.items()
         }
+
+    def __call__(self, model: torch.nn.Module) -> dict[str, float]:
+        """Mean metrics over queries."""
+        return self.summarise(self.per_query(model))
 
 
 def observe(model: torch.nn.Module, known: Interactions | None) -> None:
@@ -312,5 +321,14 @@ class RatingEvaluator:
         """Errors per held-out row."""
         return metrics.rating_errors(self.predict(model), self.ratings, self.step)
 
+    def share(self, rank: int, size: int) -> RatingEvaluator:
+        """The evaluator of every ``size``-th held-out row from ``rank``."""
+        rows = slice(rank, None, size)
+        return replace(
+            self, users=self.users[rows], items=self.items[rows], ratings=self.ratings[rows]
+        )
+
+    summarise = staticmethod(metrics.rating_summary)
+
     def __call__(self, model: torch.nn.Module) -> dict[str, float]:
-        return metrics.rating_summary(self.per_query(model))
+        return self.summarise(self.per_query(model))

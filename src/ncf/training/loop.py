@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
+from ncf.distributed import current
 from ncf.errors import DataError, Interrupted, UsageError
 from ncf.evaluation.metrics import higher_is_better
 from ncf.models.base import Model
@@ -75,21 +76,30 @@ class Trainer:
         baseline: float | None = None,
     ):
         self.model, self.config, self.evaluate = model, config, evaluate
-        self.generators = generators
+        #: the processes training together (`ncf.distributed`); one, by default
+        self.world = current()
+        self.generators = self.world.streams(generators)
         self.checkpoint, self.callbacks = checkpoint, callbacks or []
         self.progress, self.amp = progress, amp and model.device.type == "cuda"
         self.stop_at = config.epochs if stop_at is None else min(stop_at, config.epochs)
         self.regime = make_regime(regime_name(model, config), train, config, model.device)
+        self.regime.spread(self.world)
         self.regime.start(model)
         self.higher_is_better = higher_is_better(config.monitor)
         self.optimisation = Optimisation(model, config, self.regime.batches_per_epoch())
         # compiled once per Trainer; the last, smaller batch of an epoch compiles once more
-        self._loss = torch.compile(self.regime.loss) if config.compile else self.regime.loss
+        loss = torch.compile(self.regime.loss) if config.compile else self.regime.loss
+        # summed losses are summed over the processes too (DDP averages gradients)
+        scale = self.world.size if config.reduction == "sum" else 1
+        self._loss = self.world.data_parallel(model, loss, scale)
         self.hogwild = config.hogwild_workers > 0
-        if self.hogwild and (self.optimisation.per_batch or model.device.type != "cpu"):
+        if self.hogwild and (
+            self.optimisation.per_batch or model.device.type != "cpu" or self.world.size > 1
+        ):
             raise UsageError(
-                "hogwild_workers trains on the CPU with schedules stepped per epoch "
-                f"(schedule {config.schedule!r}, device {model.device.type})"
+                "hogwild_workers trains in one process on the CPU with schedules stepped per "
+                f"epoch (schedule {config.schedule!r}, device {model.device.type}, "
+                f"{self.world.size} processes)"
             )
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
@@ -122,9 +132,14 @@ class Trainer:
             self.optimisation.end_epoch()
             return {"loss": total_loss / max(n_batches, 1), **notes}
         partial, self._partial = self._partial, None
+        if partial is not None and partial.get("world", 1) != self.world.size:
+            # shares of another number of processes: the epoch starts again, its order
+            # and negatives drawn as they were
+            partial = {**partial, "batch": 0, "total": torch.zeros(())}
         if partial is not None:
             self.generators.torch.set_state(partial["torch_rng"])
             self.generators.train_negatives.bit_generator.state = partial["negatives_rng"]
+            self.generators = self.world.streams(self.generators)
         epoch_rng = (
             self.generators.torch.get_state(),
             copy.deepcopy(self.generators.train_negatives.bit_generator.state),
@@ -154,10 +169,18 @@ class Trainer:
                 total += loss.detach()
                 if b % 50 == 0 or b == n_batches - 1:
                     bar.update(task, completed=b + 1, loss=f"loss {total.item() / (b + 1):.4f}")
-                if self._signal is not None and b + 1 < n_batches:
+                if b + 1 < n_batches and self._signalled(b):
                     self._stop(epoch_rng, b + 1, n_batches, total)
         self.optimisation.end_epoch()
-        return {"loss": total.item() / max(n_batches, 1), **plan.notes}
+        loss = self.world.mean(total.item() / max(n_batches, 1))
+        return {"loss": loss, **plan.notes}
+
+    def _signalled(self, b: int) -> bool:
+        """Whether to stop after batch ``b`` for a signal: at once in one process; with
+        several, every 50 batches, when any process has had one (they stop together)."""
+        if self.world.size == 1:
+            return self._signal is not None
+        return b % 50 == 49 and self.world.any(self._signal is not None)
 
     def _step(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """One optimisation step on one of the regime's batches."""
@@ -247,11 +270,11 @@ class Trainer:
                 self._select(valid)
             row["seconds"] = time.perf_counter() - started
             self.history.append(row)
-            if self.checkpoint is not None:
+            if self.checkpoint is not None and self.world.main:
                 save_checkpoint(self.checkpoint, self.state_dict())
             for callback in self.callbacks:
                 callback(row)
-            if self._signal is not None:
+            if self.world.any(self._signal is not None):
                 self._stop(None, 0, 0, None)
 
     def _evaluate_untrained(self) -> None:
@@ -312,6 +335,7 @@ class Trainer:
         _set_global_rng(state["global_rng"])
         self.generators.train_negatives.bit_generator.state = state["negatives_rng"]
         self._partial = state.get("partial")
+        self.generators = self.world.streams(self.generators)  # this process's negatives
 
     # ------------------------------------------------------------------ signals
 
@@ -353,8 +377,10 @@ class Trainer:
                 "total": total.detach().cpu(),
                 "torch_rng": epoch_rng[0],
                 "negatives_rng": epoch_rng[1],
+                "world": self.world.size,
             }
-        save_checkpoint(self.checkpoint, state)
+        if self.world.main:
+            save_checkpoint(self.checkpoint, state)
         raise Interrupted(
             signum,
             f"{signal.Signals(signum).name} at {where}; checkpoint saved to {self.checkpoint}; "

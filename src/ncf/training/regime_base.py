@@ -11,6 +11,7 @@ import torch
 
 from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
+from ncf.distributed import World
 from ncf.errors import UsageError
 from ncf.models.base import Model
 from ncf.random import Generators
@@ -68,6 +69,12 @@ class Regime:
         self.train = train
         self.users = torch.from_numpy(train.user_ids).to(device)
         self.items = torch.from_numpy(train.item_ids).to(device)
+        self.world = World()
+
+    def spread(self, world: World) -> None:
+        """Lays out each epoch for one of ``world``'s processes: its share of the examples
+        (`World.share`) in batches of its share of ``per_batch`` (`batch_rows`)."""
+        self.world = world
 
     def start(self, model: Model) -> None:
         """Prepares a fresh model for this regime before its first epoch: it observes the
@@ -78,8 +85,9 @@ class Regime:
         raise NotImplementedError
 
     def batches_per_epoch(self) -> int:
-        """How many batches every epoch has (schedules stepped per batch need it)."""
-        return ceil_div(self.n_examples(), self.per_batch())
+        """How many batches every epoch has (schedules stepped per batch need it), the
+        same in every process."""
+        return ceil_div(ceil_div(self.n_examples(), self.world.size), self.batch_rows())
 
     def n_examples(self) -> int:
         """The rows an epoch goes through: training interactions, by default."""
@@ -89,12 +97,21 @@ class Regime:
         """Rows per batch: ``batch_size``, by default."""
         return self.config.batch_size
 
+    def batch_rows(self) -> int:
+        """Rows per batch in this process: its share of ``per_batch``."""
+        return ceil_div(self.per_batch(), self.world.size)
+
     def loss(self, model: Model, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
 
     def _shuffled(self, generators: Generators) -> torch.Tensor:
-        """A permutation of the training rows, from the torch generator."""
-        return torch.randperm(len(self.users), generator=generators.torch).to(self.device)
+        """A permutation of the training rows (this process's share), on the device."""
+        return self._permutation(len(self.users), generators).to(self.device)
+
+    def _permutation(self, n: int, generators: Generators) -> torch.Tensor:
+        """A fresh order of ``n`` examples from the torch generator (the same in every
+        process), or this process's share of it."""
+        return self.world.share(torch.randperm(n, generator=generators.torch))
 
     def penalty(self, model: Model, users: torch.Tensor, items: torch.Tensor, n: int) -> Any:
         """``reg`` x L2 of the embeddings the batch touched (`Model.regularised`)."""

@@ -51,7 +51,7 @@ from ncf.models.base import Model, binary_rows
 from ncf.random import Generators
 from ncf.training.losses import bpr_loss, pointwise_loss
 from ncf.training.partial_credit import PartialCredit
-from ncf.training.regime_base import Batch, EpochPlan, Regime
+from ncf.training.regime_base import Batch, EpochPlan, Regime, ceil_div
 from ncf.training.sequence_regimes import NextItem, Windows
 
 
@@ -99,7 +99,7 @@ class _SampledNegatives(Regime):
     ) -> EpochPlan:
         """The epoch's batches: consecutive ``per_batch`` rows of the drawn triples."""
         negatives_t = torch.from_numpy(negatives).to(self.device)  # (N, K)
-        per = self.per_batch()
+        per = self.batch_rows()
 
         def batch(b: int) -> Batch:
             rows = slice(b * per, (b + 1) * per)
@@ -178,7 +178,8 @@ class UserDraws(Pairwise):
     def epoch(self, generators: Generators) -> EpochPlan:
         started = time.perf_counter()
         rng = generators.train_negatives
-        users = self.active[rng.integers(0, len(self.active), len(self.users))]
+        draws = ceil_div(len(self.users), self.world.size)  # this process's share
+        users = self.active[rng.integers(0, len(self.active), draws)]
         picks = self.starts[users] + (rng.random(len(users)) * self.counts[users]).astype(np.int64)
         negatives = sample_negatives(
             users, self.config.n_negatives, self.seen, rng, self.n_items, self.index_dtype
@@ -235,7 +236,7 @@ class Rating(Regime):
     def epoch(self, generators: Generators) -> EpochPlan:
         order = self._shuffled(generators)
         users, items, ratings = self.users[order], self.items[order], self.ratings[order]
-        per = self.per_batch()
+        per = self.batch_rows()
 
         def batch(b: int) -> Batch:
             rows = slice(b * per, (b + 1) * per)
@@ -280,8 +281,8 @@ class ItemRows(Regime):
         model.init_from_ratings(self.ratings_np)
 
     def epoch(self, generators: Generators) -> EpochPlan:
-        order = torch.randperm(self.matrix.shape[0], generator=generators.torch).numpy()
-        per = self.per_batch()
+        order = self._permutation(self.matrix.shape[0], generators).numpy()
+        per = self.batch_rows()
 
         def batch(b: int) -> Batch:
             block = self.matrix[order[b * per : (b + 1) * per]]
@@ -327,9 +328,8 @@ class UserRows(Regime):
         self.active = np.flatnonzero(np.diff(self.matrix.indptr))  # users with an item
 
     def epoch(self, generators: Generators) -> EpochPlan:
-        order = torch.randperm(len(self.active), generator=generators.torch).numpy()
-        users = self.active[order]
-        per = self.per_batch()
+        users = self.active[self._permutation(len(self.active), generators).numpy()]
+        per = self.batch_rows()
 
         def batch(b: int) -> Batch:
             block = self.matrix[users[b * per : (b + 1) * per]]

@@ -80,7 +80,7 @@ class NextItem(_FromHistories):
         negatives = np.full((self.targets.numel(), k), PAD, dtype=np.int64)
         negatives[self.at] = drawn
         negatives_t = torch.from_numpy(negatives).view(*self.targets.shape, k).to(self.device)
-        per = self.per_batch()
+        per = self.batch_rows()
         group = torch.arange(len(order), device=self.device) // (per * self.BUCKET)
         lengths = self.lengths[order]
         by_length = torch.argsort(group * (self.inputs.shape[1] + 1) + lengths, stable=True)
@@ -101,7 +101,7 @@ class NextItem(_FromHistories):
         )
 
     def _shuffled(self, generators: Generators) -> torch.Tensor:  # over the users
-        return torch.randperm(len(self.sequence_users), generator=generators.torch).to(self.device)
+        return self._permutation(len(self.sequence_users), generators).to(self.device)
 
     def loss(self, model: Model, batch: Batch) -> torch.Tensor:
         inputs, positives, negatives = batch
@@ -146,7 +146,7 @@ class Windows(_FromHistories):
 
     def epoch(self, generators: Generators) -> EpochPlan:
         started = time.perf_counter()
-        order = torch.randperm(len(self.window_users), generator=generators.torch)
+        order = self._permutation(len(self.window_users), generators)
         negatives = sample_negatives(
             self.window_users[order.numpy()],
             self.config.n_negatives,
@@ -156,7 +156,7 @@ class Windows(_FromHistories):
         )
         negatives_t = torch.from_numpy(negatives).to(self.device)
         users, before, targets = (a[order.to(self.device)] for a in self.windows)
-        per = self.per_batch()
+        per = self.batch_rows()
 
         def batch(b: int) -> Batch:
             rows = slice(b * per, (b + 1) * per)
