@@ -68,11 +68,13 @@ class BPRMF(Model):
         vectors = self.item_emb(items)  # (B, 1 + K, dim)
         biases = self.item_bias(items).squeeze(2)
         scores = (vectors * user[:, None]).sum(2) + biases + self.user_bias(users)
+        scores = scores.float()
+        if not regularise:
+            return scores[:, 0], scores[:, 1:], []
         # the L2 of `regularised` over every pair: the user's vector counts once per pair
         weight = float(items.shape[1]) ** 0.5
         touched = [user * weight, vectors.reshape(-1, vectors.shape[2]), biases.reshape(-1, 1)]
-        scores = scores.float()
-        return scores[:, 0], scores[:, 1:], touched if regularise else []
+        return scores[:, 0], scores[:, 1:], touched
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         # (B, I): one product with the item biases added in, then the users' in place
