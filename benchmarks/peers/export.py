@@ -34,43 +34,51 @@ RATING = {"ml-100k": "ml-100k"}
 def export_ranking(data_dir: Path, dataset: str, folder: Path) -> Path:
     """Writes ``folder/ranking.npz`` for ``dataset`` and returns its path."""
     where, settings = RANKING[dataset]
-    config = resolve_config({"model": "neumf", "data": str(data_dir / where), **settings})
-    prepared = prepare_run(config, Generators.from_seed(config.seed))
-    known, test = prepared.known, prepared.test
-    assert prepared.protocol.label == "sampled:99", prepared.protocol.label
-    path = folder / "ranking.npz"
-    np.savez(
-        path,
-        n_users=known.n_users,
-        n_items=known.n_items,
-        train_users=known.user_ids.astype(np.int64),
-        train_items=known.item_ids.astype(np.int64),
-        test_users=test.users.astype(np.int64),
-        candidates=test.relevant.astype(np.int64),  # held-out item first, then 99 negatives
+    values = {"model": "neumf", "data": str(data_dir / where), **settings}
+    return _export(
+        values,
+        "sampled:99",
+        folder / "ranking.npz",
+        lambda test: {
+            "test_users": test.users.astype(np.int64),
+            "candidates": test.relevant.astype(np.int64),  # held-out item first, then 99 negatives
+        },
     )
-    return path
 
 
 def export_rating(data_dir: Path, dataset: str, folder: Path) -> Path:
     """Writes ``folder/rating.npz`` for ``dataset`` and returns its path."""
-    config = resolve_config({"model": "mf", "data": str(data_dir / RATING[dataset])})
-    prepared = prepare_run(config, Generators.from_seed(config.seed))
-    known, test = prepared.known, prepared.test
-    assert prepared.protocol.label == "rating", prepared.protocol.label
-    path = folder / "rating.npz"
-    np.savez(
-        path,
-        n_users=known.n_users,
-        n_items=known.n_items,
-        train_users=known.user_ids.astype(np.int64),
-        train_items=known.item_ids.astype(np.int64),
-        train_ratings=known.ratings.astype(np.float64),
-        test_users=test.users.astype(np.int64),
-        test_items=test.items.astype(np.int64),
-        test_ratings=test.ratings.astype(np.float64),
-        low=test.low,
-        high=test.high,
+    values = {"model": "mf", "data": str(data_dir / RATING[dataset])}
+    return _export(
+        values,
+        "rating",
+        folder / "rating.npz",
+        lambda test: {
+            "test_users": test.users.astype(np.int64),
+            "test_items": test.items.astype(np.int64),
+            "test_ratings": test.ratings.astype(np.float64),
+            "low": test.low,
+            "high": test.high,
+        },
     )
+
+
+def _export(values: dict, protocol: str, path: Path, test_arrays) -> Path:
+    """ncf's split of the run ``values``: its training + validation rows (the refit data)
+    and ``test_arrays(test evaluator)``, written to ``path``."""
+    config = resolve_config(values)
+    prepared = prepare_run(config, Generators.from_seed(config.seed))
+    known = prepared.known
+    assert prepared.protocol.label == protocol, prepared.protocol.label
+    arrays = {
+        "n_users": known.n_users,
+        "n_items": known.n_items,
+        "train_users": known.user_ids.astype(np.int64),
+        "train_items": known.item_ids.astype(np.int64),
+    }
+    if known.ratings is not None and protocol == "rating":
+        arrays["train_ratings"] = known.ratings.astype(np.float64)
+    np.savez(path, **arrays, **test_arrays(prepared.test))
     return path
 
 
