@@ -17,7 +17,7 @@ Every process runs the whole run, the same way (same seed, same split) and:
 The backend is gloo on the CPU and NCCL on CUDA, with each process on the GPU of its
 local rank.
 
-    >>> world = join("auto")          # under torchrun: the process group, else one process
+    >>> world = join(torch.device("cpu"))  # under torchrun: the process group, else one
     >>> world.rank, world.size, world.main
 """
 

@@ -166,3 +166,17 @@ def test_a_checkpoint_of_two_processes_resumes_in_one(ncf_split, one_process, tm
     assert resumed["epochs_run"] == int(EPOCHS)
     assert resumed["test"]["hr@10"] == pytest.approx(one_process["test"]["hr@10"], abs=0.01)
     assert "select epoch 1/" not in printed  # epoch 1 came from the checkpoint
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA machine takes --device cuda")
+def test_nproc_on_cuda_without_a_gpu_is_refused_before_starting(tmp_path):
+    command = [sys.executable, "-m", "ncf.cli", "train", "--data", "synthetic", "--nproc", "2"]
+    done = subprocess.run(
+        [*command, "--device", "cuda", "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --device cuda, but no CUDA device is available"
+    assert not (tmp_path / "run").exists()
