@@ -216,8 +216,10 @@ def launch(nproc: int, module_args: list[str]) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import main as torchrun
 
-    # the processes report (once) what the launcher would warn of: a signal, a failure
-    logging.getLogger("torch.distributed.elastic").setLevel(logging.ERROR)
+    # the processes report (once) what the launcher would log again: a signal, a failure
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("torch.distributed.elastic"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     # each process sets its threads (`ncf.device.default_threads`); else the launcher
     # sets 1 and warns
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -195,6 +195,7 @@ def train(
         echo=echo,
     )
     if world.size > 1:
+        world.barrier()  # the run folder is written: the processes part together
         leave()
         if not world.main:  # the first process reports for all
             return
@@ -214,17 +215,25 @@ def launch_train(config: Any, out: Path, nproc: int, passed: dict[str, Any]) -> 
     """``ncf train`` of the resolved ``config`` into ``out`` in ``nproc`` processes
     (`ncf.distributed.launch`), with the flags ``passed`` on; returns the exit code."""
     import tempfile
+    import warnings
 
     import tomli_w
     import torch
 
-    from ncf.device import pick_device
+    from ncf.device import pick_device, usable_cores
     from ncf.distributed import launch
     from ncf.pipeline import toml_ready
 
     gpus = torch.cuda.device_count()
-    if pick_device(config.device).type == "cuda" and nproc > gpus:
-        raise UsageError(f"--nproc {nproc} on CUDA takes a GPU each; this machine has {gpus}")
+    if pick_device(config.device).type == "cuda":
+        if nproc > gpus:
+            raise UsageError(f"--nproc {nproc} on CUDA takes a GPU each; this machine has {gpus}")
+    elif nproc > usable_cores():
+        warnings.warn(
+            f"--nproc {nproc} on {usable_cores()} usable cores: the processes wait for each "
+            "other at every step",
+            stacklevel=2,
+        )
     args = ["train", "--out", str(out)]
     args += [f"--{key}" for key in ("resume", "overwrite") if passed[key]]
     args += [] if passed["progress"] else ["--no-progress"]
