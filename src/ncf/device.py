@@ -76,6 +76,7 @@ def pick_device(name: str, deterministic: bool = False) -> torch.device:
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
         torch.backends.cuda.matmul.allow_tf32 = False
-    if name == "cuda" and World.from_env().size > 1:  # a process's own GPU
-        return torch.device("cuda", World.from_env().local_rank)
+    world = World.from_env()
+    if name == "cuda" and world.size > 1:  # a process's own GPU
+        return torch.device("cuda", world.local_rank)
     return torch.device(name)

@@ -222,8 +222,9 @@ def launch(nproc: int, module_args: list[str]) -> int:
             logging.getLogger(name).setLevel(logging.CRITICAL)
     # each process sets its threads (`ncf.device.default_threads`); else the launcher
     # sets 1 and warns
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (cores or 1) // nproc)))
+    from ncf.device import usable_cores  # which imports this module
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, usable_cores() // nproc)))
     try:
         torchrun(["--standalone", f"--nproc-per-node={nproc}", "-m", "ncf.cli", *module_args])
     except ChildFailedError as err:  # each process has said why
