@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from ncf.models.base import Model, Table, bias_tables, init_embedding
+from ncf.models.pair_dot import pair_counts, pair_dot
 
 
 class BPRMF(Model):
@@ -62,19 +63,38 @@ class BPRMF(Model):
         negatives: torch.Tensor,
         regularise: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-        """`forward` over each user's positive and negatives, each user looked up once."""
+        """`forward` over each user's positive and negatives, each user looked up once;
+        dense tables score them with `pair_dot` (sparse on the CPU)."""
         items = torch.cat([positives[:, None], negatives], dim=1)  # (B, 1 + K)
-        user = self.user_emb(users)  # (B, dim)
-        vectors = self.item_emb(items)  # (B, 1 + K, dim)
-        biases = self.item_bias(items).squeeze(2)
-        scores = (vectors * user[:, None]).sum(2) + biases + self.user_bias(users)
+        if self.hparams["sparse"]:  # sparse gradients come from the tables' own lookups
+            user, vectors = self.user_emb(users), self.item_emb(items)
+            scores = (vectors * user[:, None]).sum(2) + self.item_bias(items).squeeze(2)
+            scores = scores + self.user_bias(users)
+        else:
+            tables = (self.user_emb, self.item_emb, self.user_bias, self.item_bias)
+            scores = pair_dot(*(table.weight for table in tables), users, items)
         scores = scores.float()
-        if not regularise:
-            return scores[:, 0], scores[:, 1:], []
-        # the L2 of `regularised` over every pair: the user's vector counts once per pair
-        weight = float(items.shape[1]) ** 0.5
-        touched = [user * weight, vectors.reshape(-1, vectors.shape[2]), biases.reshape(-1, 1)]
+        touched = self.touched(users, items) if regularise else []
         return scores[:, 0], scores[:, 1:], touched
+
+    def touched(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
+        """The L2 terms of a batch of users (B,) with items (B, n): each pair's user
+        vector, item vector and item bias. Gathered when the batch has fewer rows than
+        the tables; else the tables' rows weighted by the square root of how many pairs
+        they are in (the same sum of squares, without (B, d) tensors)."""
+        n = items.shape[1]
+        if self.hparams["sparse"] or len(users) * (1 + n) < self.n_users + self.n_items:
+            flat = items.reshape(-1)
+            return [self.user_emb(users) * n**0.5, self.item_emb(flat), self.item_bias(flat)]
+        user_counts, item_counts = pair_counts(users, items, self.n_users, self.n_items)
+        dtype = self.user_emb.weight.dtype
+        on_users = user_counts.to(dtype).sqrt()[:, None]
+        on_items = item_counts.to(dtype).sqrt()[:, None]
+        return [
+            self.user_emb.weight * on_users,
+            self.item_emb.weight * on_items,
+            self.item_bias.weight * on_items,
+        ]
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         # (B, I): one product with the item biases added in, then the users' in place
