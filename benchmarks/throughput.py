@@ -7,14 +7,16 @@ Models: NeuMF (8 factors, MLP layers [64, 32, 16, 8], BCE with 4 negatives per p
 and BPR-MF (64 factors, one negative per positive). Batches: 256 and a large one with
 the learning rate scaled by the square root of the batch ratio. Samples are scored
 (user, item) rows: a positive and its negatives count 1 + K. Each figure is the median of
-``--repeats`` epochs (this machine's timings vary by a third from run to run).
+``--repeats`` epochs, the plain loop's and `ncf`'s run in turn (this machine's timings
+vary by a third from minute to minute).
 
 The plain loop is the training loop PyTorch's tutorials write, without a `DataLoader`'s
 per-sample overhead: an `nn.Module` scoring (user, item) pairs, the epoch's negatives
 drawn with NumPy (unchecked), the rows shuffled once and sliced into batches,
 `torch.optim.Adam` with its defaults. `ncf` runs its `Trainer` (negatives drawn
 exactly, batches sliced from tensors laid out once per epoch, fused Adam, each user looked
-up once per positive, lookups whose backward adds rows with `index_add_`), eagerly and
+up once per positive, lookups whose backward adds rows with `index_add_`, BPR-MF's large
+batches scored through a sparse matrix of their pairs (`ncf.models.pair_dot`)), eagerly and
 with ``compile = true`` (`torch.compile`; its first epoch, compilation included, is shown
 apart). Both see the same positives.
 """
@@ -114,30 +116,29 @@ def plain_epoch(kind: str, model: nn.Module, users, items, n_items, k, batch, lr
     return time.perf_counter() - started
 
 
-def ncf_epochs(
-    name: str, args: dict, train, k: int, batch: int, lr: float, repeats: int, compile: bool
-) -> tuple[float, float]:
-    """`ncf`'s Trainer: seconds of the first epoch (with compilation, if any) and the
-    median of the next ``repeats``."""
-    torch.manual_seed(0)
-    model = MODELS[name](train.n_users, train.n_items, **args)
-    config = TrainConfig(
-        epochs=repeats + 1,
-        batch_size=batch,
-        lr=lr,
-        n_negatives=k,
-        reg=0.0,
-        schedule="none",
-        compile=compile,
-    )
-    trainer = Trainer(model, train, config, None, Generators.from_seed(0), progress=False)
-    seconds = []
-    for _ in range(repeats + 1):
+class NcfEpochs:
+    """`ncf`'s Trainer on one model, batch and learning rate, an epoch at a time."""
+
+    def __init__(self, name: str, args: dict, train, k: int, batch: int, lr: float, compile):
+        torch.manual_seed(0)
+        model = MODELS[name](train.n_users, train.n_items, **args)
+        config = TrainConfig(
+            epochs=1000,
+            batch_size=batch,
+            lr=lr,
+            n_negatives=k,
+            reg=0.0,
+            schedule="none",
+            compile=compile,
+        )
+        self.trainer = Trainer(model, train, config, None, Generators.from_seed(0), progress=False)
+
+    def __call__(self) -> float:
+        """Seconds of one epoch."""
         started = time.perf_counter()
-        trainer.train_epoch()
-        trainer.epoch += 1
-        seconds.append(time.perf_counter() - started)
-    return seconds[0], float(np.median(seconds[1:]))
+        self.trainer.train_epoch()
+        self.trainer.epoch += 1
+        return time.perf_counter() - started
 
 
 def main() -> None:
@@ -185,18 +186,21 @@ def main() -> None:
                 plain = PlainBPR(train.n_users, train.n_items, margs["dim"])
                 samples = rows * 2
             users, items = part.user_ids, part.item_ids
-            plain_s = np.median(
-                [
-                    plain_epoch(kind, plain, users, items, train.n_items, k, batch, scaled)
-                    for _ in range(args.repeats)
-                ]
-            )
-            _, ncf_s = ncf_epochs(name, margs, part, k, batch, scaled, args.repeats, False)
-            first, compiled_s = np.nan, np.nan
+            runs = {"ncf": NcfEpochs(name, margs, part, k, batch, scaled, False)}
+            runs["ncf"]()  # a first epoch apart, as the compiled one
+            first = np.nan
             if not args.no_compile:
-                first, compiled_s = ncf_epochs(
-                    name, margs, part, k, batch, scaled, args.repeats, True
+                runs["compiled"] = NcfEpochs(name, margs, part, k, batch, scaled, True)
+                first = runs["compiled"]()  # compilation included
+            seconds: dict[str, list[float]] = {"plain": [], "ncf": [], "compiled": []}
+            for _ in range(args.repeats):  # in turn, so that a slower spell hits all alike
+                seconds["plain"].append(
+                    plain_epoch(kind, plain, users, items, train.n_items, k, batch, scaled)
                 )
+                for key, run in runs.items():
+                    seconds[key].append(run())
+            plain_s, ncf_s = np.median(seconds["plain"]), np.median(seconds["ncf"])
+            compiled_s = np.median(seconds["compiled"]) if seconds["compiled"] else np.nan
             print(
                 f"| {name} | {batch:,} | {scaled:.4f} | {samples / plain_s:,.0f} | "
                 f"{samples / ncf_s:,.0f} | {plain_s / ncf_s:.2f}x | {samples / compiled_s:,.0f} | "

@@ -122,3 +122,27 @@ def test_mult_vae_anneals_beta_with_its_updates():
     assert int(model.steps) == 6 and "steps" in model.state_dict()
     logits, penalty = model.eval().row_logits(rows_)
     assert penalty == 0.0 and int(model.steps) == 6  # evaluation counts no update
+
+
+@pytest.mark.parametrize("regime_class", [Pointwise, Pairwise])
+def test_negatives_drawn_on_the_device_are_unseen(regime_class):
+    """The GPU path (`sample_negatives_torch`), run here on the CPU: every positive keeps
+    its row, every negative is unseen, and the run's seed decides the draws."""
+    from ncf.data.sampling import seen_keys
+
+    train = checkerboard()
+    config = TrainConfig(batch_size=64, n_negatives=3)
+
+    def epoch():
+        regime = regime_class(train, config, CPU)
+        regime.on_device, regime.keys = True, seen_keys(train, CPU)
+        return rows(regime.epoch(Generators.from_seed(5)))
+
+    batches = epoch()
+    users = torch.cat([b[0] for b in batches]).numpy()
+    positives = torch.cat([b[1] for b in batches]).numpy()
+    negatives = torch.cat([b[2] for b in batches]).numpy()
+    assert sorted(zip(users, positives)) == sorted(zip(train.user_ids, train.item_ids))
+    liked = (users[:, None] + negatives) % 2 == 0  # the checkerboard's rule
+    assert negatives.shape == (len(train), 3) and not liked.any()
+    assert np.array_equal(negatives, torch.cat([b[2] for b in epoch()]).numpy())

@@ -10,11 +10,16 @@ that the temporaries stay small.
     >>> seen = SeenSet.from_interactions(train)
     >>> neg_items = sample_negatives(train.user_ids, 4, seen, rng)          # (n, 4)
     >>> eval_negs = sample_distinct_negatives(test.user_ids, 99, seen_all, rng)
+
+On a GPU an epoch's negatives are drawn where its batches are (`sample_negatives_torch`:
+the seen pairs' sorted keys searched with `torch.searchsorted`), so that they never
+cross to the host.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ncf.data.interactions import Interactions, sorted_unique
 from ncf.errors import DataError
@@ -100,7 +105,7 @@ def sample_negatives(
     out = rng.integers(0, n_items, size=(len(user_ids), k), dtype=dtype)
     if seen is None:
         return out
-    _check_room(user_ids, 1, seen)
+    check_room(user_ids, 1, seen)
     for lo in range(0, len(user_ids), BLOCK):
         users = np.asarray(user_ids[lo : lo + BLOCK])[:, None]
         block = out[lo : lo + BLOCK]  # a view: redraws land in ``out``
@@ -118,6 +123,51 @@ def sample_negatives(
     return out
 
 
+def seen_keys(train: Interactions, device: torch.device) -> torch.Tensor:
+    """The sorted distinct ``user * n_items + item`` keys of ``train``'s pairs, on
+    ``device``: what `sample_negatives_torch` searches."""
+    keys = train.user_ids.astype(np.int64) * train.n_items + train.item_ids
+    return torch.from_numpy(sorted_unique(keys)).to(device)
+
+
+def sample_negatives_torch(
+    users: torch.Tensor,
+    k: int,
+    keys: torch.Tensor | None,
+    n_items: int,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """`sample_negatives` in torch, on the device of ``users`` (B,): (B, k) int64 items,
+    each not among the user's ``keys`` (`seen_keys`), redrawn until none is; unchecked
+    when ``keys`` is None. ``generator`` lives on that device."""
+    device = users.device
+    out = torch.randint(0, n_items, (len(users), k), device=device, generator=generator)
+    if keys is None or not len(keys):
+        return out
+    for lo in range(0, len(users), BLOCK):
+        block = out[lo : lo + BLOCK]  # a view: redraws land in ``out``
+        base = users[lo : lo + BLOCK].long()[:, None] * n_items  # (b, 1)
+        bad = torch.nonzero(_holds(keys, base + block), as_tuple=True)
+        for _ in range(MAX_ROUNDS):
+            if not len(bad[0]):
+                break
+            drawn = torch.randint(0, n_items, bad[0].shape, device=device, generator=generator)
+            block[bad] = drawn
+            still = _holds(keys, base[bad[0], 0] + drawn)
+            bad = (bad[0][still], bad[1][still])
+        else:
+            raise DataError(
+                "negative sampling did not converge: some users have seen almost every item"
+            )
+    return out
+
+
+def _holds(keys: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+    """Whether each query is among the sorted ``keys``."""
+    at = torch.searchsorted(keys, queries).clamp_(max=len(keys) - 1)
+    return keys[at] == queries
+
+
 def sample_distinct_negatives(
     user_ids: np.ndarray, k: int, seen: SeenSet, rng: np.random.Generator
 ) -> np.ndarray:
@@ -129,7 +179,7 @@ def sample_distinct_negatives(
     Returns:
         (n, k) int64 item indices.
     """
-    _check_room(user_ids, k, seen)
+    check_room(user_ids, k, seen)
     n = len(user_ids)
     out = rng.integers(0, seen.n_items, size=(n, k))
     users = np.broadcast_to(np.asarray(user_ids)[:, None], out.shape)
@@ -148,7 +198,8 @@ def sample_distinct_negatives(
     raise DataError("negative sampling did not converge: some users have seen almost every item")
 
 
-def _check_room(user_ids: np.ndarray, k: int, seen: SeenSet) -> None:
+def check_room(user_ids: np.ndarray, k: int, seen: SeenSet) -> None:
+    """Raises `DataError` when one of the users has fewer than ``k`` unseen items."""
     room = seen.n_items - seen.counts[user_ids]
     if len(room) and room.min() < k:
         user = int(np.asarray(user_ids)[np.argmin(room)])

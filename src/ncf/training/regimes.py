@@ -45,7 +45,13 @@ import torch.nn.functional as F
 
 from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
-from ncf.data.sampling import SeenSet, sample_negatives
+from ncf.data.sampling import (
+    SeenSet,
+    check_room,
+    sample_negatives,
+    sample_negatives_torch,
+    seen_keys,
+)
 from ncf.errors import DataError
 from ncf.models.base import Model, binary_rows
 from ncf.random import Generators
@@ -68,6 +74,12 @@ class _SampledNegatives(Regime):
         super().__init__(train, config, device)
         self.seen = SeenSet.from_interactions(train) if config.sampler == "exact" else None
         self.n_items = train.n_items
+        # a GPU draws the negatives where the batches are: they never cross to the host
+        self.on_device = device.type == "cuda"
+        self.keys = None
+        if self.on_device and self.seen is not None:
+            self.keys = seen_keys(train, device)
+            check_room(train.user_ids, 1, self.seen)  # as `sample_negatives` does
         # an epoch's negatives are held as int32 (half the memory) and widened per batch
         self.index_dtype = np.int32 if train.n_items < 2**31 else np.int64
         self.credit = (
@@ -80,11 +92,16 @@ class _SampledNegatives(Regime):
         started = time.perf_counter()
         order = self._shuffled(generators)
         users, positives = self.users[order], self.items[order]
+        k, rng = self.config.n_negatives, generators.train_negatives
+        if self.on_device:  # a torch stream seeded from the run's negatives stream
+            stream = torch.Generator(self.device).manual_seed(int(rng.integers(2**63)))
+            negatives = sample_negatives_torch(users, k, self.keys, self.n_items, stream)
+            return self._plan(started, users, positives, negatives)
         negatives = sample_negatives(
             users.cpu().numpy(),  # on the CPU: no copy
-            self.config.n_negatives,
+            k,
             self.seen,
-            generators.train_negatives,
+            rng,
             self.n_items,
             self.index_dtype,
         )
@@ -95,10 +112,10 @@ class _SampledNegatives(Regime):
         started: float,
         users: torch.Tensor,
         positives: torch.Tensor,
-        negatives: np.ndarray,
+        negatives: np.ndarray | torch.Tensor,
     ) -> EpochPlan:
         """The epoch's batches: consecutive ``per_batch`` rows of the drawn triples."""
-        negatives_t = torch.from_numpy(negatives).to(self.device)  # (N, K)
+        negatives_t = torch.as_tensor(negatives, device=self.device)  # (N, K)
         per = self.batch_rows()
 
         def batch(b: int) -> Batch:
