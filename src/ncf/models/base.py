@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ncf.data.interactions import Interactions
@@ -417,22 +418,28 @@ def tower_on_batch(
     """A tower whose first Linear reads ``cat(user_vec, item_vec)``, on each of ``users``
     (B,) with each of its ``items`` (B, n): (B, n, h_last).
 
-    The first layer splits as ``W_u u + W_i i + b``. Each side is projected where it is
+    The first layer splits as ``W_u u + (W_i i + b)``. Each side is projected where it is
     cheaper: the whole table once when the batch looks up more rows than the table has
     (then the projected rows are gathered), else the rows looked up. Either way each user
-    is projected once, not once per item; the result is the same."""
+    is projected once, not once per item, and the bias added on the item side's fewer
+    rows; the result is the same."""
     first = seq[0]
     assert isinstance(first, nn.Linear)
     d_u = user_table.embedding_dim
     proj_u = _projected(user_table, users, first.weight[:, :d_u])  # (B, h)
-    proj_i = _projected(item_table, items, first.weight[:, d_u:])  # (B, n, h)
-    return _rest_of_tower(seq, proj_u[:, None, :] + proj_i + first.bias)
+    proj_i = _projected(item_table, items, first.weight[:, d_u:], first.bias)  # (B, n, h)
+    return _rest_of_tower(seq, proj_u[:, None, :] + proj_i)
 
 
-def _projected(table: nn.Embedding, index: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def _projected(
+    table: nn.Embedding,
+    index: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+) -> torch.Tensor:
     if index.numel() > table.num_embeddings:
-        return gather_rows(table.weight @ weight.T, index)
-    return table(index) @ weight.T
+        return gather_rows(F.linear(table.weight, weight, bias), index)
+    return F.linear(table(index), weight, bias)
 
 
 def gather_rows(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
