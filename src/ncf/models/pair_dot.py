@@ -72,7 +72,9 @@ def sparse_path(*tables: torch.Tensor) -> bool:
     )
 
 
-def pair_counts(users: torch.Tensor, items: torch.Tensor, n_users: int, n_items: int):
+def pair_counts(
+    users: torch.Tensor, items: torch.Tensor, n_users: int, n_items: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """How many of a batch's pairs each user and each item is in: (n_users,), (n_items,)."""
     user_counts = torch.bincount(users.long(), minlength=n_users) * items.shape[1]
     return user_counts, torch.bincount(items.reshape(-1).long(), minlength=n_items)
