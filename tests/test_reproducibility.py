@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -98,8 +99,9 @@ def test_a_run_stopped_at_a_random_moment_resumes_to_the_same_result(
     assert not (tmp_path / "metrics.json").exists()
 
     resumed = train(tmp_path, "--resume")
-    _, err = resumed.communicate(timeout=300)
+    out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
+    assert re.search(r"resuming the select phase (after|in) epoch \d+ of \d+", out + err)
     result = finished(tmp_path)
     assert result["metrics"] == reference["metrics"]
     assert result["history"] == reference["history"]

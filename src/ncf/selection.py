@@ -138,6 +138,7 @@ def _gradient_runner(
         )
         if options.resume and checkpoint.exists():
             trainer.resume(checkpoint)
+            options.echo(f"resuming the {phase} phase {trainer.resumed_at()}")
         history = [{"phase": phase, **row} for row in trainer.fit()]
         lr_trace.extend({"phase": phase, "epoch": e, "lr": lr} for e, lr in trainer.lr_trace)
         if tensorboard is not None:

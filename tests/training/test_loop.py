@@ -113,6 +113,18 @@ def fail_at_batch(monkeypatch, batch, action):
     monkeypatch.setattr(Trainer, "_step", counting)
 
 
+def record_resumes(monkeypatch):
+    """The `Trainer.resumed_at` of every resume from now on."""
+    notes, resume = [], Trainer.resume
+
+    def recording(self, path):
+        resume(self, path)
+        notes.append(self.resumed_at())
+
+    monkeypatch.setattr(Trainer, "resume", recording)
+    return notes
+
+
 @pytest.mark.parametrize(("signum", "draw"), [(signal.SIGINT, 1), (signal.SIGTERM, 2)])
 def test_a_signal_at_a_random_batch_checkpoints_and_resumes_exactly(
     split, tmp_path, monkeypatch, uninterrupted, signum, draw
@@ -132,9 +144,12 @@ def test_a_signal_at_a_random_batch_checkpoints_and_resumes_exactly(
     assert state["epoch"] == batch // per_epoch
     assert state["partial"]["batch"] == batch % per_epoch + 1
     monkeypatch.undo()
+    notes = record_resumes(monkeypatch)
     resumed, again = train_neumf(
         split, RESUME_CONFIG, init_seed=7, checkpoint=checkpoint, resume=checkpoint
     )
+    position = batch % per_epoch + 2  # 1-based, the one after the last step taken
+    assert notes == [f"in epoch {batch // per_epoch + 1} of 3, at batch {position}"]
     assert_same_weights(model, resumed)
     assert [r["loss"] for r in again.history] == [r["loss"] for r in trainer.history]
     assert [r["valid_ndcg@10"] for r in again.history] == [
@@ -158,9 +173,11 @@ def test_a_crash_at_a_random_batch_resumes_from_the_last_epoch_exactly(
         train_neumf(split, RESUME_CONFIG, checkpoint=checkpoint)
     assert torch.load(checkpoint, weights_only=True)["epoch"] == batch // per_epoch
     monkeypatch.undo()
+    notes = record_resumes(monkeypatch)
     resumed, again = train_neumf(
         split, RESUME_CONFIG, init_seed=7, checkpoint=checkpoint, resume=checkpoint
     )
+    assert notes == [f"after epoch {batch // per_epoch} of 3"]
     assert_same_weights(model, resumed)
     assert [r["loss"] for r in again.history] == [r["loss"] for r in trainer.history]
 

@@ -337,6 +337,16 @@ class Trainer:
         self._partial = state.get("partial")
         self.generators = self.world.streams(self.generators)  # this process's negatives
 
+    def resumed_at(self) -> str:
+        """Where a resumed run goes on from, in words."""
+        partial = self._partial
+        if partial is None:
+            return f"after epoch {self.epoch} of {self.stop_at}"
+        where = f"in epoch {self.epoch + 1} of {self.stop_at}"
+        if partial.get("world", 1) != self.world.size:
+            return f"{where}, from its first batch (stopped with {partial['world']} processes)"
+        return f"{where}, at batch {partial['batch'] + 1}"
+
     # ------------------------------------------------------------------ signals
 
     @contextlib.contextmanager
