@@ -135,8 +135,14 @@ def one_process(ncf_split, tmp_path_factory):
     return metrics(out)
 
 
-def test_two_processes_train_to_the_quality_of_one(ncf_split, one_process, tmp_path):
-    printed = finish(train(tmp_path, ncf_split, "--nproc", "2"))
+@pytest.fixture(scope="module")
+def two_processes(ncf_split, tmp_path_factory):
+    out = tmp_path_factory.mktemp("two")
+    return out, finish(train(out, ncf_split, "--nproc", "2"))
+
+
+def test_two_processes_train_to_the_quality_of_one(one_process, two_processes):
+    tmp_path, printed = two_processes
     two = metrics(tmp_path)
     assert two["processes"] == 2 and one_process["processes"] == 1
     assert two["test"]["hr@10"] == pytest.approx(one_process["test"]["hr@10"], abs=0.01)
@@ -148,10 +154,11 @@ def test_two_processes_train_to_the_quality_of_one(ncf_split, one_process, tmp_p
     assert list(history["epoch"]) == [1, 2, 3, 1, 2, 3]
 
 
-def test_a_checkpoint_of_two_processes_resumes_in_one(ncf_split, one_process, tmp_path):
-    process = train(tmp_path, ncf_split, "--nproc", "2")
+def stop_two_processes_in_epoch_two(out, data) -> None:
+    """Starts a two-process run and stops it with SIGTERM in its second epoch."""
+    process = train(out, data, "--nproc", "2")
     deadline = time.monotonic() + 300
-    while not (tmp_path / "checkpoint-select.pt").exists():  # an epoch is done
+    while not (out / "checkpoint-select.pt").exists():  # an epoch is done
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     time.sleep(1.0)  # into the second epoch
@@ -159,7 +166,22 @@ def test_a_checkpoint_of_two_processes_resumes_in_one(ncf_split, one_process, tm
     _, err = process.communicate(timeout=120)
     assert process.returncode == 128 + signal.SIGTERM, err
     assert err.count("checkpoint saved") == 1  # by the first process
-    assert not (tmp_path / "metrics.json").exists()
+    assert not (out / "metrics.json").exists()
+
+
+def test_a_checkpoint_of_two_processes_resumes_in_two_exactly(ncf_split, two_processes, tmp_path):
+    """Every process's stream of negatives is saved: the resumed run is the unstopped one."""
+    stop_two_processes_in_epoch_two(tmp_path, ncf_split)
+    printed = finish(train(tmp_path, ncf_split, "--nproc", "2", "--resume"))
+    assert "resuming the select phase in epoch 2 of 3, at batch" in printed
+    resumed, whole = metrics(tmp_path), metrics(two_processes[0])
+    assert resumed["test"] == whole["test"] and resumed["valid"] == whole["valid"]
+    losses = [pd.read_csv(out / "history.csv")["loss"] for out in (tmp_path, two_processes[0])]
+    assert list(losses[0]) == list(losses[1])
+
+
+def test_a_checkpoint_of_two_processes_resumes_in_one(ncf_split, one_process, tmp_path):
+    stop_two_processes_in_epoch_two(tmp_path, ncf_split)
     printed = finish(train(tmp_path, ncf_split, "--resume"))
     resumed = metrics(tmp_path)
     assert resumed["processes"] == 1

@@ -138,8 +138,7 @@ class Trainer:
             partial = {**partial, "batch": 0, "total": torch.zeros(())}
         if partial is not None:
             self.generators.torch.set_state(partial["torch_rng"])
-            self.generators.train_negatives.bit_generator.state = partial["negatives_rng"]
-            self.generators = self.world.streams(self.generators)
+            self._restore_negatives(partial.get("process_negatives_rng"), partial["negatives_rng"])
         epoch_rng = (
             self.generators.torch.get_state(),
             copy.deepcopy(self.generators.train_negatives.bit_generator.state),
@@ -150,7 +149,9 @@ class Trainer:
         device = model.device
         first, total = 0, torch.zeros((), device=device)
         if partial is not None:
-            first, total = partial["batch"], partial["total"].to(device)
+            totals = partial.get("process_total")  # each process's own running loss
+            mine = totals[self.world.rank] if totals and len(totals) == self.world.size else None
+            first, total = partial["batch"], (partial["total"] if mine is None else mine).to(device)
         trace_every = max(1, n_batches // 500)  # at most ~500 points of the LR per epoch
         columns = [
             TextColumn(f"epoch {self.epoch + 1}/{config.epochs}"),
@@ -270,8 +271,10 @@ class Trainer:
                 self._select(valid)
             row["seconds"] = time.perf_counter() - started
             self.history.append(row)
-            if self.checkpoint is not None and self.world.main:
-                save_checkpoint(self.checkpoint, self.state_dict())
+            if self.checkpoint is not None:
+                state = self._checkpoint_state()
+                if self.world.main:
+                    save_checkpoint(self.checkpoint, state)
             for callback in self.callbacks:
                 callback(row)
             if self.world.any(self._signal is not None):
@@ -318,6 +321,23 @@ class Trainer:
             "partial": None,
         }
 
+    def _checkpoint_state(self) -> dict[str, Any]:
+        """`state_dict` with every process's own stream of negatives, so that a run
+        resumed at the same number of processes goes on exactly (every process calls
+        it; the first writes it)."""
+        state = self.state_dict()
+        state["process_negatives_rng"] = self.world.gather(state["negatives_rng"])
+        return state
+
+    def _restore_negatives(self, own: list[Any] | None, first: Any) -> None:
+        """This process's stream of negatives: its own saved state when the checkpoint
+        was written by as many processes, else the first process's, jumped."""
+        if own is not None and len(own) == self.world.size:
+            self.generators.train_negatives.bit_generator.state = own[self.world.rank]
+            return
+        self.generators.train_negatives.bit_generator.state = first
+        self.generators = self.world.streams(self.generators)
+
     def resume(self, path: Path) -> None:
         """Restores a checkpoint written by this trainer, at an epoch's end or mid-epoch."""
         state = load_checkpoint(path)
@@ -333,9 +353,8 @@ class Trainer:
         self.best_state, self.bad_epochs = state["best_state"], state["bad_epochs"]
         self.generators.torch.set_state(state["torch_rng"])
         _set_global_rng(state["global_rng"])
-        self.generators.train_negatives.bit_generator.state = state["negatives_rng"]
+        self._restore_negatives(state.get("process_negatives_rng"), state["negatives_rng"])
         self._partial = state.get("partial")
-        self.generators = self.world.streams(self.generators)  # this process's negatives
 
     def resumed_at(self) -> str:
         """Where a resumed run goes on from, in words."""
@@ -379,7 +398,7 @@ class Trainer:
             where = f"the end of epoch {self.epoch}"
         if self.checkpoint is None:
             raise Interrupted(signum, f"{signal.Signals(signum).name} at {where}; no checkpoint")
-        state = self.state_dict()
+        state = self._checkpoint_state()
         if epoch_rng is not None:
             state["partial"] = {
                 "lr": self._epoch_lr,
@@ -388,6 +407,8 @@ class Trainer:
                 "torch_rng": epoch_rng[0],
                 "negatives_rng": epoch_rng[1],
                 "world": self.world.size,
+                "process_negatives_rng": self.world.gather(epoch_rng[1]),
+                "process_total": self.world.gather(total.detach().cpu()),
             }
         if self.world.main:
             save_checkpoint(self.checkpoint, state)
