@@ -32,7 +32,7 @@ from ncf.training.loop import Trainer
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--users", type=int, default=162_541)
     parser.add_argument("--items", type=int, default=59_047)

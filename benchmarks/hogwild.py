@@ -51,7 +51,7 @@ def run(data: str, epochs: int, workers: int, model_name: str) -> tuple[float, f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="ml-100k")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--model", default="mf-bias")

@@ -55,7 +55,7 @@ print(json.dumps({"fit_s": min(times)}))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--implicit-python", default=os.environ.get("IMPLICIT_PYTHON", ""))
     parser.add_argument(
         "--data",

@@ -69,7 +69,7 @@ def phases(spec: str, negatives: int, split: str) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="a data spec to read instead of the synthetic log")
     parser.add_argument("--rows", type=int, default=25_000_095)
     parser.add_argument("--users", type=int, default=162_541)

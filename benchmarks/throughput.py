@@ -142,7 +142,7 @@ class NcfEpochs:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--small-rows", type=int, default=100_000, help="positives timed at batch 256"
@@ -201,10 +201,14 @@ def main() -> None:
                     seconds[key].append(run())
             plain_s, ncf_s = np.median(seconds["plain"]), np.median(seconds["ncf"])
             compiled_s = np.median(seconds["compiled"]) if seconds["compiled"] else np.nan
+            compiled = "- | - | -"  # not run (--no-compile)
+            if not np.isnan(compiled_s):
+                compiled = (
+                    f"{samples / compiled_s:,.0f} | {plain_s / compiled_s:.2f}x | {first:.1f}"
+                )
             print(
                 f"| {name} | {batch:,} | {scaled:.4f} | {samples / plain_s:,.0f} | "
-                f"{samples / ncf_s:,.0f} | {plain_s / ncf_s:.2f}x | {samples / compiled_s:,.0f} | "
-                f"{plain_s / compiled_s:.2f}x | {first:.1f} |",
+                f"{samples / ncf_s:,.0f} | {plain_s / ncf_s:.2f}x | {compiled} |",
                 flush=True,
             )
 

@@ -205,7 +205,7 @@ def report(records: list[dict], datasets: list[str], total_s: float) -> list[str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke test: 1-2 epochs, few users")
     parser.add_argument("--datasets", default="ml-100k,ml-1m")
     parser.add_argument("--only", default=",".join(LIBRARIES), help="libraries to run")

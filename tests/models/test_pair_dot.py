@@ -87,3 +87,9 @@ def test_sparse_tables_keep_sparse_gradients():
     )
     (negative.sum() - positive.sum() + l2_penalty(touched, 20)).backward()
     assert model.user_emb.weight.grad.is_sparse and model.item_emb.weight.grad.is_sparse
+
+
+def test_an_empty_batch_scores_nothing():
+    tables = _tables(5, 4, 3)
+    users, items = torch.zeros(0, dtype=torch.long), torch.zeros(0, 2, dtype=torch.long)
+    assert pair_dot(*tables, users, items).shape == (0, 2)

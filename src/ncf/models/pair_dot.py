@@ -36,12 +36,13 @@ def pair_dot(
     """(B, n) scores of users (B,) with items (B, n): the rows' dot products plus the
     (n_users, 1) and (n_items, 1) biases.
 
-    Sparse on the CPU (float32 or float64 tables) when the batch has more pairs than the
-    tables have rows: the sparse products write whole tables, which a smaller batch's
-    gathered rows beat (BPR-MF on ML-1M: 1.2-1.5x faster a step from 12K pairs up, 10-20%
-    slower below 10K). By gathering rows elsewhere, while `torch.compile` traces, and
-    when the batch has more pairs than the tables have (user, item) cells (torch's
-    sampled product refuses more entries than its dense matrix has)."""
+    The sparse path is taken on the CPU, for float32 or float64 tables, when the batch
+    has more pairs than the tables have rows: its products write whole tables, which a
+    smaller batch's gathered rows beat (BPR-MF on ML-1M: 1.2-1.5x faster a step from 12K
+    pairs up, 10-20% slower below 10K). Rows are gathered instead on other devices and
+    dtypes, while `torch.compile` traces, and when the batch has more pairs than the
+    tables have (user, item) cells (torch's sampled product refuses more entries than its
+    dense matrix has)."""
     pairs, n_users, n_items = items.numel(), len(user_w), len(item_w)
     if sparse_path(user_w, item_w) and n_users + n_items < pairs <= n_users * n_items:
         return _PairDot.apply(user_w, item_w, user_b, item_b, users.long(), items.long())
@@ -59,7 +60,7 @@ def gathered_pair_dot(
     """`pair_dot` by gathering the rows (autograd adds their gradients back)."""
     user = user_w.index_select(0, users.long())  # (B, d)
     flat = items.reshape(-1).long()
-    vectors = item_w.index_select(0, flat).view(*items.shape, -1)  # (B, n, d)
+    vectors = item_w.index_select(0, flat).view(*items.shape, item_w.shape[1])  # (B, n, d)
     biases = item_b.index_select(0, flat).view(items.shape)
     return (vectors * user[:, None]).sum(2) + biases + user_b.index_select(0, users.long())
 
@@ -106,6 +107,13 @@ def _offsets(counts: torch.Tensor) -> torch.Tensor:
 
 
 class _PairDot(torch.autograd.Function):
+    """The sparse path. Its CSR matrices keep a row's columns in batch order, repeats
+    included (a pair drawn twice is two entries): torch's invariants want them sorted and
+    distinct, which would take a sort per row and a merge, but its CPU kernels used here
+    (`sampled_addmm`, CSR x dense) treat every entry on its own, so each entry's score and
+    gradient is the pair's (`tests/models/test_pair_dot.py` checks repeats); the tensors
+    are built with ``check_invariants=False``."""
+
     @staticmethod
     def forward(ctx, user_w, item_w, user_b, item_b, users, items):  # type: ignore[override]
         (b, n), (n_users, n_items) = items.shape, (user_w.shape[0], item_w.shape[0])

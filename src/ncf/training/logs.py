@@ -91,8 +91,10 @@ def group_label(group: list[str], prefix: str = "valid_") -> str:
 
 
 def _title(metrics: dict[str, Any], what: str) -> str:
+    """``model on data: what``, on two lines when long (a data path runs off the plot)."""
     if "model" in metrics and "data" in metrics:
-        return f"{metrics['model']} on {metrics['data']}: {what}"
+        run = f"{metrics['model']} on {metrics['data']}"
+        return f"{run}: {what}" if len(run) + len(what) < 60 else f"{run}\n{what}"
     return what
 
 
