@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ncf.errors import UsageError
-from ncf.models.base import ItemFeatures, Model, Table, grid_chunk, layer_rates
+from ncf.models.base import ItemFeatures, Model, Table, grid_chunk
+from ncf.models.towers import layer_rates
 
 
 class Hybrid(ItemFeatures, Model):

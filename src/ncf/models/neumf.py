@@ -24,13 +24,11 @@ from ncf.models.base import (
     Table,
     grid_chunk,
     init_embedding,
-    run_tower_on_grid,
     start_at_mean,
-    tower,
-    tower_on_batch,
 )
 from ncf.models.gmf import GMF
 from ncf.models.mlp import MLP
+from ncf.models.towers import run_tower_on_grid, tower, tower_on_batch
 
 
 class NeuMF(ItemFeatures, Model):
