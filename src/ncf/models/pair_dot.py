@@ -24,6 +24,8 @@ import warnings
 
 import torch
 
+from ncf.models.base import gather_rows
+
 
 def pair_dot(
     user_w: torch.Tensor,
@@ -57,12 +59,11 @@ def gathered_pair_dot(
     users: torch.Tensor,
     items: torch.Tensor,
 ) -> torch.Tensor:
-    """`pair_dot` by gathering the rows (autograd adds their gradients back)."""
-    user = user_w.index_select(0, users.long())  # (B, d)
-    flat = items.reshape(-1).long()
-    vectors = item_w.index_select(0, flat).view(*items.shape, item_w.shape[1])  # (B, n, d)
-    biases = item_b.index_select(0, flat).view(items.shape)
-    return (vectors * user[:, None]).sum(2) + biases + user_b.index_select(0, users.long())
+    """`pair_dot` by gathering the rows (`gather_rows`: autograd adds their gradients
+    back)."""
+    user, vectors = gather_rows(user_w, users), gather_rows(item_w, items)  # (B, d), (B, n, d)
+    biases = gather_rows(item_b, items)[..., 0]  # (B, n)
+    return (vectors * user[:, None]).sum(2) + biases + gather_rows(user_b, users)
 
 
 def sparse_path(*tables: torch.Tensor) -> bool:
