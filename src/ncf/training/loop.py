@@ -149,8 +149,7 @@ class Trainer:
         device = model.device
         first, total = 0, torch.zeros((), device=device)
         if partial is not None:
-            totals = partial.get("process_total")  # each process's own running loss
-            mine = totals[self.world.rank] if totals and len(totals) == self.world.size else None
+            mine = self._mine(partial.get("process_total"))  # this process's running loss
             first, total = partial["batch"], (partial["total"] if mine is None else mine).to(device)
         trace_every = max(1, n_batches // 500)  # at most ~500 points of the LR per epoch
         columns = [
@@ -272,9 +271,7 @@ class Trainer:
             row["seconds"] = time.perf_counter() - started
             self.history.append(row)
             if self.checkpoint is not None:
-                state = self._checkpoint_state()
-                if self.world.main:
-                    save_checkpoint(self.checkpoint, state)
+                self._save_checkpoint()
             for callback in self.callbacks:
                 callback(row)
             if self.world.any(self._signal is not None):
@@ -321,19 +318,28 @@ class Trainer:
             "partial": None,
         }
 
-    def _checkpoint_state(self) -> dict[str, Any]:
-        """`state_dict` with every process's own stream of negatives, so that a run
-        resumed at the same number of processes goes on exactly (every process calls
-        it; the first writes it)."""
-        state = self.state_dict()
-        state["process_negatives_rng"] = self.world.gather(state["negatives_rng"])
-        return state
+    def _save_checkpoint(self, partial: dict[str, Any] | None = None) -> None:
+        """Writes `state_dict` (and a stopped epoch's ``partial``) with every process's
+        own stream of negatives, so that a run resumed at the same number of processes
+        goes on exactly. Every process calls it; the first builds the state and writes."""
+        streams = self.world.gather(self.generators.train_negatives.bit_generator.state)
+        if self.world.main:
+            state = {**self.state_dict(), "process_negatives_rng": streams, "partial": partial}
+            save_checkpoint(self.checkpoint, state)
 
-    def _restore_negatives(self, own: list[Any] | None, first: Any) -> None:
+    def _mine(self, saved: list[Any] | None) -> Any:
+        """This process's entry of a per-process list that as many processes saved, else
+        None."""
+        if saved is not None and len(saved) == self.world.size:
+            return saved[self.world.rank]
+        return None
+
+    def _restore_negatives(self, saved: list[Any] | None, first: Any) -> None:
         """This process's stream of negatives: its own saved state when the checkpoint
         was written by as many processes, else the first process's, jumped."""
-        if own is not None and len(own) == self.world.size:
-            self.generators.train_negatives.bit_generator.state = own[self.world.rank]
+        own = self._mine(saved)
+        if own is not None:
+            self.generators.train_negatives.bit_generator.state = own
             return
         self.generators.train_negatives.bit_generator.state = first
         self.generators = self.world.streams(self.generators)
@@ -398,9 +404,9 @@ class Trainer:
             where = f"the end of epoch {self.epoch}"
         if self.checkpoint is None:
             raise Interrupted(signum, f"{signal.Signals(signum).name} at {where}; no checkpoint")
-        state = self._checkpoint_state()
+        partial = None
         if epoch_rng is not None:
-            state["partial"] = {
+            partial = {
                 "lr": self._epoch_lr,
                 "batch": batch,
                 "total": total.detach().cpu(),
@@ -410,8 +416,7 @@ class Trainer:
                 "process_negatives_rng": self.world.gather(epoch_rng[1]),
                 "process_total": self.world.gather(total.detach().cpu()),
             }
-        if self.world.main:
-            save_checkpoint(self.checkpoint, state)
+        self._save_checkpoint(partial)
         raise Interrupted(
             signum,
             f"{signal.Signals(signum).name} at {where}; checkpoint saved to {self.checkpoint}; "
