@@ -39,9 +39,7 @@ class SeenSet:
 
     def __init__(self, user_ids: np.ndarray, item_ids: np.ndarray, n_users: int, n_items: int):
         self.n_users, self.n_items = n_users, n_items
-        keys = np.asarray(user_ids, np.int64) * n_items + item_ids
-        if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():  # else sorted and distinct
-            keys = sorted_unique(keys)
+        keys = pair_keys(user_ids, item_ids, n_items)
         self.counts = np.zeros(n_users, dtype=np.int64)
         self.bits: np.ndarray | None = None
         self.keys: np.ndarray | None = None
@@ -123,11 +121,18 @@ def sample_negatives(
     return out
 
 
+def pair_keys(user_ids: np.ndarray, item_ids: np.ndarray, n_items: int) -> np.ndarray:
+    """The sorted distinct ``user * n_items + item`` keys of the pairs."""
+    keys = np.asarray(user_ids, np.int64) * n_items + item_ids
+    if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():  # else sorted and distinct
+        keys = sorted_unique(keys)
+    return keys
+
+
 def seen_keys(train: Interactions, device: torch.device) -> torch.Tensor:
-    """The sorted distinct ``user * n_items + item`` keys of ``train``'s pairs, on
-    ``device``: what `sample_negatives_torch` searches."""
-    keys = train.user_ids.astype(np.int64) * train.n_items + train.item_ids
-    return torch.from_numpy(sorted_unique(keys)).to(device)
+    """`pair_keys` of ``train``'s pairs on ``device``: what `sample_negatives_torch`
+    searches."""
+    return torch.from_numpy(pair_keys(train.user_ids, train.item_ids, train.n_items)).to(device)
 
 
 def sample_negatives_torch(
