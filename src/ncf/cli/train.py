@@ -228,9 +228,9 @@ def launch_train(config: Any, out: Path, nproc: int, passed: dict[str, Any]) -> 
     if pick_device(config.device).type == "cuda":
         if nproc > gpus:
             raise UsageError(f"--nproc {nproc} on CUDA takes a GPU each; this machine has {gpus}")
-    elif nproc > usable_cores():
+    elif nproc > (cores := usable_cores()):
         warnings.warn(
-            f"--nproc {nproc} on {usable_cores()} usable cores: the processes wait for each "
+            f"--nproc {nproc} on {cores} usable cores: the processes wait for each "
             "other at every step",
             stacklevel=2,
         )
