@@ -2,7 +2,7 @@
 and the speed-up, on a trained ML-1M model and on a synthetic catalogue of 1M items.
 
 - ML-1M: the user and item vectors of a dot-product run (e.g. iALS on the NCF split),
-  every user, their own items excluded, through `ncf.recommender.Recommender` exactly
+  every user, their own items excluded, through `ncf.inference.recommender.Recommender` exactly
   as ``ncf recommend --index`` answers.
 - Synthetic: ``--items`` item vectors of ``--dim`` dimensions around 1,000 planted
   tastes with log-normal norms (popular items are longer), and ``--queries`` users
@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ncf.recommender import load
-from ncf.serving.retrieval import AnnIndex, Exclusions, ann_top_k, exact_top_k
+from ncf.inference.recommender import load
+from ncf.inference.retrieval import AnnIndex, Exclusions, ann_top_k, exact_top_k
 
 
 def recall(found: np.ndarray, exact: np.ndarray) -> float:

@@ -1,7 +1,7 @@
 """Top-k for every user of a run, written to parquet: seconds and peak memory.
 
 Each run is loaded once, then its whole user base is scored in bounded blocks and
-written a block at a time (`ncf.serving.batch.write_recommendations`, what
+written a block at a time (`ncf.inference.batch.write_recommendations`, what
 ``ncf recommend RUN --users all --output recs.parquet`` runs). Dot-product models are
 also timed through a faiss HNSW index (``--index``), with the share of the exact lists
 it returns.
@@ -23,8 +23,8 @@ import pandas as pd
 import torch
 
 from ncf.errors import UsageError
-from ncf.recommender import load
-from ncf.serving.batch import write_recommendations
+from ncf.inference.batch import write_recommendations
+from ncf.inference.recommender import load
 
 
 def timed_write(rec, k: int, folder: Path, name: str) -> tuple[float, pd.DataFrame]:

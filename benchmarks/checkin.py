@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ncf.data.given import write_lists
+from ncf.data.io.given import write_lists
 
 N_USERS, N_ITEMS, N_INTERACTIONS = 29_858, 40_981, 1_027_370
 

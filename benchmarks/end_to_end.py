@@ -67,7 +67,7 @@ def main() -> None:
                     run(part, root / part, [])
             model, extra = (
                 "neumf",
-                ["--set", f"gmf_run={root / 'gmf'}", "--set", f"mlp_run={root / 'mlp'}"],
+                ["--set", f"start_from=gmf:{root / 'gmf'},mlp:{root / 'mlp'}"],
             )
         m = run(model, root / name, extra)
         t = m["timing"]

@@ -26,12 +26,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import checkin  # noqa: E402
 
-from ncf.device import use_threads  # noqa: E402
 from ncf.evaluation import metrics  # noqa: E402
+from ncf.experiment.preparation import prepare_run  # noqa: E402
+from ncf.experiment.settings import resolve_config
 from ncf.models import BPRMF  # noqa: E402
-from ncf.pipeline import resolve_config  # noqa: E402
-from ncf.preparation import prepare_run  # noqa: E402
 from ncf.random import Generators  # noqa: E402
+from ncf.runtime.device import use_threads  # noqa: E402
 
 
 def rss() -> int:

@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ncf.config import TrainConfig
-from ncf.data.formats import read_path
+from ncf.data.io.formats import read_path
 from ncf.data.synthetic_log import synthesize
 from ncf.models import MODELS
 from ncf.random import Generators
+from ncf.training.config import TrainConfig
 from ncf.training.loop import Trainer
 
 

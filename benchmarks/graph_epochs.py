@@ -25,10 +25,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import checkin  # noqa: E402
 
-from ncf.device import use_threads  # noqa: E402
-from ncf.pipeline import build_model, resolve_config  # noqa: E402
-from ncf.preparation import prepare_run  # noqa: E402
+from ncf.experiment.preparation import prepare_run  # noqa: E402
+from ncf.experiment.settings import resolve_config
+from ncf.experiment.steps import build_model
 from ncf.random import Generators  # noqa: E402
+from ncf.runtime.device import use_threads  # noqa: E402
 from ncf.training.loop import Trainer  # noqa: E402
 
 DATA = Path(os.environ.get("NCF_DATA_DIR", "../shared/data"))

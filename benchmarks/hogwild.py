@@ -18,8 +18,9 @@ from pathlib import Path
 
 import torch
 
-from ncf.pipeline import build_model, resolve_config
-from ncf.preparation import prepare_run
+from ncf.experiment.preparation import prepare_run
+from ncf.experiment.settings import resolve_config
+from ncf.experiment.steps import build_model
 from ncf.random import Generators
 from ncf.training.loop import Trainer
 

@@ -73,10 +73,10 @@ def main() -> None:
     import scipy.sparse as sp
     import torch
 
+    from ncf.experiment.preparation import prepare_run
+    from ncf.experiment.settings import resolve_config
     from ncf.models import MODELS
     from ncf.models.base import binary_rows
-    from ncf.pipeline import resolve_config
-    from ncf.preparation import prepare_run
     from ncf.random import Generators
 
     torch.set_num_threads(args.threads)

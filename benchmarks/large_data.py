@@ -28,11 +28,11 @@ def phases(spec: str, negatives: int, split: str) -> dict[str, float]:
     import numpy as np
     import torch
 
-    from ncf.config import TrainConfig
     from ncf.data.preprocess import PrepareConfig
     from ncf.data.splits import make_split
-    from ncf.preparation import load_source, prepare_source
+    from ncf.experiment.preparation import load_source, prepare_source
     from ncf.random import Generators
+    from ncf.training.config import TrainConfig
     from ncf.training.regimes import make_regime
 
     out: dict[str, float] = {}

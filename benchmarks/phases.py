@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ncf.config import TrainConfig
 from ncf.data.sampling import SeenSet, sample_negatives
+from ncf.experiment.preparation import prepare_run
+from ncf.experiment.settings import resolve_config
 from ncf.models import GMF, NeuMF
-from ncf.pipeline import resolve_config
-from ncf.preparation import prepare_run
 from ncf.random import Generators
+from ncf.training.config import TrainConfig
 from ncf.training.loop import Trainer
 
 DATA = Path(os.environ.get("NCF_DATA_DIR", "../shared/data")) / "ml-1m" / "ncf"

@@ -21,10 +21,11 @@ from pathlib import Path
 import torch
 
 from ncf.data.histories import Histories
-from ncf.device import use_threads
-from ncf.pipeline import build_model, resolve_config
-from ncf.preparation import prepare_run
+from ncf.experiment.preparation import prepare_run
+from ncf.experiment.settings import resolve_config
+from ncf.experiment.steps import build_model
 from ncf.random import Generators
+from ncf.runtime.device import use_threads
 from ncf.training.loop import Trainer
 
 DATA = Path(os.environ.get("NCF_DATA_DIR", "../shared/data")) / "ml-1m" / "ncf"

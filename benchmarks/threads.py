@@ -18,10 +18,11 @@ from pathlib import Path
 
 import torch
 
-from ncf.device import default_threads, usable_cores
-from ncf.pipeline import build_model, resolve_config
-from ncf.preparation import prepare_run
+from ncf.experiment.preparation import prepare_run
+from ncf.experiment.settings import resolve_config
+from ncf.experiment.steps import build_model
 from ncf.random import Generators
+from ncf.runtime.device import default_threads, usable_cores
 from ncf.training.loop import Trainer
 
 DATA = Path(os.environ.get("NCF_DATA_DIR", "../shared/data"))

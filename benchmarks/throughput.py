@@ -32,11 +32,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ncf.config import TrainConfig
-from ncf.data.formats import read_path
+from ncf.data.io.formats import read_path
 from ncf.data.splits import make_split
 from ncf.models import MODELS
 from ncf.random import Generators
+from ncf.training.config import TrainConfig
 from ncf.training.loop import Trainer
 
 DATA = Path(os.environ.get("NCF_DATA_DIR", "../shared/data")) / "ml-1m" / "ncf"

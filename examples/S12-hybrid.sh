@@ -5,7 +5,7 @@
 #   bash examples/S12-hybrid.sh DATA VECTORS OUT
 #
 # DATA: a ratings table or a registry name; VECTORS: a .csv / .parquet / .npy / .npz of
-# item vectors (see `ncf.data.features`), or "genres" for the data's genres as multi-hot
+# item vectors (see `ncf.data.io.features`), or "genres" for the data's genres as multi-hot
 # vectors (written by `ncf data genres`). Example on ML-100K:
 #
 #   bash examples/S12-hybrid.sh ml-100k genres runs/S12-hybrid

@@ -13,5 +13,5 @@ here="$(dirname "$0")"
 ncf train --config "$here/S2-gmf.toml" --data "$data" --out "$runs/gmf"
 ncf train --config "$here/S2-mlp.toml" --data "$data" --out "$runs/mlp"
 ncf train --model neumf --data "$data" --out "$runs/neumf-pretrained" \
-    --set gmf_run="$runs/gmf" --set mlp_run="$runs/mlp" \
+    --set start_from="gmf:$runs/gmf,mlp:$runs/mlp" \
     --set optimizer=sgd --set momentum=0.9 --lr 0.001 --batch-size 1024 --epochs 10

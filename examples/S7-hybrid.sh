@@ -15,4 +15,4 @@ here=$(cd "$(dirname "$0")" && pwd)
 if [ ! -f "$mf/metrics.json" ]; then
     ncf train --config "$here/S7-collie-ml100k.toml" --out "$mf" --overwrite
 fi
-ncf train --config "$here/S7-hybrid.toml" --set base_run="$mf" --out "$out/hybrid" --overwrite
+ncf train --config "$here/S7-hybrid.toml" --set start_from="base:$mf" --out "$out/hybrid" --overwrite

@@ -22,6 +22,14 @@ def find_chromium() -> str:
     return browser
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test on the shared real data is ``slow``: ``pytest -m "not slow"`` is the
+    fast lane, without it."""
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def data_dir() -> Path:
     return Path(os.environ.get("NCF_DATA_DIR", ROOT.parent / "shared" / "data"))
 

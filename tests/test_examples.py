@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ncf.pipeline import flatten_toml, resolve_config
+from ncf.experiment.run_folder import flatten_toml
+from ncf.experiment.settings import resolve_config
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

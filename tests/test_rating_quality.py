@@ -9,10 +9,11 @@ import json
 
 import pytest
 
-from ncf.data.features import genre_vectors
+from ncf.data.io.features import genre_vectors
 from ncf.errors import UsageError
-from ncf.pipeline import resolve_config, train_run
-from ncf.preparation import load_source
+from ncf.experiment.pipeline import train_run
+from ncf.experiment.preparation import load_source
+from ncf.experiment.settings import resolve_config
 
 FLOORS = {"mf-bias": 0.915, "mf": 0.93, "autoencoder": 0.915, "concat-net": 0.935}
 

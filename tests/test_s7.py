@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from ncf.errors import UsageError
-from ncf.pipeline import flatten_toml, resolve_config, train_run
-from ncf.user_view import write_user_page
+from ncf.experiment.pipeline import train_run
+from ncf.experiment.run_folder import flatten_toml
+from ncf.experiment.settings import resolve_config
+from ncf.reporting.user_page import write_user_page
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -71,7 +73,7 @@ def test_hybrid_trains_frozen_then_fine_tunes(ml100k, mf_run, tmp_path):
     assert metrics["item_features"]["dim"] == 19  # ML-100K's genres, multi-hot
     assert metrics["test"]["map@10"] >= 0.047 and metrics["test"]["auc"] >= 0.88, metrics["test"]
     # the frozen phase leaves the copied embeddings alone; fine-tuning moves them
-    from ncf.bundle import load_parts
+    from ncf.inference.bundle import load_parts
 
     base, hybrid = load_parts(mf_run, selected=True)[0], load_parts(out, selected=True)[0]
     moved = (hybrid.item_emb.weight - base.item_emb.weight).abs().max().item()
@@ -79,14 +81,14 @@ def test_hybrid_trains_frozen_then_fine_tunes(ml100k, mf_run, tmp_path):
 
 
 def test_hybrid_needs_a_base_run_on_the_same_users(ml100k, mf_run, tmp_path):
-    with pytest.raises(UsageError, match="base_run"):
+    with pytest.raises(UsageError, match="start_from=base"):
         train(recipe("S7-hybrid.toml", ml100k), tmp_path / "none")
-    other = recipe("S7-hybrid.toml", ml100k, base_run=str(mf_run), min_user=20)
+    other = recipe("S7-hybrid.toml", ml100k, start_from={"base": str(mf_run)}, min_user=20)
     with pytest.raises(UsageError, match="not trained on this run's split"):
         train(other, tmp_path / "other")
     # the same users and items, another draw of the split: the base run has seen this
     # run's validation and test interactions, and is refused
-    reseeded = recipe("S7-hybrid.toml", ml100k, base_run=str(mf_run), seed=1)
+    reseeded = recipe("S7-hybrid.toml", ml100k, start_from=f"base:{mf_run}", seed=1)
     with pytest.raises(UsageError, match="not trained on this run's split"):
         train(reseeded, tmp_path / "reseeded")
     assert not (tmp_path / "reseeded").exists()  # refused before its folder was made

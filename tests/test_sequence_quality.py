@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ncf.pipeline import resolve_config, train_run
+from ncf.experiment.pipeline import train_run
+from ncf.experiment.settings import resolve_config
 
 SPLIT = {"data": "ml-100k", "split": "loo", "protocol": "sampled:99"}
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ncf.pipeline import resolve_config
-from ncf.preparation import prepare_run
+from ncf.experiment.preparation import prepare_run
+from ncf.experiment.settings import resolve_config
 from ncf.random import Generators
 
 #: dataset name -> (folder under $NCF_DATA_DIR, ncf settings of its ranking split)

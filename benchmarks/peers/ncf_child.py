@@ -23,11 +23,11 @@ from common import Curve, child_arguments, load_split
 
 import ncf
 from ncf.data.interactions import Interactions, Vocabulary
-from ncf.device import use_threads
+from ncf.experiment.settings import resolve_config
 from ncf.models import MODELS
 from ncf.models.base import Model, binary_rows, torch_csr
-from ncf.pipeline import resolve_config
 from ncf.random import Generators, seed_torch
+from ncf.runtime.device import use_threads
 from ncf.training.loop import Trainer
 
 RATING_MODELS = ("mf", "mf-bias", "concat-net", "embedding-net", "autoencoder")

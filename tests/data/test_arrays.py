@@ -10,7 +10,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from ncf.data.formats import TEST, TRAIN, VALID, binary_kind, read_path
+from ncf.data.io.common import binary_kind
+from ncf.data.io.formats import read_path
+from ncf.data.io.source import TEST, TRAIN, VALID
 from ncf.data.splits import make_split
 from ncf.errors import DataError
 

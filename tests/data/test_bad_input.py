@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from ncf.data.formats import read_path
+from ncf.data.io.formats import read_path
 from ncf.data.preprocess import PrepareConfig
 from ncf.errors import DataError
-from ncf.preparation import prepare_source
+from ncf.experiment.preparation import prepare_source
 
 NCF_OK = {"x.test.rating": "0\t3\n1\t2\n", "x.test.negative": "(0,3)\t0\t4\n(1,2)\t4\t3\n"}
 

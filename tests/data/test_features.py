@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ncf.data.features import genre_vectors, read_item_features
 from ncf.data.interactions import Vocabulary
+from ncf.data.io.features import genre_vectors, read_item_features
 from ncf.data.synthetic import make_synthetic
 from ncf.errors import DataError
 

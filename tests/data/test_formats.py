@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ncf.data.formats import TEST, TRAIN, read_path, read_table
-from ncf.data.given import read_lists
+from ncf.data.io.formats import read_path, read_table
+from ncf.data.io.given import read_lists
+from ncf.data.io.source import TEST, TRAIN
 from ncf.errors import DataError
 
 

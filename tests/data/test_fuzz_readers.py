@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ncf.data.formats import read_path
+from ncf.data.io.formats import read_path
 from ncf.errors import DataError
 
 # tokens that reach the interesting paths: ids, odd numbers, delimiters, headers, bad bytes

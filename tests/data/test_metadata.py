@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from ncf.data.interactions import Interactions, Vocabulary
-from ncf.data.metadata import multi_hot, read_item_table, value_codes, with_item_table
+from ncf.data.io.metadata import multi_hot, read_item_table, value_codes, with_item_table
 from ncf.errors import DataError
-from ncf.pipeline import resolve_config, train_run
-from ncf.recommender import load
+from ncf.experiment.pipeline import train_run
+from ncf.experiment.settings import resolve_config
+from ncf.inference.recommender import load
 
 GENRES = pd.Series(["Action|Comedy", "Drama", "Comedy", None, "Drama|Action"])
 

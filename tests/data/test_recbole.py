@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ncf.data.formats import TEST, TRAIN, VALID, read_path
+from ncf.data.io.formats import read_path
+from ncf.data.io.source import TEST, TRAIN, VALID
 from ncf.data.splits import make_split
 from ncf.errors import DataError
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ncf.data import registry
-from ncf.data.formats import read_path
+from ncf.data.io import registry
+from ncf.data.io.formats import read_path
 from ncf.errors import DataError
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ncf.data.formats import TEST, TRAIN, VALID, read_path
-from ncf.data.given import read_lists
-from ncf.data.sequences import looks_like_sequences, read_sequences
+from ncf.data.io.formats import read_path
+from ncf.data.io.given import read_lists
+from ncf.data.io.sequences import looks_like_sequences, read_sequences
+from ncf.data.io.source import TEST, TRAIN, VALID
 from ncf.data.splits import make_split
 from ncf.errors import DataError
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ncf.data.formats import Source
 from ncf.data.interactions import from_raw
-from ncf.data.splits import make_split, read_split_source, save_split
+from ncf.data.io.saved import read_split_source, save_split
+from ncf.data.io.source import Source
+from ncf.data.splits import make_split
 from ncf.data.synthetic import make_synthetic
 from ncf.errors import DataError
 from tests.conftest import make_interactions
@@ -104,7 +105,7 @@ def test_saved_split_reads_back_as_a_given_split(source, tmp_path):
 
 @pytest.mark.parametrize("spec", ["time:0.8,0.9", "ratio:0.8,0.1,0.1"])
 def test_cut_splits_keep_only_training_users_and_items(shared_data, spec, tmp_path):
-    from ncf.data.formats import read_path
+    from ncf.data.io.formats import read_path
 
     source = read_path(shared_data / "ml-100k")
     split = make_split(source, spec, np.random.default_rng(0))
@@ -122,7 +123,7 @@ def test_cut_splits_keep_only_training_users_and_items(shared_data, spec, tmp_pa
 
 
 def test_ncf_given_split_validation_is_the_last_training_row(shared_data):
-    from ncf.data.formats import read_path
+    from ncf.data.io.formats import read_path
 
     source = read_path(shared_data / "ml-1m" / "ncf")
     split = make_split(source, "given", np.random.default_rng(0))
@@ -171,8 +172,8 @@ def test_user_count_holds_out_that_many_rows_per_user():
 def test_a_split_saved_as_lists_reads_back_with_its_parts(tmp_path):
     """``ncf data split --format lists``: train / valid / test.txt of indices, and the
     id maps; read back as the given split, the same pairs in the same parts."""
-    from ncf.data.given import read_lists
-    from ncf.data.splits import save_lists
+    from ncf.data.io.given import read_lists
+    from ncf.data.io.saved import save_lists
 
     users = np.repeat(np.arange(6), 5)
     items = (np.arange(30) * 7) % 11
@@ -194,7 +195,7 @@ def test_a_saved_split_with_numbers_in_one_part_and_text_in_another(tmp_path):
     all taken as text, instead of failing to sort a mix."""
     import pandas as pd
 
-    from ncf.data.formats import read_path
+    from ncf.data.io.formats import read_path
 
     (tmp_path / "split.json").write_text("{}")
     pd.DataFrame({"user": [1], "item": [0]}).to_parquet(tmp_path / "train.parquet")

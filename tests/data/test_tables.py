@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ncf.data.formats import read_path
-from ncf.data.tables import has_header, read_table
+from ncf.data.io.formats import read_path
+from ncf.data.io.tables import has_header, read_table
 from ncf.errors import DataError
 
 STRING_IDS = "alice,item_a,4.5,1600000000\nbob,item_b,3,1600000001\nalice,item_b,2,1600000002\n"

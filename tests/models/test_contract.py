@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from ncf.bundle import load_parts, save_bundle
-from ncf.config import TrainConfig
 from ncf.evaluation.protocols import Evaluator, Protocol
+from ncf.inference.bundle import load_parts, save_bundle
 from ncf.models import MODELS
+from ncf.models.base import ClosedForm
 from ncf.random import Generators
-from ncf.training.loop import Trainer
+from ncf.training.config import TrainConfig
+from ncf.training.fitting import fit_model
 from tests.conftest import checkerboard, rated_checkerboard
 
 NAMES = sorted(MODELS)
@@ -45,7 +46,7 @@ def build(name, train, seed=0):
     }
     model = MODELS[name](train.n_users, train.n_items, **small.get(name, {}))
     if name == "hybrid":  # it starts from a trained embedding model
-        model.start_from({"base_run": fit("ials", train, seed)})
+        model.start_from({"base": fit("ials", train, seed)})
     return model
 
 
@@ -58,9 +59,6 @@ def training_data(name, n_users=40, n_items=40):
 
 def fit(name, train, seed=0, epochs=60):
     model = build(name, train, seed)
-    if model.objective == "fit":
-        model.fit(train.csr())
-        return model
     own = {k: v for k, v in model.train_defaults.items() if k in TRAIN_KEYS}
     config = TrainConfig(
         **{
@@ -72,7 +70,7 @@ def fit(name, train, seed=0, epochs=60):
             "n_negatives": 2,
         }
     )
-    Trainer(model, train, config, None, Generators.from_seed(seed), progress=False).fit()
+    fit_model(model, train, config, generators=Generators.from_seed(seed), progress=False)
     model.observe(train)  # models that score from the interactions keep them
     return model.eval()
 
@@ -130,7 +128,7 @@ def test_pair_scores_are_forward_on_every_pair(name):
         torch.testing.assert_close(fast_l2, plain_l2)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if MODELS[n].objective != "fit"])
+@pytest.mark.parametrize("name", [n for n in NAMES if not issubclass(MODELS[n], ClosedForm)])
 def test_every_parameter_gets_a_gradient(name):
     train = training_data(name, n_users=12, n_items=10)
     model = build(name, train).train()
@@ -148,7 +146,7 @@ def test_same_seed_same_model(name):
     a, b = fit(name, train, seed=3, epochs=2), fit(name, train, seed=3, epochs=2)
     for (key, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(x, y), key
-    if MODELS[name].objective != "fit":
+    if not issubclass(MODELS[name], ClosedForm):
         c = fit(name, train, seed=4, epochs=2)
         assert any(
             not torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values())
@@ -189,8 +187,8 @@ def test_every_model_is_served_from_its_bundle(name, tmp_path):
     """Known users, a new user (by the fold-in path the model affords) and similar items
     from a loaded bundle: each answer full length, without the user's items, and naming
     its path."""
-    from ncf.fold_in import PATHS
-    from ncf.recommender import load
+    from ncf.inference.fold_in import PATHS
+    from ncf.inference.recommender import load
 
     train = training_data(name, n_users=12, n_items=10)
     model = fit(name, train, epochs=2)

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import torch
 
-from ncf.config import TrainConfig
 from ncf.data.sampling import SeenSet
 from ncf.models import GFCF, NGCF, LightGCN
 from ncf.models.graph import normalised_adjacency, propagate
 from ncf.random import Generators
+from ncf.training.config import TrainConfig
 from ncf.training.regimes import make_regime
 from tests.conftest import make_interactions
 
@@ -157,7 +157,7 @@ def test_a_bundle_serves_the_embeddings_propagated_as_evaluated(tmp_path):
     """The bundle keeps the propagation over the graph the model last observed (its
     training part), not one over every interaction the bundle stores; the same model
     observing other data propagates afresh."""
-    from ncf.bundle import load_parts, save_bundle
+    from ncf.inference.bundle import load_parts, save_bundle
 
     train = small_graph()
     everything = make_interactions([0, 0, 0, 1, 1], [0, 1, 0, 0, 2], n_users=2, n_items=3)

@@ -25,7 +25,7 @@ def test_it_copies_the_base_and_scores_every_item_as_forward_does(width):
     base = base_model()
     model = Hybrid(7, 9, user_dim=4, item_dim=4, feature_dim=3, metadata_width=width)
     model.set_item_features(np.eye(9, 3, dtype=np.float32))
-    model.start_from({"base_run": base})
+    model.start_from({"base": base})
     for name in ("user_emb", "item_emb", "user_bias", "item_bias"):
         assert torch.equal(getattr(model, name).weight, getattr(base, name).weight), name
     assert (model.metadata is not None) == (width > 0)
@@ -37,7 +37,7 @@ def test_it_copies_the_base_and_scores_every_item_as_forward_does(width):
 
 def test_the_copied_tables_train_only_once_unfrozen():
     model = Hybrid(7, 9, user_dim=4, item_dim=4, feature_dim=3)
-    model.start_from({"base_run": base_model()})
+    model.start_from({"base": base_model()})
     model.set_item_features(np.ones((9, 3), dtype=np.float32))
     model(torch.arange(7), torch.arange(7)).sum().backward()
     assert model.item_emb.weight.grad is None and model.user_emb.weight.grad is None
@@ -49,6 +49,6 @@ def test_the_copied_tables_train_only_once_unfrozen():
 
 def test_a_base_without_embedding_tables_is_refused():
     with pytest.raises(UsageError, match="no user and item embedding tables"):
-        Hybrid.shapes_from_runs({"base_run": MODELS["ease"](7, 9)})
-    with pytest.raises(ValueError, match="base_run=RUN_DIR"):
+        Hybrid.shapes_from_runs({"base": MODELS["ease"](7, 9)})
+    with pytest.raises(ValueError, match="start_from=base:RUN_DIR"):
         Hybrid(7, 9)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ncf.bundle import load_parts, save_bundle
+from ncf.inference.bundle import load_parts, save_bundle
 from ncf.models import GMF, MLP, NeuMF
 from tests.conftest import rated_checkerboard
 

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from ncf.fold_in import fold_in
+from ncf.inference.fold_in import fold_in
 from ncf.models.ease import gram_matrix, inverse_in_place
 from ncf.models.ials import IALS
 from ncf.models.item_knn import ItemKNN, weighted

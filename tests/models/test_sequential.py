@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from ncf.config import TrainConfig
 from ncf.data.histories import PAD
 from ncf.data.sampling import SeenSet
 from ncf.models import SASRec
 from ncf.random import Generators
+from ncf.training.config import TrainConfig
 from ncf.training.regimes import make_regime
 from tests.conftest import make_interactions
 
@@ -73,8 +73,8 @@ def test_next_item_batches_cover_every_user_once_with_next_items_and_unseen_nega
 
 def test_a_new_users_list_is_recommended_from_like_a_known_users_history():
     from ncf.errors import UsageError
+    from ncf.inference.recommender import Recommender
     from ncf.models import GMF
-    from ncf.recommender import Recommender
 
     m = model()
     known = make_interactions([0, 0, 0, 1], [1, 2, 3, 4], 3, 12)
@@ -92,8 +92,8 @@ def test_a_new_users_list_is_recommended_from_like_a_known_users_history():
 
 def test_a_sequence_model_on_data_without_order_fails_clearly(tmp_path):
     from ncf.errors import UsageError
-    from ncf.pipeline import resolve_config
-    from ncf.preparation import prepare_run
+    from ncf.experiment.preparation import prepare_run
+    from ncf.experiment.settings import resolve_config
 
     (tmp_path / "train.txt").write_text("0 1 2 3\n1 2 3 4\n")  # lines of item sets
     (tmp_path / "test.txt").write_text("0 4\n1 0\n")
@@ -107,8 +107,8 @@ def test_a_sequence_model_on_data_without_order_fails_clearly(tmp_path):
 
 
 def test_mpm_scores_a_new_users_short_list_and_takes_one_layer_sizes():
+    from ncf.inference.recommender import Recommender
     from ncf.models import MPM
-    from ncf.recommender import Recommender
 
     torch.manual_seed(0)
     m = MPM(3, 12, dim=4, history=5, levels=2, mlp=8, head=8).eval()
@@ -120,8 +120,8 @@ def test_mpm_scores_a_new_users_short_list_and_takes_one_layer_sizes():
 
 def test_sequence_models_train_with_their_own_objective_only_and_warn_on_random_splits():
     from ncf.errors import UsageError
-    from ncf.pipeline import resolve_config
-    from ncf.preparation import prepare_run
+    from ncf.experiment.preparation import prepare_run
+    from ncf.experiment.settings import resolve_config
 
     for model, objective in (("sasrec", "pointwise"), ("mpm", "next-item"), ("gmf", "windows")):
         with pytest.raises(UsageError, match=f"cannot train with objective '{objective}'"):

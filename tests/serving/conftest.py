@@ -7,7 +7,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def served_run(shared_data, tmp_path_factory):
-    from ncf.pipeline import resolve_config, train_run
+    from ncf.experiment.pipeline import train_run
+    from ncf.experiment.settings import resolve_config
 
     folder = tmp_path_factory.mktemp("served") / "ials"
     with pytest.MonkeyPatch.context() as patch:

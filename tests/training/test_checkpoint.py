@@ -63,9 +63,9 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
 
 
 def test_a_run_resumes_under_a_setting_added_since_at_its_default(tmp_path):
-    from ncf.config import RunConfig
     from ncf.errors import UsageError
-    from ncf.run_folder import check_same_config, config_text
+    from ncf.experiment.config import RunConfig
+    from ncf.experiment.run_folder import check_same_config, config_text
 
     text = config_text(RunConfig())
     older = tmp_path / "config.toml"  # written before ncf had beta2

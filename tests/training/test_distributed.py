@@ -1,4 +1,4 @@
-"""Training on several processes (`ncf.distributed`): each takes its share of the
+"""Training on several processes (`ncf.runtime.distributed`): each takes its share of the
 examples and of the queries, and together they train the model one process trains."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 import torch
 
-from ncf.config import TrainConfig
-from ncf.distributed import World
 from ncf.evaluation.protocols import Evaluator, Protocol
 from ncf.models import Popularity
 from ncf.random import Generators
+from ncf.runtime.distributed import World
+from ncf.training.config import TrainConfig
 from ncf.training.regimes import make_regime
 from tests.conftest import checkerboard
 

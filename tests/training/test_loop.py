@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from ncf.config import TrainConfig
 from ncf.data.splits import make_split
 from ncf.data.synthetic import make_synthetic
 from ncf.errors import Interrupted, UsageError
 from ncf.evaluation.protocols import Evaluator, Protocol
 from ncf.models import GMF, MLP, NeuMF, Popularity, load_pretrained
 from ncf.random import Generators
+from ncf.training.config import TrainConfig
 from ncf.training.loop import Trainer
 
 
@@ -256,7 +256,7 @@ def test_a_diverged_loss_stops_training_with_a_message(split):
 
 
 def test_the_monitored_metric_is_checked_before_training():
-    from ncf.config import RunConfig
+    from ncf.experiment.config import RunConfig
 
     with pytest.raises(UsageError, match="monitor must be a metric"):
         TrainConfig(monitor="foo@10")

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from ncf.config import TrainConfig
 from ncf.errors import Interrupted, UsageError
 from ncf.evaluation.protocols import RatingEvaluator
 from ncf.models import BPRMF, MF, MFBias
 from ncf.random import Generators
+from ncf.training.config import TrainConfig
 from ncf.training.loop import Trainer
 from ncf.training.optim import Optimisation, parameter_groups
 from tests.conftest import rated_checkerboard

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from ncf.config import TrainConfig
 from ncf.errors import DataError
 from ncf.evaluation.protocols import RatingEvaluator
 from ncf.models import GMF, MFBias, MultVAE
 from ncf.random import Generators
+from ncf.training.config import TrainConfig
 from ncf.training.loop import Trainer
 from ncf.training.regimes import Pairwise, Pointwise, Rating, UserRows
 from tests.conftest import checkerboard, make_interactions, rated_checkerboard

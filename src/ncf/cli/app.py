@@ -59,7 +59,7 @@ console = Console(highlight=False, soft_wrap=True)
 
 def _show_version(value: bool) -> None:
     if value:
-        from ncf import __version__
+        from ncf.version import __version__
 
         print(f"ncf {__version__}")
         raise typer.Exit()
@@ -228,8 +228,8 @@ def _one_line_warning(message: Any, category: type, *args: Any, **kwargs: Any) -
 
 def _say(line: str) -> None:
     """An error on standard error, once: of a run's several processes, which all meet
-    the same errors, only the first speaks (`ncf.distributed`)."""
-    from ncf.distributed import World
+    the same errors, only the first speaks (`ncf.runtime.distributed`)."""
+    from ncf.runtime.distributed import World
 
     if World.from_env().main:
         print(line, file=sys.stderr)

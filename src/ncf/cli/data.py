@@ -31,7 +31,7 @@ def _data_config(spec: str, settings: dict[str, Any]) -> Any:
     from dataclasses import fields
 
     from ncf.data.preprocess import PrepareConfig
-    from ncf.pipeline import resolve_config
+    from ncf.experiment.settings import resolve_config
 
     allowed = {f.name for f in fields(PrepareConfig)} | {"columns"}
     unknown = sorted(set(settings) - allowed)
@@ -62,7 +62,7 @@ def data_info(
     set_: Sets = None,
 ) -> None:
     """Counts, density, rating range, and the rows each filter drops."""
-    from ncf.preparation import load_source, prepare_source
+    from ncf.experiment.preparation import load_source, prepare_source
 
     config = _data_config(
         spec, {**data_settings(columns, threshold, min_user, min_item), **parse_sets(set_)}
@@ -119,8 +119,9 @@ def data_split(
 
     Rows dropped on the way (filters; held-out rows whose user or item is not in
     training) are printed and recorded in the folder's split.json."""
-    from ncf.data.splits import default_split, make_split, save_lists, save_split
-    from ncf.preparation import load_source, prepare_source
+    from ncf.data.io.saved import save_lists, save_split
+    from ncf.data.splits import default_split, make_split
+    from ncf.experiment.preparation import load_source, prepare_source
     from ncf.random import Generators
 
     if format_ not in ("parquet", "lists"):
@@ -156,8 +157,8 @@ def data_genres(
 ) -> None:
     """Write the items' genres as multi-hot vectors (CSV: item, one 0/1 column per genre),
     ready for ``--set item_features=FILE``."""
-    from ncf.data.features import genre_vectors
-    from ncf.preparation import load_source
+    from ncf.data.io.features import genre_vectors
+    from ncf.experiment.preparation import load_source
 
     if out.exists() and not overwrite:
         raise UsageError(f"{out} exists; add --overwrite to replace it")

@@ -36,7 +36,7 @@ def serve(
 ) -> None:
     """Serves a run over HTTP: recommendations for known and new users, similar items,
     item search, the model's metrics, and a page at / to look at them (docs at /docs)."""
-    from ncf.bundle import bundle_folder
+    from ncf.inference.bundle import bundle_folder
 
     if workers < 1 or max_k < 1 or threads < 1:
         raise UsageError("--workers, --max-k and --threads must be at least 1")

@@ -31,12 +31,9 @@ from ncf.cli.app import (
     parse_sets,
 )
 from ncf.errors import UsageError
+from ncf.evaluation.metrics import METRICS, base_name
 
 DEFAULT_MODEL = "neumf"
-TABLE_METRICS = (
-    *("hr@", "ndcg@", "recall@", "precision@", "map@", "mrr", "auc"),
-    *("rmse", "mae", "accuracy"),
-)
 
 
 def metrics_table(metrics: dict[str, Any], title: str, valid_label: str = "valid") -> Table:
@@ -46,7 +43,7 @@ def metrics_table(metrics: dict[str, Any], title: str, valid_label: str = "valid
     table.add_column(f"test ({metrics['protocol']})", justify="right")
     valid = metrics.get("valid") or {}
     for name in metrics["test"]:
-        if name.startswith(TABLE_METRICS):
+        if base_name(name) in METRICS:
             shown = f"{valid[name]:.4f}" if name in valid else "-"
             table.add_row(name, shown, f"{metrics['test'][name]:.4f}")
     return table
@@ -58,7 +55,7 @@ def echo(line: str) -> None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    from ncf.pipeline import flatten_toml
+    from ncf.experiment.run_folder import flatten_toml
 
     try:
         return flatten_toml(tomllib.loads(path.read_text()))
@@ -149,8 +146,11 @@ def train(
     """Train a model, select it on validation, test it once, write a run folder."""
     import tomli_w
 
-    from ncf.distributed import World, leave
-    from ncf.pipeline import default_run_folder, resolve_config, toml_ready, train_run
+    from ncf.experiment.pipeline import train_run
+    from ncf.experiment.run_folder import default_run_folder, toml_ready
+    from ncf.experiment.settings import resolve_config
+    from ncf.models.base import ClosedForm
+    from ncf.runtime.distributed import World, leave
 
     flags = {
         "model": model,
@@ -179,6 +179,8 @@ def train(
             raise UsageError("--nproc starts the processes itself; under torchrun, leave it out")
         passed = {"resume": resume, "overwrite": overwrite, "progress": progress}
         passed |= {"mlflow": mlflow, "experiment": experiment}
+        from ncf.cli.launch import launch_train
+
         raise typer.Exit(launch_train(run_config, out, nproc, passed))
     tracker = None
     if mlflow is not None and world.main:
@@ -206,43 +208,9 @@ def train(
         tuned = metrics["fine_tune"]
         kept = f"epoch {tuned['best_epoch']}" if tuned["best_epoch"] else "none kept"
         epochs += f"fine-tuning: {kept} of {tuned['epochs_run']}; "
-    if result.model.objective == "fit":
+    if isinstance(result.model, ClosedForm):
         epochs = "fitted in closed form; "
     echo(f"{epochs}{metrics['timing']['total_s']:.1f} s; run folder {out}")
-
-
-def launch_train(config: Any, out: Path, nproc: int, passed: dict[str, Any]) -> int:
-    """``ncf train`` of the resolved ``config`` into ``out`` in ``nproc`` processes
-    (`ncf.distributed.launch`), with the flags ``passed`` on; returns the exit code."""
-    import tempfile
-    import warnings
-
-    import tomli_w
-    import torch
-
-    from ncf.device import pick_device, usable_cores
-    from ncf.distributed import launch
-    from ncf.pipeline import toml_ready
-
-    gpus = torch.cuda.device_count()
-    if pick_device(config.device).type == "cuda":
-        if nproc > gpus:
-            raise UsageError(f"--nproc {nproc} on CUDA takes a GPU each; this machine has {gpus}")
-    elif nproc > (cores := usable_cores()):
-        warnings.warn(
-            f"--nproc {nproc} on {cores} usable cores: the processes wait for each "
-            "other at every step",
-            stacklevel=2,
-        )
-    args = ["train", "--out", str(out)]
-    args += [f"--{key}" for key in ("resume", "overwrite") if passed[key]]
-    args += [] if passed["progress"] else ["--no-progress"]
-    if passed["mlflow"] is not None:
-        args += ["--mlflow", passed["mlflow"], "--experiment", passed["experiment"]]
-    with tempfile.TemporaryDirectory(prefix="ncf-launch-") as folder:
-        settings = Path(folder) / "config.toml"
-        settings.write_text(tomli_w.dumps(toml_ready(config.to_dict())))
-        return launch(nproc, [*args, "--config", str(settings)])
 
 
 @app.command()
@@ -264,7 +232,7 @@ def evaluate(
     Validation is scored with the model selected on it, trained on the training part
     only; test with the final model. A refit model (trained on train + validation) is
     never scored on validation."""
-    from ncf.rescoring import evaluate_run
+    from ncf.experiment.rescoring import evaluate_run
 
     existing_folder(run_dir)
     if not (run_dir / "config.toml").exists():
@@ -319,9 +287,11 @@ def quickstart(
     """Offline demo: NeuMF on built-in synthetic data, evaluated, with a user's top-10.
 
     Replaces the run in the run folder (runs/quickstart by default)."""
+    from ncf.experiment.pipeline import train_run
+    from ncf.experiment.settings import resolve_config
+    from ncf.inference.recommender import load
     from ncf.models import Popularity
-    from ncf.pipeline import resolve_config, train_run
-    from ncf.recommender import load
+    from ncf.training.fitting import fit_model
 
     config = resolve_config(
         {
@@ -344,7 +314,7 @@ def quickstart(
     console.print(metrics_table(result.metrics, "NeuMF on synthetic data"))
     split = result.prepared.split
     baseline = Popularity(split.train.n_users, split.train.n_items)
-    baseline.fit(split.train.concat(split.valid).csr())
+    fit_model(baseline, result.prepared.known)
     popular = result.prepared.test(baseline)["ndcg@10"]
     echo(
         f"test ndcg@10: NeuMF {result.metrics['test']['ndcg@10']:.4f}, "

@@ -1,4 +1,4 @@
-"""``ncf tune``: hyper-parameter search with Optuna (`ncf.tuning`)."""
+"""``ncf tune``: hyper-parameter search with Optuna (`ncf.experiment.tuning`)."""
 
 from __future__ import annotations
 
@@ -64,9 +64,9 @@ def tune(
 ) -> None:
     """Search a model's settings on validation (never on test); write best.toml for
     `ncf train --config`, a table of trials and the optimisation history."""
-    from ncf.pipeline import resolve_config
-    from ncf.run_folder import run_name
-    from ncf.tuning import import_optuna, parse_space, tune
+    from ncf.experiment.run_folder import run_name
+    from ncf.experiment.settings import resolve_config
+    from ncf.experiment.tuning import import_optuna, parse_space, tune
 
     import_optuna()  # before any work: a missing extra is one line
     flags = {

@@ -25,7 +25,7 @@ from ncf.errors import UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ncf.recommender import Recommender
+    from ncf.inference.recommender import Recommender
 
 
 ID_HEADERS = {
@@ -120,8 +120,8 @@ def recommend(
     answer is written a block of users at a time. With --items, a user the model was
     not trained on is scored from their items (fold-in); the answer says how (sequence,
     row, least squares, gradient or popularity)."""
-    from ncf.recommender import load
-    from ncf.serving.batch import write_recommendations
+    from ncf.inference.batch import write_recommendations
+    from ncf.inference.recommender import load
 
     if sum(option is not None for option in (user, users, items)) != 1:
         raise UsageError("give exactly one of --user, --users and --items")
@@ -178,7 +178,7 @@ def similar(
     k: Annotated[int, typer.Option("--k", help="Number of items.")] = 10,
 ) -> None:
     """Items most like one item (cosine of item embeddings)."""
-    from ncf.recommender import load
+    from ncf.inference.recommender import load
 
     check_k(k)
     rec = load(existing_folder(run_dir))
@@ -211,7 +211,7 @@ def report(
     for folder in run_dirs:
         existing_folder(folder)
     if user is not None:
-        from ncf.user_view import write_user_page
+        from ncf.reporting.user_page import write_user_page
 
         if len(run_dirs) != 1:
             raise UsageError("--user shows one run: give one run folder")
@@ -220,7 +220,7 @@ def report(
         write_user_page(run_dirs[0], np.array([user])[0], page, k)
         console.print(f"wrote {page} (user {user}, top {k})", markup=False)
         return
-    from ncf.report import write_report
+    from ncf.reporting.report import write_report
 
     out = out or Path("report.html")
     output_file(out, (".html", ".md"))

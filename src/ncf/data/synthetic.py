@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ncf.data.formats import Source
 from ncf.data.interactions import Interactions, Vocabulary
+from ncf.data.io.source import Source
 
 GENRES = ("Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi", "Documentary", "Animation")
 _ADJECTIVES = (

@@ -16,6 +16,8 @@ Each function returns a (n_queries,) float64 array; average it for the reported 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -179,17 +181,75 @@ def auc(ranks: np.ndarray, n_candidates: np.ndarray | int) -> np.ndarray:
     return np.divide(pairs - above, pairs, out=np.zeros(len(ranks)), where=pairs > 0)
 
 
+@dataclass(frozen=True)
+class Metric:
+    """One metric ``ncf`` reports.
+
+    Attributes:
+        name: its key without a cut-off (``ndcg``; reported as ``ndcg@10``).
+        at_k: whether it is computed at cut-offs ``k``.
+        higher_is_better: whether a larger value is better (not for errors).
+        protocols: the protocol kinds that report it (``full``, ``sampled``, ``rating``).
+        per_query: the per-query values it is the mean of, when they have another name
+            (``rmse`` is the root of the mean ``squared_error``).
+        what: one line saying what it measures.
+    """
+
+    name: str
+    at_k: bool
+    higher_is_better: bool
+    protocols: tuple[str, ...]
+    per_query: str = ""
+    what: str = ""
+
+
+_RANKING = ("full", "sampled")
+#: every metric, in the order tables show them: what metrics.json, the config checks, the
+#: command line's tables, the reports and `ncf.compare` all read
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("hr", True, True, _RANKING, what="a held-out item in the top k"),
+        Metric("ndcg", True, True, _RANKING, what="discounted gain of the held-out items"),
+        Metric("recall", True, True, _RANKING, what="share of held-out items in the top k"),
+        Metric("precision", True, True, _RANKING, what="share of the top k held out"),
+        Metric("map", True, True, _RANKING, what="mean average precision in the top k"),
+        Metric("mrr", False, True, _RANKING, what="reciprocal rank of the first held-out"),
+        Metric("auc", False, True, _RANKING, what="held-out items above a random candidate"),
+        Metric("rmse", False, False, ("rating",), "squared_error", "root mean squared error"),
+        Metric("mae", False, False, ("rating",), "absolute_error", "mean absolute error"),
+        Metric("accuracy", False, True, ("rating",), "accuracy", "rounded rating correct"),
+    )
+}
+_PER_QUERY = {
+    "hr": hit_rate,
+    "ndcg": ndcg,
+    "recall": recall,
+    "precision": precision,
+    "map": average_precision,
+}
+
+
+def base_name(key: str) -> str:
+    """``ndcg@10`` -> ``ndcg``."""
+    return key.partition("@")[0]
+
+
+def per_query_key(key: str) -> str:
+    """The per-query values a reported metric is the mean of (``rmse`` ->
+    ``squared_error``; ``ndcg@10`` -> itself)."""
+    metric = METRICS.get(base_name(key))
+    return metric.per_query if metric is not None and metric.per_query else key
+
+
 def compute(
     ranks: np.ndarray, ks: list[int], n_candidates: np.ndarray | int
 ) -> dict[str, np.ndarray]:
     """Every metric at every k, per query: ``{"hr@10": (Q,), ..., "mrr": (Q,), "auc": (Q,)}``."""
     out: dict[str, np.ndarray] = {}
     for k in ks:
-        out[f"hr@{k}"] = hit_rate(ranks, k)
-        out[f"ndcg@{k}"] = ndcg(ranks, k)
-        out[f"recall@{k}"] = recall(ranks, k)
-        out[f"precision@{k}"] = precision(ranks, k)
-        out[f"map@{k}"] = average_precision(ranks, k)
+        for name, function in _PER_QUERY.items():
+            out[f"{name}@{k}"] = function(ranks, k)
     out["mrr"] = reciprocal_rank(ranks)
     out["auc"] = auc(ranks, n_candidates)
     return out
@@ -197,14 +257,14 @@ def compute(
 
 # --------------------------------------------------------------------------- ratings
 
-#: metrics of the ``rating`` protocol; the errors are better when lower
-RATING_METRICS = ("rmse", "mae", "accuracy")
-ERRORS = ("rmse", "mae")
+#: metrics of the ``rating`` protocol
+RATING_METRICS = tuple(name for name, m in METRICS.items() if m.protocols == ("rating",))
 
 
 def higher_is_better(name: str) -> bool:
-    """Whether a larger value of metric ``name`` is better (not for ``rmse`` / ``mae``)."""
-    return name not in ERRORS
+    """Whether a larger value of metric ``name`` (``ndcg@10``, ``rmse``) is better."""
+    metric = METRICS.get(base_name(name))
+    return metric.higher_is_better if metric is not None else True
 
 
 def rating_errors(predicted: np.ndarray, actual: np.ndarray, step: float) -> dict[str, np.ndarray]:
@@ -233,3 +293,9 @@ def rating_summary(per_rating: dict[str, np.ndarray]) -> dict[str, float]:
         "mae": float(np.mean(per_rating["absolute_error"])),
         "accuracy": float(np.mean(per_rating["accuracy"])),
     }
+
+
+def monitored_metrics(ks: tuple[int, ...]) -> list[str]:
+    """The metric names an evaluation with cut-offs ``ks`` reports (every protocol's)."""
+    at_k = [f"{name}@{k}" for k in ks if k > 0 for name, m in METRICS.items() if m.at_k]
+    return at_k + [name for name, m in METRICS.items() if not m.at_k]

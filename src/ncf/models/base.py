@@ -8,11 +8,12 @@ never from a config or a dataset object. It provides:
   may overwrite (the evaluators set excluded items to -inf in place);
 - ``summary``: one line saying what the model is;
 - ``objective``: the training regime it trains with by default (`ncf.training.regimes`:
-  ``"pointwise"``, ``"pairwise"``, ``"rating"``), or ``"fit"`` (closed form or
-  counting, via ``fit(train)``);
+  ``"pointwise"``, ``"pairwise"``, ``"rating"`` ...); models fitted in closed form or by
+  counting are `ClosedForm` instead and learn in one ``fit(train)``. Every model is fitted
+  through one entry point, `ncf.training.fit_model`;
 - ``observe(known)``: keep the interactions a model scores from (optional);
 - ``item_factors()`` / ``score_rows(rows)`` / ``score_histories(histories)``: how a user
-  the model was not trained on is scored from their items (`ncf.fold_in`; optional);
+  the model was not trained on is scored from their items (`ncf.inference.fold_in`; optional);
 - ``init_from_ratings(ratings)``: initial values from the training ratings, for models
   trained on them (optional);
 - ``train_defaults``: the training settings found best for it on validation data;
@@ -45,9 +46,10 @@ class Model(nn.Module):
     #: trains with its own ``objective`` only (another would not use what it learns from)
     own_objective_only: ClassVar[bool] = False
     train_defaults: ClassVar[dict[str, Any]] = {}
-    #: run settings naming trained runs this model starts from (NeuMF: ``gmf_run``,
-    #: ``mlp_run``; the hybrid: ``base_run``), read by `shapes_from_runs` / `start_from`
-    run_keys: ClassVar[tuple[str, ...]] = ()
+    #: the roles of the trained runs this model may start from (the run setting
+    #: ``start_from``; NeuMF: ``gmf``, ``mlp``; the hybrid: ``base``), read by
+    #: `shapes_from_runs` / `start_from`
+    starts_from: ClassVar[tuple[str, ...]] = ()
     #: training settings for a model started from runs (over ``train_defaults``)
     pretrained_defaults: ClassVar[dict[str, Any]] = {}
     #: what ``ncf tune`` searches (its regime adds the training settings): setting ->
@@ -108,18 +110,18 @@ class Model(nn.Module):
 
     @classmethod
     def shapes_from_runs(cls, runs: dict[str, Model]) -> dict[str, Any]:
-        """Model arguments that must follow the trained models of ``run_keys`` (their
+        """Model arguments that must follow the trained models of `starts_from` (their
         widths); ``runs`` holds those given. Default: none."""
         return {}
 
     def start_from(self, runs: dict[str, Model]) -> None:
-        """Copies what it starts from out of the trained models of ``run_keys`` (the given
+        """Copies what it starts from out of the trained models of `starts_from` (the given
         ones), before training. Default: nothing to copy."""
 
     def item_factors(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
         """For models whose score is a dot product of a user vector with an item vector
         plus an item offset: (n_items, d) item vectors and (n_items,) offsets (or None),
-        through which a new user's vector is solved (`ncf.fold_in`). Default: None."""
+        through which a new user's vector is solved (`ncf.inference.fold_in`). Default: None."""
         return None
 
     def user_factors(self, users: torch.Tensor) -> torch.Tensor | None:
@@ -139,7 +141,7 @@ class Model(nn.Module):
 
     def fold_in_weights(self) -> tuple[float, float, float]:
         """(unobserved weight, l2, frequency exponent) of a new user's least-squares solve
-        (`ncf.fold_in`); iALS's defaults unless the model has its own."""
+        (`ncf.inference.fold_in`); iALS's defaults unless the model has its own."""
         return 0.3, 0.007, 1.0
 
     def observe(self, known: Interactions) -> None:
@@ -151,10 +153,6 @@ class Model(nn.Module):
     def init_from_ratings(self, ratings: np.ndarray) -> None:
         """Initial values from the training ratings (their mean, their range), set by the
         ``rating`` regime before the first epoch. Default: nothing."""
-
-    def fit(self, train: sp.csr_matrix) -> None:
-        """Closed-form or counting models learn here from the (n_users, n_items) matrix."""
-        raise NotImplementedError(f"{self.name} is trained by gradient descent")
 
     def regularised(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         """Tensors touched by a batch, for per-batch L2 (``reg`` option); default none."""
@@ -177,6 +175,20 @@ class Model(nn.Module):
         scores = self(all_users, all_items).float()  # (B + B*K,)
         touched = self.regularised(all_users, all_items) if regularise else []
         return scores[: len(users)], scores[len(users) :].view(-1, k), touched
+
+
+class ClosedForm:
+    """A model fitted in closed form or by counting (popularity, EASE, iALS, item-kNN,
+    GF-CF): it learns in one call of ``fit`` from the (n_users, n_items) matrix of the
+    training interactions, with no training regime, epochs or sampled negatives.
+    `ncf.training.fit_model` fits every model: these directly, the others with the
+    `Trainer`."""
+
+    objective: ClassVar[str] = "closed-form"
+
+    def fit(self, train: sp.csr_matrix) -> None:
+        """Learns from the (n_users, n_items) matrix of the training interactions."""
+        raise NotImplementedError
 
 
 class EvalCache:
@@ -254,7 +266,7 @@ class RowModel(Model):
     """A model that scores a user from their binary row of the user-item matrix (EASE,
     item-kNN, GF-CF, Mult-VAE): it keeps the rows of the interactions it observes or is
     fitted on (``history``) and provides ``score_rows``; a new user's row is scored the
-    same way (`ncf.fold_in`)."""
+    same way (`ncf.inference.fold_in`)."""
 
     def __init__(self, n_users: int, n_items: int, **hparams: Any):
         super().__init__(n_users, n_items, **hparams)

@@ -20,10 +20,10 @@ import scipy.sparse as sp
 import torch
 from scipy.linalg import lapack
 
-from ncf.models.base import RowModel
+from ncf.models.base import ClosedForm, RowModel
 
 
-class EASE(RowModel):
+class EASE(ClosedForm, RowModel):
     """Args:
     n_users, n_items: index ranges.
     l2: the L2 weight lambda on the item-item matrix.
@@ -32,7 +32,6 @@ class EASE(RowModel):
     name = "ease"
     search_space = {"l2": (10.0, 10_000.0, "log")}
     summary = "closed-form item-item autoencoder (Steck 2019)"
-    objective = "fit"
 
     def __init__(self, n_users: int, n_items: int, l2: float = 1000.0):
         super().__init__(n_users, n_items, l2=l2)

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ncf.models.base import RowModel, torch_csr
+from ncf.models.base import ClosedForm, RowModel, torch_csr
 
 
 def _normalised(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -36,7 +36,7 @@ def _normalised(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
     return normalised.tocsr().astype(np.float32), item_scale
 
 
-class GFCF(RowModel):
+class GFCF(ClosedForm, RowModel):
     """Args:
     n_users, n_items: index ranges.
     factors: singular vectors of the ideal low-pass filter (256, as the authors).
@@ -47,7 +47,6 @@ class GFCF(RowModel):
     name = "gf-cf"
     search_space = {"factors": [64, 128, 256, 512], "alpha": (0.0, 1.0)}
     summary = "closed-form graph filter: normalised item-item + ideal low-pass (Shen et al. 2021)"
-    objective = "fit"
     train_defaults = {"monitor": "recall@20", "ks": [20]}
 
     def __init__(self, n_users: int, n_items: int, factors: int = 256, alpha: float = 0.3):

@@ -1,6 +1,6 @@
 """The hybrid of a trained model and item metadata (S7; Collie's ``HybridPretrainedModel``).
 
-A trained embedding model (``--set base_run=RUN``: mf, mf-bias, bpr-mf, gmf, ials...)
+A trained embedding model (``--set start_from=base:RUN``: mf, mf-bias, bpr-mf, gmf, ials...)
 gives its user and item tables (and biases, where it has them). Each item's metadata
 (``item_features``: the genres multi-hot by default) goes through a layer of 8; the user
 vector, the item vector and that output, concatenated, go through a feed-forward tower
@@ -13,7 +13,7 @@ everything unfrozen at the lower ``fine_tune_lr``; ``history.csv`` holds both ph
 frozen phase's best on validation.
 
     >>> model = Hybrid(n_users, n_items, user_dim=32, item_dim=32, feature_dim=19)
-    >>> model.start_from({"base_run": trained_mf})        # copies its tables, frozen
+    >>> model.start_from({"base": trained_mf})        # copies its tables, frozen
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ncf.models.towers import layer_rates
 class Hybrid(ItemFeatures, Model):
     """Args:
     n_users, n_items: index ranges.
-    user_dim, item_dim: the widths of the base model's tables (read from ``base_run``).
+    user_dim, item_dim: the widths of the base model's tables (read from the ``base`` run).
     feature_dim: values per item of the metadata (set from ``item_features``).
     metadata_width: the metadata layer's width (Collie: 8; 0: metadata fed as it is).
     layers: the feed-forward tower's widths (Collie: [16]).
@@ -44,7 +44,7 @@ class Hybrid(ItemFeatures, Model):
     search_space = {"metadata_width": [4, 8, 16, 32], "dropout": (0.0, 0.5)}
     summary = "a trained model's embeddings (frozen, then fine-tuned) + item metadata (Collie)"
     objective = "pointwise"
-    run_keys: ClassVar[tuple[str, ...]] = ("base_run",)
+    starts_from: ClassVar[tuple[str, ...]] = ("base",)
     train_defaults: ClassVar[dict[str, Any]] = {
         "item_features": "genres",
         "epochs": 10,
@@ -69,7 +69,7 @@ class Hybrid(ItemFeatures, Model):
     ):
         if user_dim < 1 or item_dim < 1:
             raise ValueError(
-                "a hybrid starts from a trained embedding model: give base_run=RUN_DIR "
+                "a hybrid starts from a trained embedding model: give start_from=base:RUN_DIR "
                 "(a run of mf, mf-bias, bpr-mf, gmf or ials on the same data and split)"
             )
         layers = [int(n) for n in layers]
@@ -109,13 +109,13 @@ class Hybrid(ItemFeatures, Model):
     @classmethod
     def shapes_from_runs(cls, runs: dict[str, Model]) -> dict[str, Any]:
         """``user_dim`` and ``item_dim`` of the base run's tables."""
-        user, item = _tables(runs["base_run"])
+        user, item = _tables(runs["base"])
         return {"user_dim": user.shape[1], "item_dim": item.shape[1]}
 
     def start_from(self, runs: dict[str, Model]) -> None:
         """Copies the base run's user and item tables (and its biases where it has them);
         the tables stay frozen until `unfreeze`."""
-        base = runs["base_run"]
+        base = runs["base"]
         user, item = _tables(base)
         with torch.no_grad():
             self.user_emb.weight.copy_(user)
@@ -183,7 +183,7 @@ def _tables(base: Model) -> tuple[torch.Tensor, torch.Tensor]:
     tables = base.embedding_tables()
     if tables is None:
         raise UsageError(
-            f"base_run holds model {base.name!r}, which has no user and item embedding "
+            f"the base run holds model {base.name!r}, which has no user and item embedding "
             "tables; train mf, mf-bias, bpr-mf, gmf or ials first"
         )
     return tables

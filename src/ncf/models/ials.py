@@ -17,7 +17,7 @@ them in batches (by LU: torch's batched Cholesky is slower on the CPU). Both run
 torch on the model's device.
 
 The same solve gives a new user's vector from their items with the item vectors fixed
-(`ncf.fold_in`).
+(`ncf.inference.fold_in`).
 
     >>> model = IALS(n_users, n_items, dim=192); model.fit(train_matrix)
     >>> model.score_all(torch.tensor([0, 1]))                               # (2, n_items)
@@ -29,12 +29,12 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ncf.models.base import DotProductModel, Table, binary_rows, torch_csr
+from ncf.models.base import ClosedForm, DotProductModel, Table, binary_rows, torch_csr
 
 SOLVERS = ("cg", "exact")
 
 
-class IALS(DotProductModel):
+class IALS(ClosedForm, DotProductModel):
     """Args:
     n_users, n_items: index ranges.
     dim: vector size (192, Rendle et al.'s ML-1M setting).
@@ -54,7 +54,6 @@ class IALS(DotProductModel):
         "unobserved": (0.01, 1.0, "log"),
     }
     summary = "implicit ALS, conjugate-gradient or exact solves (Hu et al. 2008; Rendle et al.)"
-    objective = "fit"
 
     def __init__(
         self,

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ncf.models.base import EvalCache, RowModel, torch_csr
+from ncf.models.base import ClosedForm, EvalCache, RowModel, torch_csr
 
 SIMILARITIES = ("cosine", "asymmetric")
 WEIGHTINGS = ("none", "tfidf", "bm25")
@@ -55,7 +55,7 @@ def weighted(binary: sp.csr_matrix, weighting: str, k1: float = 1.2, b: float = 
     return out
 
 
-class ItemKNN(RowModel):
+class ItemKNN(ClosedForm, RowModel):
     """Args:
     n_users, n_items: index ranges.
     neighbours: neighbours kept per item (k).
@@ -73,7 +73,6 @@ class ItemKNN(RowModel):
     name = "item-knn"
     search_space = {"neighbours": (10, 1000, "log"), "shrink": (0.0, 100.0), "alpha": (0.0, 1.0)}
     summary = "item-item nearest neighbours, cosine or asymmetric cosine with shrinkage"
-    objective = "fit"
     #: values of the largest (n_items, block) slab ``fit`` builds
     block_budget = 1 << 25
 

@@ -60,8 +60,8 @@ class NeuMF(ItemFeatures, Model):
         "schedule": "cosine",
         "patience": 3,
     }
-    run_keys = ("gmf_run", "mlp_run")
-    #: fine-tuning after `load_pretrained` (``gmf_run`` / ``mlp_run``): a gentler start
+    starts_from = ("gmf", "mlp")
+    #: fine-tuning after `load_pretrained` (``start_from`` gmf and mlp): a gentler start
     pretrained_defaults = {"epochs": 4, "lr": 0.0005, "batch_size": 8192, "n_negatives": 8}
 
     def __init__(
@@ -150,22 +150,25 @@ class NeuMF(ItemFeatures, Model):
     def shapes_from_runs(cls, runs: dict[str, Model]) -> dict[str, Any]:
         """``dim`` of the GMF run and ``layers`` of the MLP run."""
         shapes = {}
-        if "gmf_run" in runs:
-            shapes["dim"] = runs["gmf_run"].hparams["dim"]
-        if "mlp_run" in runs:
-            shapes["layers"] = runs["mlp_run"].hparams["layers"]
+        if "gmf" in runs:
+            shapes["dim"] = runs["gmf"].hparams["dim"]
+        if "mlp" in runs:
+            shapes["layers"] = runs["mlp"].hparams["layers"]
         return shapes
 
     def start_from(self, runs: dict[str, Model]) -> None:
         """Pre-training (section 3.4.1): both a GMF run and an MLP run, or neither."""
         if not runs:
             return
-        if set(runs) != {"gmf_run", "mlp_run"}:
-            raise UsageError("NeuMF pre-training needs both gmf_run=DIR and mlp_run=DIR")
-        gmf, mlp = runs["gmf_run"], runs["mlp_run"]
+        if set(runs) != {"gmf", "mlp"}:
+            raise UsageError(
+                "NeuMF pre-training needs both a GMF and an MLP run: "
+                "start_from=gmf:RUN,mlp:RUN (or gmf_run=RUN and mlp_run=RUN)"
+            )
+        gmf, mlp = runs["gmf"], runs["mlp"]
         if gmf.name != "gmf" or mlp.name != "mlp":
             raise UsageError(
-                f"gmf_run holds {gmf.name!r} and mlp_run {mlp.name!r}; expected gmf and mlp"
+                f"start_from gmf holds {gmf.name!r} and mlp {mlp.name!r}; expected gmf and mlp"
             )
         try:
             load_pretrained(self, gmf, mlp)  # type: ignore[arg-type]

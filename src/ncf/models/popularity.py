@@ -11,15 +11,14 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ncf.models.base import Model
+from ncf.models.base import ClosedForm, Model
 
 
-class Popularity(Model):
+class Popularity(ClosedForm, Model):
     """Args: n_users, n_items: index ranges."""
 
     name = "popularity"
     summary = "number of training interactions of the item (a baseline)"
-    objective = "fit"
     personalised = False
 
     def __init__(self, n_users: int, n_items: int):

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ncf.bundle import bundle_folder, load_parts
-from ncf.recommender import Recommender
+from ncf.inference.bundle import bundle_folder, load_parts
+from ncf.inference.recommender import Recommender
 
 
 class UnknownId(LookupError):

@@ -26,14 +26,14 @@ import torch
 from rich import get_console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
-from ncf.distributed import current
 from ncf.errors import DataError, Interrupted, UsageError
 from ncf.evaluation.metrics import higher_is_better
 from ncf.models.base import Model
 from ncf.random import Generators
+from ncf.runtime.distributed import current
 from ncf.training.checkpoint import load_checkpoint, save_checkpoint
+from ncf.training.config import TrainConfig
 from ncf.training.optim import Optimisation
 from ncf.training.regimes import make_regime, regime_name
 
@@ -76,7 +76,7 @@ class Trainer:
         baseline: float | None = None,
     ):
         self.model, self.config, self.evaluate = model, config, evaluate
-        #: the processes training together (`ncf.distributed`); one, by default
+        #: the processes training together (`ncf.runtime.distributed`); one, by default
         self.world = current()
         self.generators = self.world.streams(generators)
         self.checkpoint, self.callbacks = checkpoint, callbacks or []
@@ -159,7 +159,8 @@ class Trainer:
             TimeRemainingColumn(),
             TextColumn("{task.fields[loss]}"),
         ]
-        bars = self.progress and get_console().is_terminal  # a file or pipe gets no bars
+        console = get_console()  # a file or pipe gets no bars; a notebook its own
+        bars = self.progress and (console.is_terminal or console.is_jupyter)
         with Progress(*columns, disable=not bars, transient=True) as bar:
             task = bar.add_task("train", total=n_batches, completed=first, loss="")
             for b in range(first, n_batches):

@@ -37,8 +37,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ncf.config import PER_BATCH_SCHEDULES, TrainConfig
 from ncf.errors import UsageError
+from ncf.training.config import PER_BATCH_SCHEDULES, TrainConfig
 
 Scheduler = torch.optim.lr_scheduler.LRScheduler
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from ncf.config import credit_weights
-from ncf.data.metadata import metadata_column, value_codes
+from ncf.data.io.metadata import metadata_column, value_codes
+from ncf.training.config import credit_weights
 
 
 class PartialCredit:

@@ -9,12 +9,12 @@ from typing import Any, ClassVar
 
 import torch
 
-from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
-from ncf.distributed import World
 from ncf.errors import UsageError
 from ncf.models.base import Model
 from ncf.random import Generators
+from ncf.runtime.distributed import World
+from ncf.training.config import TrainConfig
 from ncf.training.losses import l2_penalty
 
 Batch = tuple[torch.Tensor, ...]

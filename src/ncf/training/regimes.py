@@ -43,7 +43,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ncf.config import TrainConfig
 from ncf.data.interactions import Interactions
 from ncf.data.sampling import (
     SeenSet,
@@ -55,6 +54,7 @@ from ncf.data.sampling import (
 from ncf.errors import DataError
 from ncf.models.base import Model, binary_rows
 from ncf.random import Generators
+from ncf.training.config import TrainConfig
 from ncf.training.losses import bpr_loss, pointwise_loss
 from ncf.training.partial_credit import PartialCredit
 from ncf.training.regime_base import Batch, EpochPlan, Regime, ceil_div

@@ -13,13 +13,13 @@ import time
 import numpy as np
 import torch
 
-from ncf.config import TrainConfig
 from ncf.data.histories import PAD, Histories
 from ncf.data.interactions import Interactions
 from ncf.data.sampling import SeenSet, sample_negatives
 from ncf.errors import DataError
 from ncf.models.base import Model
 from ncf.random import Generators
+from ncf.training.config import TrainConfig
 from ncf.training.losses import pointwise_loss
 from ncf.training.regime_base import Batch, EpochPlan, Regime
 

@@ -70,8 +70,9 @@ class MlflowTracker:
 
         return log
 
-    def finish(self, metrics: dict[str, Any], out: Path) -> None:
-        """Final validation and test metrics, timings, and the run's files as artifacts."""
+    def finish(self, metrics: dict[str, Any], out: Path | None) -> None:
+        """Final validation and test metrics, timings, and the run's files as artifacts
+        (none for a run kept in memory, ``out`` None)."""
         final = {}
         for part in ("valid", "test"):
             for key, value in metrics[part].items():
@@ -79,10 +80,11 @@ class MlflowTracker:
         final.update({f"time_{k}": float(v) for k, v in metrics["timing"].items()})
         self.mlflow.log_metrics(final)
         self.mlflow.set_tags({"protocol": metrics["protocol"], "split": str(metrics["split"])})
-        for name in ("metrics.json", "config.toml", "history.csv"):
-            if (out / name).exists():
-                self.mlflow.log_artifact(str(out / name))
-        self.mlflow.log_artifacts(str(out / "bundle"), artifact_path="bundle")
+        if out is not None:
+            for name in ("metrics.json", "config.toml", "history.csv"):
+                if (out / name).exists():
+                    self.mlflow.log_artifact(str(out / name))
+            self.mlflow.log_artifacts(str(out / "bundle"), artifact_path="bundle")
         self.mlflow.end_run()
 
     def abort(self) -> None:
