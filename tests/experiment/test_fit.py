@@ -87,7 +87,8 @@ def test_a_run_recommends_predicts_evaluates_and_saves(ratings, tmp_path):
     loaded = ncf.load(tmp_path / "bundle").recommend(["u3"], k=5)
     assert loaded["item"].tolist() == top["item"].tolist()
     assert "<table" in run._repr_html_()
-    assert run.plot().axes
+    figure = run.plot()
+    assert figure.axes and figure._repr_png_()[:4] == b"\x89PNG"  # shown in a notebook
 
 
 def torch_ids(index: np.ndarray):

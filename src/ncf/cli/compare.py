@@ -49,7 +49,8 @@ def table_of(frame: Any) -> Table:
     attrs = frame.attrs
     title = (
         f"{len(frame)} models on one split ({attrs['split']}, {attrs['protocol']}); p: "
-        f"{attrs['test']} against {attrs['best']}, Holm-corrected, * below 0.05"
+        f"{attrs['test']} against the best, {attrs['best']}, Holm-corrected, * below 0.05; "
+        f"'significant' in the table files is the p of {attrs['monitor']}, the selection metric"
     )
     table = Table(title=title)
     table.add_column("metric")
@@ -127,7 +128,8 @@ def compare(
         if report is not None and folder is not None:
             from ncf.reporting.report import write_report
 
-            write_report([folder / name for name in names], report, significance=frame)
+            ordered = [folder / str(name) for name in frame["model"]]  # the best first
+            write_report(ordered, report, significance=frame)
     console.print(table_of(frame))
     if out is not None:
         if out.suffix == ".csv":

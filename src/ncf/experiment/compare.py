@@ -59,9 +59,9 @@ def compare(
         one row per model, best first by the selection metric (the runs' ``monitor``):
         ``model``, its test metrics, ``fit_s``, ``eval_s``, then ``p_<metric>`` (the
         Holm-corrected p-value of the paired test against the best model on that metric;
-        empty for the best) and ``significant`` (the selection metric's p-value below
-        0.05). ``frame.attrs`` holds the protocol, the split, the test, the selection
-        metric and the best model.
+        NaN for the best, the reference) and ``significant`` (the selection metric's
+        p-value below 0.05; NA for the best). ``frame.attrs`` holds the protocol, the
+        split, the test, the selection metric and the best model.
 
     Raises:
         UsageError: fewer than two models, a model named twice, an unknown model or
@@ -123,7 +123,9 @@ def comparison_table(runs: Mapping[str, Run], test: str = "wilcoxon") -> pd.Data
         raw = [paired_p_value(per_user[best][key], per_user[m][key], test) for m in others]
         adjusted = dict(zip(others, holm(np.asarray(raw)), strict=True))
         frame[f"p_{metric}"] = [adjusted.get(str(m), np.nan) for m in frame["model"]]
-    frame["significant"] = frame[f"p_{monitor}"] < ALPHA
+    # the best model is the reference: no test of it against itself (NA)
+    significant = frame[f"p_{monitor}"].lt(ALPHA).astype("boolean")
+    frame["significant"] = significant.mask(frame[f"p_{monitor}"].isna())
     frame.attrs |= {
         "protocol": first.metrics["protocol"],
         "split": first.metrics["split"],

@@ -11,6 +11,7 @@ it and failing on unknown keys.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -135,8 +136,10 @@ class RunConfig:
                 model[key] = value
             else:
                 allowed = sorted(run_keys | train_keys | prepare_keys | model_params)
+                close = difflib.get_close_matches(key, allowed, n=3)
+                hint = f" (did you mean {' or '.join(close)}?)" if close else ""
                 raise UsageError(
-                    f"unknown setting {key!r} for model {self.model!r}; "
+                    f"unknown setting {key!r} for model {self.model!r}{hint}; "
                     f"allowed: {', '.join(allowed)}"
                 )
         model = {k: parse_value(v) if isinstance(v, str) else v for k, v in model.items()}

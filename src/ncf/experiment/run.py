@@ -31,6 +31,7 @@ from ncf.experiment.steps import build_model
 from ncf.inference.bundle import save_bundle
 from ncf.inference.recommender import Recommender
 from ncf.models import Model
+from ncf.models.base import ClosedForm
 from ncf.random import Generators
 from ncf.training.fitting import fit_model
 
@@ -181,12 +182,18 @@ class Run:
     def _repr_html_(self) -> str:
         metrics = self.metrics
         timing = metrics["timing"]
+        if isinstance(self.model, ClosedForm):
+            fitted = f"fitted in closed form in {timing['fit_s']:.1f} s"
+        else:
+            fitted = (
+                f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']} on validation; "
+                f"trained in {timing['fit_s']:.1f} s"
+            )
         head = (
             f"<b>{html.escape(metrics['model'])}</b> on {html.escape(str(metrics['data']))}: "
             f"{metrics['n_users']:,} users, {metrics['n_items']:,} items, "
             f"{metrics['n_train']:,} / {metrics['n_valid']:,} / {metrics['n_test']:,} rows "
-            f"(split {html.escape(str(metrics['split']))}); best epoch {metrics['best_epoch']} "
-            f"of {metrics['epochs_run']}; fitted in {timing['fit_s']:.1f} s"
+            f"(train / valid / test, split {html.escape(str(metrics['split']))}); {fitted}"
         )
         table = self.summary().to_html(float_format=lambda v: f"{v:.4f}", na_rep="-")
         return f"<div><p>{head}</p>{table}</div>"

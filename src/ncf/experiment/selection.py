@@ -22,6 +22,7 @@ from ncf.experiment.config import RunConfig
 from ncf.experiment.preparation import Prepared
 from ncf.experiment.pretrained import runs_to_start_from
 from ncf.models import Model
+from ncf.models.base import ClosedForm
 from ncf.random import Generators
 from ncf.training.config import TrainConfig
 from ncf.training.fitting import Fitted as FitResult
@@ -111,6 +112,11 @@ def _runner(
         baseline: float | None,
     ) -> FitResult:
         epochs = min(stop_at or settings.epochs, settings.epochs)
+        gradient = not isinstance(model, ClosedForm)
+        if stop_at is not None and gradient:
+            options.echo(
+                f"{phase}: on train + validation for the {epochs} epochs chosen on validation"
+            )
         callbacks = [epoch_line(phase, epochs, settings.monitor, options.echo)]
         writes = options.writes and out is not None
         tensorboard = TensorBoardLogger(out / "tensorboard" / phase) if writes else None
@@ -135,6 +141,12 @@ def _runner(
             baseline=baseline,
         )
         fitted.history = [{"phase": phase, **row} for row in fitted.history]
+        if stop_at is None and gradient and fitted.epochs_run < epochs:
+            options.echo(
+                f"{phase}: stopped early after epoch {fitted.epochs_run}: valid "
+                f"{settings.monitor} no better for {settings.patience} evaluations; best "
+                f"epoch {fitted.best_epoch}"
+            )
         lr_trace.extend({"phase": phase, "epoch": e, "lr": lr} for e, lr in fitted.lr_trace)
         if tensorboard is not None:
             tensorboard.close()

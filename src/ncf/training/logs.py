@@ -9,6 +9,7 @@ The figures are built by plain functions (`learning_curve_figure`, `learning_rat
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,11 +53,18 @@ def write_history(history: list[dict[str, Any]], path: Path) -> pd.DataFrame:
 
 
 def new_figure(**kwargs: Any) -> Figure:
-    """A matplotlib figure with its own Agg canvas: no pyplot state, nothing to close."""
+    """A matplotlib figure with its own Agg canvas: no pyplot state, nothing to close; a
+    notebook shows it as a PNG (its ``_repr_png_``) without ``%matplotlib inline``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(**kwargs)
+    class ShownFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+            return buffer.getvalue()
+
+    figure = ShownFigure(**kwargs)
     FigureCanvasAgg(figure)
     return figure
 

@@ -12,13 +12,17 @@ Callback = Callable[[dict[str, Any]], None]
 def epoch_line(phase: str, epochs: int, monitor: str, echo: Callable[[str], None]) -> Callback:
     """A trainer callback that writes ``select epoch 3/20  loss 0.3012  valid ndcg@10 0.4123
     4.1 s`` for each history row (epoch 0, the untrained model, has no loss); a model
-    fitted in closed form has one row, epoch 1 without a loss: ``select fitted  valid
-    ndcg@10 0.4123  0.8 s``."""
+    fitted in closed form has one row, epoch 1 without a loss: ``select: fitted in closed
+    form  valid ndcg@10 0.4123  0.8 s``."""
 
     def write(row: dict[str, Any]) -> None:
         loss = row.get("loss")
         closed_form = loss is None and row["epoch"] >= 1
-        parts = [f"{phase} fitted" if closed_form else f"{phase} epoch {row['epoch']}/{epochs}"]
+        parts = [
+            f"{phase}: fitted in closed form"
+            if closed_form
+            else f"{phase} epoch {row['epoch']}/{epochs}"
+        ]
         if isinstance(loss, float) and not math.isnan(loss):
             parts.append(f"loss {loss:.4f}")
         valid = row.get(f"valid_{monitor}")
