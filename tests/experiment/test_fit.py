@@ -145,3 +145,14 @@ def test_bad_input_raises_the_command_lines_message(ratings, data, kwargs, error
     with pytest.raises(error, match=message) as raised:
         ncf.fit(data, **{"model": "popularity", "progress": False, **kwargs})
     assert isinstance(raised.value, ValueError)
+
+
+def test_an_arrow_table_and_interactions_give_the_frames_run(ratings):
+    import pyarrow as pa
+
+    frame = ratings.rename(columns={"uid": "user_id", "book_id": "item_id"})
+    by_frame = ncf.fit(frame, "popularity", progress=False)
+    by_arrow = ncf.fit(pa.Table.from_pandas(frame), "popularity", progress=False)
+    by_data = ncf.fit(by_frame.known, "popularity", progress=False)
+    assert by_arrow.metrics["test"] == by_frame.metrics["test"]
+    assert by_data.metrics["data"] == "Interactions" and by_data.metrics["n_users"] == 60

@@ -52,8 +52,9 @@ class RunOptions:
 
 @dataclass
 class Fitted:
-    """What a gradient run chose: its history, the best validation metrics, the best
-    epoch and the epochs run, of the main phase and of fine-tuning (0 when none)."""
+    """What the fit of a phase chose: its history, the best validation metrics, the best
+    epoch and the epochs run (1 of 1 for a closed-form fit), of the main phase and of
+    fine-tuning (0 when none)."""
 
     history: list[dict[str, Any]]
     valid: dict[str, float]
@@ -65,7 +66,7 @@ class Fitted:
 
 #: fits a model on some interactions, selecting on an evaluator, or (refit) for the
 #: chosen numbers of epochs of the main phase and of fine-tuning
-GradientRun = Callable[[Model, Interactions, Evaluator | None, tuple[int, int] | None], Fitted]
+Runner = Callable[[Model, Interactions, Evaluator | None, tuple[int, int] | None], Fitted]
 
 
 def select(
@@ -76,7 +77,7 @@ def select(
     device: torch.device,
     options: RunOptions,
     lr_trace: list[dict[str, Any]],
-) -> tuple[Fitted, GradientRun]:
+) -> tuple[Fitted, Runner]:
     """The selection phase: ``model`` (built and started as `train_run` does) fitted on the
     training part and chosen on validation; the test part is not touched. Returns what
     was chosen, and the runner that fits the refit model (``out``: the run folder of the
@@ -92,7 +93,7 @@ def _runner(
     device: torch.device,
     options: RunOptions,
     lr_trace: list[dict[str, Any]],
-) -> GradientRun:
+) -> Runner:
     """A function that fits a model (`fit_model`) on some interactions, with selection by an
     evaluator, or (``refit_epochs``: the main phase's and fine-tuning's) blind for fixed
     numbers of epochs; it appends the per-batch learning rates (phase, epoch position,
@@ -115,7 +116,7 @@ def _runner(
         gradient = not isinstance(model, ClosedForm)
         if stop_at is not None and gradient:
             options.echo(
-                f"{phase}: on train + validation for the {epochs} epochs chosen on validation"
+                f"{phase}: on train + validation for the epochs chosen on validation ({epochs})"
             )
         callbacks = [epoch_line(phase, epochs, settings.monitor, options.echo)]
         writes = options.writes and out is not None

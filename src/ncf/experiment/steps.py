@@ -1,8 +1,8 @@
 """The steps of a run, which ``ncf train``, `ncf.fit`, `ncf.compare`, the tuner and
 rescoring compose: `start` (device, processes, threads), `prepare` (data, split,
 evaluators), `build` (the model, started from the runs it names), `select_and_refit`
-(the epochs chosen on validation, then the final model on train + validation), `test`
-(once), `run_metrics` (``metrics.json``) and `write` (the run folder).
+(the epochs chosen on validation, then the final model on train + validation),
+`evaluate_test` (once), `run_metrics` (``metrics.json``) and `write` (the run folder).
 
     >>> setup, options = start(config, RunOptions())
     >>> prepared = prepare(config, setup, options)
@@ -167,7 +167,9 @@ def select_and_refit(
         tuning = {"best_epoch": fitted.tune_best_epoch, "epochs_run": fitted.tune_epochs_run}
     selected = None
     if config.refit:  # prepare_run refuses a split without validation rows
-        if not isinstance(model, ClosedForm):  # refit again on train alone, cheaply
+        # a gradient model's train-only weights are kept; a closed-form one is fitted on
+        # train alone again, exactly and cheaply, when validation is scored later
+        if not isinstance(model, ClosedForm):
             selected = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         seed_torch(config.seed)
         model = build_model(config, prepared).to(setup.device)
