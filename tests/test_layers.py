@@ -82,3 +82,19 @@ def test_no_circles_and_small_modules() -> None:
     assert not long, f"modules past 500 lines: {long}"
     root = [m for m, p in MODULES.items() if p.parent == SRC and p.name != "__init__.py"]
     assert len(root) <= 6, f"modules at the package root: {root}"
+
+
+def test_the_public_api_loads_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    import ncf
+
+    assert sorted(ncf.__all__) == sorted([*ncf._WHERE, "__version__"])
+    assert all(getattr(ncf, name) is not None for name in ncf.__all__)
+    # `ncf --version` and `ncf --help` answer without torch
+    probe = "import sys, ncf.cli; print('torch' in sys.modules)"
+    assert (
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+        == "False\n"
+    )

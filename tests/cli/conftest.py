@@ -1,4 +1,5 @@
-"""A small GMF run on the synthetic data, shared by the command-line tests of a module."""
+"""A small GMF run on the synthetic data, trained once for the command-line tests (once
+per process under pytest -n)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tests.cli.test_cli import ncf
 QUICK = ["--epochs", "3", "--batch-size", "1024", "--factors", "8", "--no-progress"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gmf_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("gmf") / "run"
     result = ncf("train", "--model", "gmf", "--data", "synthetic", "--out", str(out), *QUICK)

@@ -31,12 +31,13 @@ from ncf.cli.app import (
     parse_sets,
 )
 from ncf.errors import UsageError
-from ncf.evaluation.metrics import METRICS, base_name
 
 DEFAULT_MODEL = "neumf"
 
 
 def metrics_table(metrics: dict[str, Any], title: str, valid_label: str = "valid") -> Table:
+    from ncf.evaluation.metrics import METRICS, base_name
+
     table = Table(title=title)
     table.add_column("metric")
     table.add_column(f"{valid_label} ({metrics['protocol']})", justify="right")
