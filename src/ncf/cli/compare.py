@@ -101,6 +101,7 @@ def compare(
     (--set bpr-mf.epochs=5)."""
     import tempfile
 
+    from ncf.data.io.common import parse_columns
     from ncf.experiment.compare import compare as run_compare
 
     names = [m.strip() for m in models.split(",") if m.strip()]
@@ -109,13 +110,13 @@ def compare(
     if report is not None:
         output_file(report, (".html", ".md"))
     settings = per_model_settings(parse_sets(set_), names)
-    column_map = dict(part.split(":", 1) for part in columns.split(",") if ":" in part)
+    column_map = parse_columns(columns) if columns else None
     with tempfile.TemporaryDirectory(prefix="ncf-compare-") as scratch:
         folder = runs if runs is not None else (Path(scratch) if report is not None else None)
         frame = run_compare(
             names,
             data,
-            columns=column_map or None,
+            columns=column_map,
             split=split or None,
             protocol=protocol or None,
             k=list(parse_ks(k)) if k else None,

@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ncf.data.io.frames import in_memory_source, is_in_memory
 from ncf.errors import UsageError
 from ncf.evaluation.metrics import higher_is_better, per_query_key
-from ncf.experiment.fit import fit_config
+from ncf.experiment.fit import data_settings, fit_config, split_settings
 from ncf.experiment.preparation import load_source
 from ncf.experiment.run import Run
 
@@ -76,15 +75,10 @@ def compare(
     stray = set(per_model) - set(names) - {"*"}
     if stray:
         raise UsageError(f"settings for models not compared: {sorted(stray)}")
-    if is_in_memory(data):
-        source, label = in_memory_source(data, columns), None
-    else:  # read once; the runs name the data as given
-        column_text = ",".join(f"{r}:{c}" for r, c in (columns or {}).items())
-        source, label = load_source(str(data), column_text), str(data)
-    common: dict[str, Any] = {"seed": seed, "data": label or source.name}
-    common |= {key: v for key, v in (("split", split), ("protocol", protocol)) if v}
-    if k is not None:
-        common["ks"] = [k] if isinstance(k, int) else list(k)
+    source, common = data_settings(data, columns)
+    if source is None:  # read once for every model; the runs name the data as given
+        source = load_source(common["data"], common.get("columns", ""))
+    common |= split_settings(split, protocol, k, seed)
     runs: dict[str, Run] = {}
     for name in names:
         values = {**common, **per_model.get("*", {}), **per_model.get(name, {}), "model": name}

@@ -76,11 +76,8 @@ def fit(
             message ``ncf train`` prints).
         DataError: bad data: an empty frame, a missing column, a missing id.
     """
-    source, values = _data_settings(data, columns)
-    values |= {"model": model, "seed": seed, **settings}
-    values |= {key: v for key, v in (("split", split), ("protocol", protocol)) if v}
-    if k is not None:
-        values["ks"] = [k] if isinstance(k, int) else list(k)
+    source, values = data_settings(data, columns)
+    values |= {"model": model, **split_settings(split, protocol, k, seed), **settings}
     return fit_config(values, source, out, progress, mlflow)
 
 
@@ -106,10 +103,22 @@ def fit_config(
     return Run(result, config)
 
 
-def _data_settings(
+def split_settings(
+    split: str | None, protocol: str | None, k: int | Iterable[int] | None, seed: int
+) -> dict[str, Any]:
+    """The settings of `fit`'s split, protocol, cut-offs and seed (those given)."""
+    values: dict[str, Any] = {"seed": seed}
+    values |= {key: v for key, v in (("split", split), ("protocol", protocol)) if v}
+    if k is not None:
+        values["ks"] = [k] if isinstance(k, int) else list(k)
+    return values
+
+
+def data_settings(
     data: Any, columns: Mapping[str, str] | None
 ) -> tuple[Source | None, dict[str, Any]]:
-    """The data already read (None for a spec) and the settings naming it."""
+    """The data already read (None for a spec) and the settings naming it (``data``, and
+    ``columns`` as ``--columns`` text for a spec)."""
     if isinstance(data, Source):
         return data, {"data": data.name}
     if is_in_memory(data):

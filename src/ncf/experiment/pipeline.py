@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ncf.data.io.source import Source
 from ncf.experiment.config import RunConfig
 from ncf.experiment.preparation import Prepared
@@ -36,13 +38,15 @@ from ncf.training.tracking import MlflowTracker
 @dataclass
 class RunResult:
     """A finished run: its ``metrics.json``, final model, prepared data, everything fitting
-    gave (history, selected weights), and its folder (None: kept in memory)."""
+    gave (history, selected weights), each test query's metrics, and its folder (None:
+    kept in memory)."""
 
     metrics: dict[str, Any]
     model: Model
     prepared: Prepared
     out: Path | None
     outcome: Outcome | None = None
+    test_per_query: dict[str, np.ndarray] | None = None
 
 
 def train_run(
@@ -99,12 +103,12 @@ def _train_run(
         (out / "config.toml").write_text(config_text(config, resolved(prepared, setup)))
     setup.world.barrier()
     outcome = select_and_refit(model, config, prepared, out, setup, options)
-    test, eval_s = evaluate_test(outcome.model, prepared)
+    tested = evaluate_test(outcome.model, prepared)
     if not setup.world.main:
-        return RunResult({"test": test}, outcome.model, prepared, out, outcome)
-    timing = {"load_s": load_s, "fit_s": outcome.fit_s, "eval_s": eval_s}
+        return RunResult({"test": tested.metrics}, outcome.model, prepared, out, outcome)
+    timing = {"load_s": load_s, "fit_s": outcome.fit_s, "eval_s": tested.seconds}
     timing["total_s"] = time.perf_counter() - setup.started
-    metrics = run_metrics(config, prepared, outcome, test, setup, timing)
+    metrics = run_metrics(config, prepared, outcome, tested.metrics, setup, timing)
     if out is not None:
         write(out, outcome, prepared, metrics)
-    return RunResult(metrics, outcome.model, prepared, out, outcome)
+    return RunResult(metrics, outcome.model, prepared, out, outcome, tested.per_query)

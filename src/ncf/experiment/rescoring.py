@@ -22,12 +22,11 @@ from ncf.experiment.config import RunConfig
 from ncf.experiment.preparation import Prepared, prepare_run
 from ncf.experiment.run_folder import flatten_toml
 from ncf.experiment.settings import resolve_config
-from ncf.experiment.steps import build_model
+from ncf.experiment.steps import fitted_on_train
 from ncf.models import Model
 from ncf.models.base import ClosedForm
 from ncf.random import Generators
 from ncf.runtime.device import use_threads
-from ncf.training.fitting import fit_model
 
 
 def evaluate_run(
@@ -94,9 +93,7 @@ def _validation_model(
     if (bundle_folder(run_dir) / "selected.safetensors").exists():
         return load_parts(run_dir, selected=True)[0], ""
     if isinstance(final, ClosedForm):  # refit on train alone: cheap, and exact
-        model = build_model(config, prepared)
-        fit_model(model, prepared.split.train)
-        return model, ""
+        return fitted_on_train(config, prepared), ""
     return None, (
         "validation is not scored: the final model was refit on train + validation and "
         "the bundle holds no train-only weights"

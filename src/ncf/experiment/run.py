@@ -27,13 +27,12 @@ from ncf.evaluation.protocols import Protocol
 from ncf.experiment.config import RunConfig
 from ncf.experiment.pipeline import RunResult
 from ncf.experiment.preparation import evaluators
-from ncf.experiment.steps import build_model
+from ncf.experiment.steps import build_model, fitted_on_train
 from ncf.inference.bundle import save_bundle
 from ncf.inference.recommender import Recommender
 from ncf.models import Model
 from ncf.models.base import ClosedForm
 from ncf.random import Generators
-from ncf.training.fitting import fit_model
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -63,6 +62,7 @@ class Run:
         outcome = result.outcome
         self.history = pd.DataFrame(outcome.history if outcome is not None else [])
         self._selected = outcome.selected if outcome is not None else None
+        self._test_per_query = result.test_per_query
         # what serving keeps as evaluated (graph models' propagated embeddings)
         self._serving = self.model.serving_state()
 
@@ -114,8 +114,7 @@ class Run:
         selected on it, trained on the training part only (a model refit on train +
         validation saw it). Sampled negatives are drawn from the run's seed, so the run's
         own protocol gives the run's own numbers."""
-        if part not in PARTS:
-            raise UsageError(f"part must be one of {', '.join(PARTS)}; got {part!r}")
+        _check_part(part)
         chosen = Protocol.parse(protocol) if protocol else self.prepared.protocol
         ks = tuple(self.config.ks if k is None else ([k] if isinstance(k, int) else k))
         split = self.prepared.split
@@ -129,22 +128,23 @@ class Run:
     def per_user(self, part: str = "test") -> dict[str, np.ndarray]:
         """Each test (or validation) query's metrics under the run's protocol, in the
         evaluator's query order: the same users, in the same order, for every model run on
-        the same data, split, protocol and seed (what `ncf.compare`'s paired tests pair)."""
-        if part not in PARTS:
-            raise UsageError(f"part must be one of {', '.join(PARTS)}; got {part!r}")
+        the same data, split, protocol and seed (what `ncf.compare`'s paired tests pair);
+        the test's are those the run computed its test metrics from."""
+        _check_part(part)
         if part == "test":
-            return self.prepared.test.per_query(self.model)
+            if self._test_per_query is None:
+                self._test_per_query = self.prepared.test.per_query(self.model)
+            return self._test_per_query
         return self.prepared.valid.per_query(self.validation_model())
 
     def validation_model(self) -> Model:
         """The model selected on validation, trained on the training part only."""
         if not self.config.refit:
             return self.model
+        if self._selected is None:  # closed form: fitted again on the training part
+            return fitted_on_train(self.config, self.prepared).to(self.model.device).eval()
         model = build_model(self.config, self.prepared).to(self.model.device)
-        if self._selected is not None:
-            model.load_state_dict(self._selected)
-        else:  # closed form: fitted again on the training part, exactly
-            fit_model(model, self.prepared.split.train)
+        model.load_state_dict(self._selected)
         return model.eval()
 
     # ------------------------------------------------------------------ output
@@ -197,3 +197,8 @@ class Run:
         )
         table = self.summary().to_html(float_format=lambda v: f"{v:.4f}", na_rep="-")
         return f"<div><p>{head}</p>{table}</div>"
+
+
+def _check_part(part: str) -> None:
+    if part not in PARTS:
+        raise UsageError(f"part must be one of {', '.join(PARTS)}; got {part!r}")

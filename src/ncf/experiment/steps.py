@@ -8,7 +8,7 @@ evaluators), `build` (the model, started from the runs it names), `select_and_re
     >>> prepared = prepare(config, setup, options)
     >>> model = build(config, prepared, setup.device)
     >>> outcome = select_and_refit(model, config, prepared, None, setup, options)
-    >>> test, eval_s = evaluate_test(outcome.model, prepared)
+    >>> tested = evaluate_test(outcome.model, prepared)
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ncf.data.io.registry import DATASETS, resolve
@@ -37,6 +38,7 @@ from ncf.runtime.device import pick_device, use_threads
 from ncf.runtime.distributed import Gathered, World, join
 from ncf.training.checkpoint import atomic_write
 from ncf.training.config import credit_weights
+from ncf.training.fitting import fit_model
 from ncf.training.logs import write_history, write_plots
 
 
@@ -188,11 +190,30 @@ def select_and_refit(
     )
 
 
-def evaluate_test(model: Model, prepared: Prepared) -> tuple[dict[str, float], float]:
-    """The test metrics, computed once, and the seconds they took."""
+@dataclass
+class Tested:
+    """The test metrics, the per-query values they are the means of (what `ncf.compare`
+    pairs across models), and the seconds the test took."""
+
+    metrics: dict[str, float]
+    per_query: dict[str, np.ndarray]
+    seconds: float
+
+
+def fitted_on_train(config: RunConfig, prepared: Prepared) -> Model:
+    """A closed-form model of ``config`` fitted on the training part alone: exactly the
+    model its selection scored validation with (it keeps no selected weights)."""
+    model = build_model(config, prepared)
+    fit_model(model, prepared.split.train)
+    return model
+
+
+def evaluate_test(model: Model, prepared: Prepared) -> Tested:
+    """The test, computed once: each query's metrics, then their summary."""
     started = time.perf_counter()
-    test = prepared.test(model)
-    return test, time.perf_counter() - started
+    per_query = prepared.test.per_query(model)
+    metrics = prepared.test.summarise(per_query)
+    return Tested(metrics, per_query, time.perf_counter() - started)
 
 
 def run_metrics(

@@ -9,6 +9,7 @@ The figures are built by plain functions (`learning_curve_figure`, `learning_rat
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,16 @@ def new_figure(**kwargs: Any) -> Figure:
     """A matplotlib figure with its own Agg canvas: no pyplot state, nothing to close; a
     notebook shows it as a PNG (its ``_repr_png_``) without ``%matplotlib inline``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = _shown_figure()(**kwargs)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+@functools.cache
+def _shown_figure() -> type[Figure]:
+    """matplotlib's Figure with a ``_repr_png_``; made once, when a figure is first drawn
+    (matplotlib is imported only then)."""
     from matplotlib.figure import Figure
 
     class ShownFigure(Figure):
@@ -64,9 +75,7 @@ def new_figure(**kwargs: Any) -> Figure:
             self.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
             return buffer.getvalue()
 
-    figure = ShownFigure(**kwargs)
-    FigureCanvasAgg(figure)
-    return figure
+    return ShownFigure
 
 
 def identical_groups(
