@@ -76,6 +76,13 @@ class Vocabulary:
 
     Args:
         ids: (n,) raw ids in index order, unique.
+
+    Examples:
+        >>> vocab = Vocabulary(np.array([10, 20, 30]))
+        >>> vocab.index([30, 10]), vocab.raw([1]), len(vocab)
+        (array([2, 0]), array([20]), 3)
+        >>> vocab.index([99], missing="mask")             # an unknown id
+        array([-1])
     """
 
     def __init__(self, ids: np.ndarray):
@@ -166,6 +173,16 @@ class Interactions:
         item_vocab: raw item id <-> index.
         items: item metadata indexed by item index (``title``, ``genres`` as a
             ``|``-joined string), or None.
+
+    Examples:
+        >>> data = ncf.from_raw(np.array(["u1", "u1", "u2"]), np.array(["a", "b", "a"]))
+        >>> data.n_users, data.n_items, len(data)
+        (2, 2, 3)
+        >>> data.user_ids, data.item_ids
+        (array([0, 0, 1]), array([0, 1, 0]))
+        >>> data.csr().toarray()                          # (n_users, n_items)
+        array([[1., 1.],
+               [1., 0.]])
     """
 
     user_ids: np.ndarray
@@ -298,6 +315,15 @@ def from_raw(
         ratings: (n,) ratings or None.
         times: (n,) timestamps or None.
         items_frame: metadata keyed by raw item id (index), columns ``title`` / ``genres``.
+
+    Examples:
+        >>> data = from_raw(np.array(["u1", "u1", "u2"]), np.array(["a", "b", "a"]),
+        ...                 ratings=np.array([4.0, 3.0, 5.0]))
+        >>> data.to_frame()                               # raw ids back
+          user item  rating
+        0   u1    a     4.0
+        1   u1    b     3.0
+        2   u2    a     5.0
     """
     user_vocab = user_vocab or Vocabulary.from_raw(users)
     item_vocab = item_vocab or Vocabulary.from_raw(items)

@@ -184,7 +184,15 @@ def _counts(args: str, spec: str) -> tuple[int, int]:
 
 
 def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
-    """Splits ``source`` by ``spec`` (see the module docstring)."""
+    """Splits ``source`` by ``spec`` (see the module docstring).
+
+    Examples:
+        >>> source = ncf.read_path("ml-100k/u.data")
+        >>> split = ncf.make_split(source, "loo", np.random.default_rng(0))
+        >>> len(split.train), len(split.valid), len(split.test)   # one of each per user
+        (98114, 943, 943)
+        >>> ncf.make_split(source, "user-ratio:0.8,0.1,0.1", np.random.default_rng(0))
+    """
     data = source.data
     kind, _, args = spec.partition(":")
     if kind not in SPLITS:

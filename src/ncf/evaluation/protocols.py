@@ -33,7 +33,12 @@ from ncf.evaluation import metrics
 
 @dataclass(frozen=True)
 class Protocol:
-    """``full``, ``sampled`` with ``n_negatives`` per held-out row, or ``rating``."""
+    """``full``, ``sampled`` with ``n_negatives`` per held-out row, or ``rating``.
+
+    Examples:
+        >>> Protocol.parse("sampled:99"), Protocol.parse("full")
+        (Protocol(kind='sampled', n_negatives=99), Protocol(kind='full', n_negatives=0))
+    """
 
     kind: str = "full"
     n_negatives: int = 0

@@ -65,6 +65,12 @@ def compare(
     Raises:
         UsageError: fewer than two models, a model named twice, an unknown model or
             setting, settings for a model not compared, an unknown test.
+
+    Examples:
+        >>> table = ncf.compare(["popularity", "ease", "bpr-mf"], "ml-100k", protocol="full",
+        ...                     settings={"bpr-mf": {"epochs": 10}, "*": {"seed": 1}})
+        >>> table[["model", "ndcg@10", "p_ndcg@10", "significant"]]   # the best first
+        >>> table.attrs["best"], table.attrs["test"]                   # ("ease", "wilcoxon")
     """
     names = list(models)
     if len(names) < 2 or len(set(names)) < len(names):

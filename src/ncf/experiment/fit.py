@@ -75,6 +75,13 @@ def fit(
         UsageError: an unknown model or setting, a bad value (a `ValueError`, with the
             message ``ncf train`` prints).
         DataError: bad data: an empty frame, a missing column, a missing id.
+
+    Examples:
+        >>> ratings = pd.read_csv("ratings.csv")              # user_id, item_id, rating, ...
+        >>> run = ncf.fit(ratings, model="gmf", epochs=5, seed=0, dim=32)
+        >>> run.metrics["test"]                               # {"hr@10": ..., "ndcg@10": ...}
+        >>> ncf.fit("ml-100k", model="ease", protocol="full", k=[10, 20], out="runs/ease")
+        >>> ncf.fit({"train": train_df, "test": test_df}, model="bpr-mf")  # a split by hand
     """
     source, values = data_settings(data, columns)
     values |= {"model": model, **split_settings(split, protocol, k, seed), **settings}

@@ -51,6 +51,15 @@ class Run:
         model: the final torch module (refit on train + validation unless ``refit`` is
             off), in evaluation mode.
         out: the run folder written (``out=``), or None.
+
+    Examples:
+        >>> run = ncf.fit("ml-100k", model="popularity")
+        >>> run.metrics["protocol"], run.metrics["test"]["hr@10"]     # ("full", 0.0859)
+        >>> run.recommend(["196"], k=3).columns.tolist()
+        ['user', 'rank', 'item', 'score', 'title', 'genres']
+        >>> run.predict(["196"], ["50"])                   # user, item, score
+        >>> run.evaluate(protocol="sampled:99", k=[10])    # {"protocol": ..., "test": {...}}
+        >>> run.save("bundles/popularity")                 # then ncf.load(...) or ncf serve
     """
 
     def __init__(self, result: RunResult, config: RunConfig):

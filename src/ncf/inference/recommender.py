@@ -37,6 +37,15 @@ class Recommender:
         known: interactions excluded from recommendations (with vocabularies, metadata).
         index: an approximate index over the model's item vectors (`build_index`), used
             for known users' top-k; None scores every item (exact).
+
+    Examples:
+        >>> rec = ncf.load("runs/popularity-ml-100k")
+        >>> rec.recommend(["196"], k=10)                  # user, rank, item, score, title ...
+        >>> rec.recommend(["196"], k=10, exclude_items=["50"], candidates=None)
+        >>> rec.similar("50", k=5)                        # item, score, title, genres
+        >>> rec.predict(["196", "196"], ["50", "172"])    # user, item, score
+        >>> frame = rec.recommend_items(["50", "172"], k=10)   # a new user (fold-in)
+        >>> frame.attrs["path"]                           # how: "row", "least squares" ...
     """
 
     def __init__(self, model: Model, known: Interactions, index: AnnIndex | None = None):
@@ -350,7 +359,13 @@ def _check_k(k: int) -> None:
 
 def load(path: str | Path, index: str | None = None) -> Recommender:
     """Loads a bundle (or the bundle of a run folder) as a `Recommender`; ``index``
-    (``hnsw`` or ``ivf``) builds an approximate index for known users' top-k."""
+    (``hnsw`` or ``ivf``) builds an approximate index for known users' top-k.
+
+    Examples:
+        >>> rec = ncf.load("runs/neumf-ncf")              # a run folder, or its bundle/
+        >>> rec.recommend(["42"], k=10)
+        >>> ncf.load("runs/ials-ncf", index="hnsw")       # faiss (the ``ann`` extra)
+    """
     model, known, _ = load_parts(path)
     rec = Recommender(model, known)
     if index is not None:

@@ -43,6 +43,12 @@ MODELS: dict[str, type[Model]] = {
     "sasrec": SASRec,
     "mpm": MPM,
 }
+"""Model name (what ``--model`` and ``ncf.fit(model=...)`` take) -> model class.
+
+Examples:
+    >>> sorted(MODELS)[:3], MODELS["gmf"]
+    (['autoencoder', 'bpr-mf', 'concat-net'], <class 'ncf.models.gmf.GMF'>)
+"""
 
 __all__ = [
     "MODELS",

@@ -68,7 +68,14 @@ def read_path(path: str | Path, columns: dict[str, str] | None = None) -> Source
     (`ncf.data.io.recbole`), ``.parquet`` tables, text files of ``user item item ...``
     sequences (`ncf.data.io.sequences`, detected by content, not in ``.csv`` / ``.tsv``
     files), any other text table (`ncf.data.io.tables`). Binary files of other kinds fail
-    with "unsupported file type"."""
+    with "unsupported file type".
+
+    Examples:
+        >>> source = ncf.read_path("ml-100k/u.data")      # tab-separated, no header
+        >>> source.format, len(source.data), source.data.n_users, source.data.n_items
+        ('text table', 100000, 943, 1682)
+        >>> ncf.read_path("ratings.csv", columns={"user": "reader", "item": "book"})
+    """
     path = Path(path)
     if not path.exists():
         raise DataError("no such file or folder", path)
