@@ -240,9 +240,11 @@ def on_page_content(content: str, page: Page, config: Any, files: Files) -> str:
         content = (
             '<div class="admonition note"><p class="admonition-title">Not run yet</p>'
             f"<p>This page shows <code>{source}</code> as committed, without outputs. "
-            "Its outputs appear when the site is built after running the notebooks: "
-            "<code>NCF_NOTEBOOKS_EXECUTED=build/notebooks python -m pytest "
-            "tests/test_notebooks.py</code>, then <code>mkdocs build</code>.</p></div>\n"
+            "Its outputs appear when the site is built after running it: "
+            f"<code>jupyter nbconvert --to notebook --execute {source} --output-dir "
+            "build/notebooks</code> (all of them: <code>NCF_NOTEBOOKS_EXECUTED=build/notebooks "
+            "python -m pytest tests/test_notebooks.py</code>), then "
+            "<code>mkdocs build --strict</code>.</p></div>\n"
         ) + content
     return content
 

@@ -50,7 +50,8 @@ def _parameter(param: Any, ctx: Any) -> click.Parameter:
             hidden=param.hidden,
             multiple=param.multiple,
             is_flag=bool(param.is_flag) and not param.secondary_opts,
-            show_default=param.show_default,
+            # None: resolved later (the model's, the data's): said in the option's help
+            show_default=param.show_default and param.default is not None,
         )
         mirrored.secondary_opts = list(param.secondary_opts)
     mirrored.type = _Shown(_type_name(param, ctx))

@@ -106,7 +106,11 @@ SplitSpec = Annotated[
 ]
 ProtocolSpec = Annotated[
     str,
-    typer.Option("--protocol", help="full or sampled:N (default: sampled:N with given negatives)."),
+    typer.Option(
+        "--protocol",
+        help="full, sampled:N or rating (default: the model's; sampled:N with given negatives;"
+        " else full).",
+    ),
 ]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
 Cutoffs = Annotated[str, typer.Option("--k", help="Cut-offs, e.g. 10,20.")]

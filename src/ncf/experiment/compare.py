@@ -55,12 +55,13 @@ def compare(
         test: the paired test: ``wilcoxon`` (signed-rank) or ``t`` (paired t-test).
 
     Returns:
-        one row per model, best first by the selection metric (the runs' ``monitor``):
-        ``model``, its test metrics, ``fit_s``, ``eval_s``, then ``p_<metric>`` (the
-        Holm-corrected p-value of the paired test against the best model on that metric;
-        NaN for the best, the reference) and ``significant`` (the selection metric's
-        p-value below 0.05; NA for the best). ``frame.attrs`` holds the protocol, the
-        split, the test, the selection metric and the best model.
+        One row per model, best first by the selection metric (the runs' ``monitor``),
+            with ``model``, its test metrics, ``fit_s``, ``eval_s``, then
+            ``p_<metric>`` (the Holm-corrected p-value of the paired test against the best
+            model on that metric; NaN for the best, the reference) and ``significant``
+            (the selection metric's p-value below 0.05; NA for the best). ``frame.attrs``
+            holds the protocol, the split, the test, the selection metric and the best
+            model.
 
     Raises:
         UsageError: fewer than two models, a model named twice, an unknown model or

@@ -69,7 +69,7 @@ def fit(
             ``lr=1e-3``, ``item_features="vectors.csv"`` ...), checked the same way.
 
     Returns:
-        the `Run`: metrics, history, model, recommendations.
+        The run with its metrics, history, model and recommendations.
 
     Raises:
         UsageError: an unknown model or setting, a bad value (a `ValueError`, with the
