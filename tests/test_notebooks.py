@@ -56,7 +56,7 @@ def test_notebook_runs(
     nbclient = pytest.importorskip("nbclient")
     if os.environ.get("NCF_NOTEBOOK_FULL") != "1":
         monkeypatch.setenv("NCF_NOTEBOOK_QUICK", "1")
-    monkeypatch.setenv("NCF_DATA_DIR", str(shared_data))
+    monkeypatch.setenv("NCF_DATA_DIR", str(shared_data.resolve()))  # the kernel runs elsewhere
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
