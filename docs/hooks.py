@@ -243,7 +243,7 @@ def on_page_content(content: str, page: Page, config: Any, files: Files) -> str:
             "Its outputs appear when the site is built after running it: "
             f"<code>jupyter nbconvert --to notebook --execute {source} --output-dir "
             "build/notebooks</code> (all of them: <code>NCF_NOTEBOOKS_EXECUTED=build/notebooks "
-            "python -m pytest tests/test_notebooks.py</code>), then "
+            "python -m pytest tests/notebooks</code>), then "
             "<code>mkdocs build --strict</code>.</p></div>\n"
         ) + content
     return content
