@@ -22,6 +22,19 @@ def find_chromium() -> str:
     return browser
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (the system's) driven by Playwright, one per test module."""
+    executable = find_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield chromium
+        chromium.close()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test on the shared real data is ``slow``: ``pytest -m "not slow"`` is the
     fast lane, without it."""

@@ -22,8 +22,6 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.conftest import find_chromium
-
 pytest.importorskip("mkdocs")
 pytestmark = pytest.mark.slow
 
@@ -127,18 +125,6 @@ def server(built: Path):
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = find_chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ import time
 
 import pytest
 
-from tests.conftest import find_chromium
-
 
 @pytest.fixture(scope="module")
 def server(service):
@@ -32,18 +30,6 @@ def server(service):
     yield f"http://127.0.0.1:{port}"
     running.should_exit = True
     thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = find_chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield chromium
-        chromium.close()
 
 
 def test_pick_a_user_then_a_new_user(server, browser, service, tmp_path):
