@@ -31,9 +31,12 @@ class FixedScores(Model):
 def test_protocol_parse_and_label():
     assert Protocol.parse("full").label == "full"
     assert Protocol.parse("sampled:99") == Protocol("sampled", 99)
-    for bad in ("sampled:0", "sampled:x", "top", "full:3"):
+    for bad in ("sampled:0", "sampled:x", "top", "full:3", "rating:train-history", "full:train"):
         with pytest.raises(UsageError):
             Protocol.parse(bad)
+    for text in ("full:train-history", "sampled:99:train-history"):
+        assert Protocol.parse(text).train_history and Protocol.parse(text).label == text
+    assert not Protocol.parse("full").train_history
 
 
 def test_full_ranking_excludes_training_items():

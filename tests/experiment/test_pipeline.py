@@ -98,3 +98,27 @@ def test_the_default_monitor_follows_the_cut_offs_asked_for():
     assert resolve_config({"model": "gmf", "ks": [20], "monitor": "mrr"}).train.monitor == "mrr"
     with pytest.raises(UsageError, match="add its cut-off"):  # one asked for is kept
         resolve_config({"model": "gmf", "ks": [20], "monitor": "hr@10"})
+
+
+def test_a_train_history_protocol_scores_the_test_from_the_training_part(tmp_path):
+    """``full:train-history``: no refit, the test scored from train alone with validation
+    items still excluded, and the label says so; the default scores it from train +
+    validation, and so gives other numbers."""
+    from ncf.evaluation.protocols import Evaluator, Protocol
+    from ncf.experiment.pipeline import train_run
+    from ncf.training.fitting import fit_model
+
+    settings = {"model": "ease", "data": "synthetic", "ks": [10]}
+    config = resolve_config({**settings, "protocol": "full:train-history"})
+    assert config.refit is False
+    metrics = train_run(config, tmp_path / "history", progress=False).metrics
+    assert metrics["protocol"] == "full:train-history" and metrics["refit"] is False
+    split = prepare_run(config, Generators.from_seed(config.seed)).split
+    model = MODELS["ease"](split.train.n_users, split.train.n_items, **config.model_args)
+    fit_model(model, split.train)
+    by_hand = Evaluator.build(
+        split.test, Protocol("full"), [split.train, split.valid], ks=(10,), known=split.train
+    )(model.eval())
+    assert metrics["test"] == pytest.approx(by_hand, abs=1e-9)
+    default = train_run(resolve_config(settings), tmp_path / "default", progress=False).metrics
+    assert default["protocol"] == "full" and default["test"]["ndcg@10"] != by_hand["ndcg@10"]

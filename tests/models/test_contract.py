@@ -40,6 +40,8 @@ def build(name, train, seed=0):
         "ngcf": {"dim": 8, "layers": [8, 8], "message_dropout": 0.0},
         "lightgcn": {"dim": 8, "n_layers": 2},
         "gf-cf": {"factors": 4},
+        "bspm": {"factors": 4},
+        "chebycf": {"factors": 4},
         "sasrec": {"dim": 8, "max_len": 16},
         "mpm": {"dim": 8, "history": 3, "levels": 2, "mlp": [16, 8], "head": [16, 8]},
         "hybrid": {"user_dim": 8, "item_dim": 8, "layers": [16]},

@@ -109,7 +109,8 @@ ProtocolSpec = Annotated[
     typer.Option(
         "--protocol",
         help="full, sampled:N or rating (default: the model's; sampled:N with given negatives;"
-        " else full).",
+        " else full); full:train-history or sampled:N:train-history score the test from the"
+        " training part alone, as papers of the DiffRec line do.",
     ),
 ]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]

@@ -10,6 +10,12 @@
   to the training ratings' range; ``rmse``, ``mae`` and ``accuracy`` over rows
   (`RatingEvaluator`).
 
+A model scores the test from the training and validation interactions (and is refit on
+both first); ``full:train-history`` and ``sampled:N:train-history`` score it from the
+training part alone, with the model fitted on it, validation items still excluded from
+the ranking: the protocol of papers that report the test from the training history (the
+DiffRec line of diffusion and graph-signal recommenders).
+
 Results do not depend on the batch size: every query is computed on its own and the
 means are taken at the end in float64.
 
@@ -33,7 +39,8 @@ from ncf.evaluation import metrics
 
 @dataclass(frozen=True)
 class Protocol:
-    """``full``, ``sampled`` with ``n_negatives`` per held-out row, or ``rating``.
+    """``full``, ``sampled`` with ``n_negatives`` per held-out row, or ``rating``;
+    ``train_history``: the test scored from the training part alone.
 
     Examples:
         >>> Protocol.parse("sampled:99"), Protocol.parse("full")
@@ -42,26 +49,34 @@ class Protocol:
 
     kind: str = "full"
     n_negatives: int = 0
+    train_history: bool = False
 
     @classmethod
     def parse(cls, text: str) -> Protocol:
-        kind, _, n = text.partition(":")
-        if kind in ("full", "rating") and not n:
-            return cls(kind)
+        base = text.removesuffix(HISTORY_SUFFIX)
+        history = base != text
+        kind, _, n = base.partition(":")
+        if kind == "full" and not n or kind == "rating" and not n and not history:
+            return cls(kind, train_history=history)
         if kind == "sampled":
             try:
                 count = int(n or 99)
             except ValueError:
                 count = -1
             if count >= 1:
-                return cls("sampled", count)
+                return cls("sampled", count, history)
         raise UsageError(
-            f"bad protocol {text!r}; expected 'full', 'sampled:N' (e.g. sampled:99) or 'rating'"
+            f"bad protocol {text!r}; expected 'full', 'sampled:N' (e.g. sampled:99) or "
+            f"'rating'; 'full' and 'sampled:N' may end in {HISTORY_SUFFIX!r}"
         )
 
     @property
     def label(self) -> str:
-        return f"sampled:{self.n_negatives}" if self.kind == "sampled" else self.kind
+        label = f"sampled:{self.n_negatives}" if self.kind == "sampled" else self.kind
+        return label + HISTORY_SUFFIX if self.train_history else label
+
+
+HISTORY_SUFFIX = ":train-history"  # the test scored from the training part alone
 
 
 def _padded_lists(users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

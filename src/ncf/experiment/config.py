@@ -18,6 +18,7 @@ from typing import Any
 from ncf.data.preprocess import PrepareConfig
 from ncf.errors import UsageError
 from ncf.evaluation.metrics import RATING_METRICS, monitored_metrics
+from ncf.evaluation.protocols import HISTORY_SUFFIX
 from ncf.training.config import TrainConfig, check_choice, coerce, known_keys, parse_value
 
 
@@ -31,7 +32,8 @@ class RunConfig:
         split: split spec; empty = the data's own split when it has one, else ``loo``.
         protocol: ``full``, ``sampled:N`` or ``rating``; empty = ``sampled:N`` for data
             with given test negatives (N = their number), else ``full`` (rating models
-            bring ``rating``).
+            bring ``rating``). ``full:train-history`` / ``sampled:N:train-history``
+            score the test from the training part alone, with no refit.
         ks: cut-offs of the reported metrics.
         seed: seeds the split, the negatives, the weights and the batch order.
         device: auto, cpu or cuda.
@@ -51,8 +53,9 @@ class RunConfig:
         item_table: a csv / tsv / parquet table of item metadata (an id column, then any
             columns: title, genres, year...) added to the data's own (`read_item_table`);
             kept in the bundle and shown beside recommendations.
-        refit: for ``fit`` models (popularity, EASE), refit on train + validation before
-            the test evaluation (the validation part only serves model selection).
+        refit: refit on train + validation before the test evaluation (the validation
+            part only serves model selection); always off with a ``train-history``
+            protocol.
         deterministic: on CUDA, use deterministic kernels only (slower); CPU runs are
             deterministic anyway.
         threads: CPU threads for training, evaluation and data loading; 0 = a choice for
@@ -79,6 +82,8 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        if self.protocol.endswith(HISTORY_SUFFIX):  # the model the test sees is train's
+            object.__setattr__(self, "refit", False)
         if not self.ks or min(self.ks) < 1:
             raise UsageError(f"ks must be positive cut-offs, got {self.ks}")
         if self.train.monitor not in monitored_metrics(self.ks):

@@ -56,7 +56,8 @@ def fit(
         split: split spec (``loo``, ``time:0.8,0.9``, ``user-ratio:0.8,0.1,0.1``,
             ``given`` ...; default: the data's own split, else ``loo``).
         protocol: ``full``, ``sampled:N`` or ``rating`` (default: the model's, else
-            ``full``; ``sampled:N`` for data with given test negatives).
+            ``full``; ``sampled:N`` for data with given test negatives);
+            ``full:train-history`` scores the test from the training part alone.
         k: the cut-off, or several (``[10, 20]``), of the ranking metrics.
         seed: seeds the split, the negatives, the weights and the batch order.
         out: a run folder to write, exactly as ``ncf train --out`` does; None (the

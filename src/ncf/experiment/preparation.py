@@ -160,7 +160,8 @@ def evaluators(
     split: Split, protocol: Protocol, ks: tuple[int, ...], generators: Generators
 ) -> tuple[Evaluator | RatingEvaluator, Evaluator | RatingEvaluator]:
     """The validation and test evaluators of ``split`` under ``protocol``: validation
-    excludes (and a model scores from) the training part, the test train + validation;
+    excludes (and a model scores from) the training part, the test train + validation
+    (and is scored from the training part alone with ``protocol.train_history``);
     sampled negatives come from ``generators.eval_negatives`` (the given test negatives
     when the files fix them and their number matches)."""
     given = split.test_negatives
@@ -178,7 +179,7 @@ def evaluators(
             )
     valid: Evaluator | RatingEvaluator
     test: Evaluator | RatingEvaluator
-    known = split.train.concat(split.valid)
+    known = split.train if protocol.train_history else split.train.concat(split.valid)
     if protocol.kind == "rating":
         valid = RatingEvaluator.build(split.valid, split.train)
         test = RatingEvaluator.build(split.test, split.train, known)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ncf.models.autoencoder import AutoEncoder
 from ncf.models.base import Model
 from ncf.models.bpr_mf import BPRMF
+from ncf.models.bspm import BSPM
+from ncf.models.chebycf import ChebyCF
 from ncf.models.ease import EASE
 from ncf.models.gf_cf import GFCF
 from ncf.models.gmf import GMF
@@ -40,6 +42,8 @@ MODELS: dict[str, type[Model]] = {
     "ngcf": NGCF,
     "lightgcn": LightGCN,
     "gf-cf": GFCF,
+    "bspm": BSPM,
+    "chebycf": ChebyCF,
     "sasrec": SASRec,
     "mpm": MPM,
 }
@@ -55,6 +59,8 @@ __all__ = [
     "Model",
     "AutoEncoder",
     "BPRMF",
+    "BSPM",
+    "ChebyCF",
     "ConcatNet",
     "EASE",
     "EmbeddingNet",
