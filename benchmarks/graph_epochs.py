@@ -2,12 +2,13 @@
 
     NCF_DATA_DIR=../shared/data python benchmarks/graph_epochs.py [--threads N] [--epochs N]
 
-Data: ML-1M, all 1,000,209 ratings as interactions, and the synthetic check-in catalogue
-of `checkin.py` (29,858 users x 40,981 items, all of train.txt and test.txt). One epoch
-is the ``user-bpr`` regime's pass (as many user draws as interactions, in the model's
-default batch: 2,048 for LightGCN, 512 for NGCF), each batch propagating the whole graph
-forward and back; drawing the batches is included. Each figure is the median over
-``--epochs`` epochs, measured in one run of this script.
+Data: ML-1M, all 1,000,209 ratings as interactions; Gowalla, the benchmark split's
+``train.txt`` (810,128 interactions; the epoch runs over all of them and the test part);
+and the synthetic check-in catalogue of `checkin.py` (29,858 users x 40,981 items, the
+shape of Gowalla). One epoch is the ``user-bpr`` regime's pass (as many user draws as
+interactions, in the model's default batch, or ``--set batch_size=N``), each batch
+propagating the whole graph forward and back; drawing the batches is included. Each
+figure is the median over ``--epochs`` epochs, measured in one run of this script.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from ncf.training.loop import Trainer  # noqa: E402
 DATA = Path(os.environ.get("NCF_DATA_DIR", "../shared/data"))
 
 
-def measure(model_name: str, data: str, split: str, epochs: int) -> None:
-    config = resolve_config({"model": model_name, "data": data, "split": split, "ks": [20]})
+def measure(model_name: str, data: str, split: str, epochs: int, sets: dict) -> None:
+    config = resolve_config({"model": model_name, "data": data, "split": split, "ks": [20], **sets})
     prepared = prepare_run(config, Generators.from_seed(0))
     parts = prepared.split
     every = parts.train.concat(parts.valid).concat(parts.test)
@@ -62,8 +63,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--models", default="lightgcn,ngcf")
-    parser.add_argument("--data", default="ml-1m,checkin", help="ml-1m, ml-100k, checkin")
+    parser.add_argument("--data", default="ml-1m,gowalla", help="ml-1m, ml-100k, gowalla, checkin")
+    parser.add_argument("--set", action="append", default=[], help="key=value (batch_size=2048)")
     args = parser.parse_args()
+    sets = {}
+    for pair in args.set:
+        key, _, value = pair.partition("=")
+        sets[key] = float(value) if "." in value or "e" in value else int(value)
     threads = use_threads(args.threads)
     cores = os.cpu_count()
     print(f"# seconds per epoch (median of {args.epochs}), {threads} threads, {cores} cores\n")
@@ -75,9 +81,11 @@ def main() -> None:
         for data in args.data.split(","):
             if data == "checkin":
                 folder = checkin.write(Path(tempfile.gettempdir()) / "ncf-checkin")
-                measure(name, str(folder), "", args.epochs)
+                measure(name, str(folder), "", args.epochs, sets)
+            elif data == "gowalla":  # the official train.txt (less each user's last line)
+                measure(name, str(DATA / "gowalla"), "", args.epochs, sets)
             else:
-                measure(name, str(DATA / data), "user-ratio:0.7,0.1,0.2", args.epochs)
+                measure(name, str(DATA / data), "user-ratio:0.7,0.1,0.2", args.epochs, sets)
 
 
 if __name__ == "__main__":

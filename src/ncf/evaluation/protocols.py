@@ -183,6 +183,8 @@ class Evaluator:
         device = getattr(model, "device", torch.device("cpu"))
         per = self.chunk_size(getattr(model, "n_items", 0), device)
         full = self.protocol.kind == "full"
+        if full and not self.batch_size:  # a model whose products run faster on wide chunks
+            per = max(per, getattr(model, "min_chunk_users", 1))
         # full: users with the most relevant items first, so that a chunk's rows have
         # similar widths and its relevant lists are cut to the widest of them
         widths = (self.relevant >= 0).sum(1) if full else None

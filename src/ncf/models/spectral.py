@@ -104,6 +104,10 @@ class SpectralFilter(ClosedForm, RowModel):
     test, the bundle's when serving) replaces the history the filters run over.
     Subclasses implement ``score_rows`` with `smooth` and `low_pass`."""
 
+    #: users scored at once in evaluation (`Evaluator`): the sparse products with R~ run
+    #: 1.4 times faster per user on chunks of 1,024 users than of 100 (Gowalla, one thread)
+    min_chunk_users = 1024
+
     def __init__(self, n_users: int, n_items: int, factors: int, svd: str, **hparams: Any):
         if isinstance(factors, bool) or not isinstance(factors, int) or factors < 0:
             raise ValueError(f"factors must be a whole number >= 0, got {factors!r}")
