@@ -10,7 +10,7 @@ import torch
 
 from ncf.data.sampling import SeenSet
 from ncf.models import GFCF, NGCF, LightGCN
-from ncf.models.graph import normalised_adjacency, propagate
+from ncf.models.graph import local_adjacency, normalised_adjacency, propagate
 from ncf.random import Generators
 from ncf.training.config import TrainConfig
 from ncf.training.regimes import make_regime
@@ -29,6 +29,22 @@ def test_normalised_adjacency_by_hand():
     for user, item, value in ((0, 0, 1 / 2), (0, 1, 1 / math.sqrt(2)), (1, 0, 1 / math.sqrt(2))):
         expected[user, 2 + item] = expected[2 + item, user] = value
     np.testing.assert_allclose(dense, expected, rtol=1e-6)
+
+
+def test_the_local_order_is_a_permutation_of_the_graph():
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(0, 40, 300), rng.integers(0, 30, 300)
+    known = make_interactions(users, items, n_users=40, n_items=30)
+    natural = normalised_adjacency(known).to_dense()
+    ordered, order = local_adjacency(known)
+    assert sorted(order.tolist()) == list(range(70))
+    torch.testing.assert_close(ordered.to_dense(), natural[order][:, order])
+
+    def bandwidth(matrix):
+        rows, cols = matrix.nonzero().T
+        return (rows - cols).abs().max()
+
+    assert bandwidth(ordered.to_dense()) <= bandwidth(natural)  # neighbours sit closer
 
 
 def test_propagation_gradient_is_the_dense_one():
