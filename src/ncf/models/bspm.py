@@ -117,14 +117,18 @@ class BSPM(SpectralFilter):
             combine_steps=combine_steps,
         )
 
-    def score_rows(self, rows: torch.Tensor) -> torch.Tensor:
+    def filter_columns(self, columns: torch.Tensor) -> torch.Tensor:
         h = self.hparams
         blurred = integrate(
-            rows, lambda x: self.smooth(x) - x, h["blur_time"], h["blur_steps"], h["blur_solver"]
+            columns,
+            lambda x: self.smooth(x) - x,
+            h["blur_time"],
+            h["blur_steps"],
+            h["blur_solver"],
         )
         ideal = None
         if h["ideal_weight"] and h["factors"]:  # one Euler step over t = 1 lands on x M
-            ideal = self.low_pass(rows * self.degree_power(-0.5)) * self.degree_power(0.5)
+            ideal = self.low_pass(columns * self.degree_power(-0.5)) * self.degree_power(0.5)
         start = blurred[-1]
         if ideal is not None and h["final_sharpening"]:
             start = start + h["ideal_weight"] * ideal

@@ -96,13 +96,13 @@ class ChebyCF(SpectralFilter):
         coefficients = plateau_coefficients(order, flatness)
         self.coefficients = [float(c) for c in coefficients]
 
-    def rescaled_laplacian(self, rows: torch.Tensor) -> torch.Tensor:
-        """x L~ = x - 2 x P~ for (B, n_items) rows."""
-        return rows - 2 * self.smooth(rows)
+    def rescaled_laplacian(self, columns: torch.Tensor) -> torch.Tensor:
+        """L~ x = x - 2 P~ x for (n_items, B) columns."""
+        return columns - 2 * self.smooth(columns)
 
-    def score_rows(self, rows: torch.Tensor) -> torch.Tensor:
+    def filter_columns(self, columns: torch.Tensor) -> torch.Tensor:
         beta = self.hparams["beta"]
-        signal = rows * self.degree_power(-beta) if beta else rows
+        signal = columns * self.degree_power(-beta) if beta else columns
         previous, current = signal, self.rescaled_laplacian(signal)
         scores = self.coefficients[0] * previous + self.coefficients[1] * current
         for coefficient in self.coefficients[2:]:

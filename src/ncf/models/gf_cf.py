@@ -49,11 +49,11 @@ class GFCF(SpectralFilter):
         super().__init__(n_users, n_items, factors=factors, svd=svd, alpha=alpha)
         self._register_load_state_dict_pre_hook(_older_bundle)
 
-    def score_rows(self, rows: torch.Tensor) -> torch.Tensor:
-        linear = self.smooth(rows)
+    def filter_columns(self, columns: torch.Tensor) -> torch.Tensor:
+        linear = self.smooth(columns)
         if not self.hparams["factors"] or not self.hparams["alpha"]:
             return linear
-        low_pass = self.low_pass(rows * self.degree_power(-0.5)) * self.degree_power(0.5)
+        low_pass = self.low_pass(columns * self.degree_power(-0.5)) * self.degree_power(0.5)
         return linear.add_(low_pass, alpha=self.hparams["alpha"])
 
 
