@@ -79,6 +79,14 @@ def test_bspm_euler_steps_and_ideal_added_after(graph):
     np.testing.assert_allclose(scores(model, interactions), sharpened + 0.4 * ideal, atol=1e-4)
 
 
+def test_bspm_without_sharpening_adds_the_ideal_term_once(graph):
+    matrix, interactions = graph
+    gram, degree, top = dense_parts(matrix, 3)
+    ideal = (matrix * power(degree, -0.5)) @ top @ top.T * power(degree, 0.5)
+    model = BSPM(30, 12, factors=3, ideal_weight=0.3, sharpen_time=0.0)
+    np.testing.assert_allclose(scores(model, interactions), matrix @ gram + 0.3 * ideal, atol=1e-4)
+
+
 def test_bspm_combines_every_state_when_asked(graph):
     matrix, interactions = graph
     gram, _, _ = dense_parts(matrix, 1)

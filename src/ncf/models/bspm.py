@@ -144,7 +144,7 @@ class BSPM(SpectralFilter):
         if h["combine_steps"]:
             scores = torch.stack(blurred + sharpened).mean(0)
         else:
-            scores = sharpened[-1] if sharpened else start
+            scores = sharpened[-1] if sharpened else blurred[-1]
         if ideal is not None and not (h["final_sharpening"] and sharpened):
             scores = scores + h["ideal_weight"] * ideal
         return scores
