@@ -18,25 +18,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-import ncf
-from ncf.runtime.device import use_threads
-from ncf.training.logs import new_figure
+sys.path.insert(0, str(Path(__file__).parent))
+from graph_filters import parse  # noqa: E402  (name:key=value,... specs)
+
+import ncf  # noqa: E402
+from ncf.runtime.device import use_threads  # noqa: E402
+from ncf.training.logs import new_figure  # noqa: E402
 
 DATA = Path(os.environ.get("NCF_DATA_DIR", "../shared/data"))
 MARKS = (600, 1200, 1800, 3600)  # seconds of training
-
-
-def parse(spec: str) -> tuple[str, dict]:
-    name, _, rest = spec.partition(":")
-    settings: dict = {"eval_every": 10}
-    for pair in filter(None, rest.split(",")):
-        key, _, value = pair.partition("=")
-        settings[key] = float(value) if any(c in value for c in ".e") else int(value)
-    return name, settings
 
 
 def main() -> None:
@@ -54,6 +49,7 @@ def main() -> None:
     print("|---|---|---|" + "---|" * len(MARKS) + "---|")
     for spec in args.schedules:
         name, settings = parse(spec)
+        settings = {"eval_every": 10, **settings}
         run = ncf.fit(
             str(DATA / "gowalla" / "with-valid"),
             "lightgcn",

@@ -399,6 +399,12 @@ def pairs_from_rows(model: Model, users: torch.Tensor, items: torch.Tensor) -> t
     return model.score_all(distinct)[inverse, items]
 
 
+def inverse_power(degree: np.ndarray, power: float) -> np.ndarray:
+    """degree^-power, 0 where the degree is 0 (a node or item without interactions)."""
+    safe = np.where(degree > 0, degree, 1.0)
+    return np.where(degree > 0, safe**-power, 0.0)
+
+
 def torch_csr(matrix: sp.csr_matrix) -> torch.Tensor:
     """A scipy CSR matrix as a float32 torch sparse CSR tensor (int64 indices)."""
     with warnings.catch_warnings():  # torch's "beta" notice: what ncf uses works

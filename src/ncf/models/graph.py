@@ -68,7 +68,7 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 from torch import nn
 
 from ncf.data.interactions import Interactions
-from ncf.models.base import EvalCache, Model, Table, torch_csr
+from ncf.models.base import EvalCache, Model, Table, inverse_power, torch_csr
 
 # the authors' models and L2 (LightGCN: 1e-4 on initial embeddings; NGCF: 1e-5 on final
 # embeddings), in large batches at a larger rate (the module's docstring); selection on
@@ -113,8 +113,7 @@ def _adjacency(known: Interactions) -> sp.csr_matrix:
     degree = np.concatenate(
         [np.bincount(users, minlength=n_users), np.bincount(items, minlength=n_items)]
     ).astype(np.float64)
-    scale = np.zeros_like(degree)
-    scale[degree > 0] = degree[degree > 0] ** -0.5
+    scale = inverse_power(degree, 0.5)
     rows = np.concatenate([users, items + n_users])
     cols = np.concatenate([items + n_users, users])
     n = n_users + n_items

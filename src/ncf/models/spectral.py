@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ncf.models.base import ClosedForm, RowModel, torch_csr
+from ncf.models.base import ClosedForm, RowModel, inverse_power, torch_csr
 
 SVD_METHODS = ("randomized", "exact")
 _DENSE_SVD = 1000  # up to this many users or items, the exact SVD is LAPACK's dense one
@@ -39,12 +39,6 @@ def normalised_matrix(matrix: sp.spmatrix) -> tuple[sp.csr_matrix, np.ndarray]:
     normalised = sp.diags(inverse_power(user_degree, 0.5)) @ binary
     normalised = normalised @ sp.diags(inverse_power(item_degree, 0.5))
     return normalised.tocsr().astype(np.float32), item_degree
-
-
-def inverse_power(degree: np.ndarray, power: float) -> np.ndarray:
-    """degree^-power, 0 where the degree is 0."""
-    safe = np.where(degree > 0, degree, 1.0)
-    return np.where(degree > 0, safe**-power, 0.0)
 
 
 def top_item_vectors(normalised: sp.csr_matrix, k: int, method: str) -> np.ndarray:
