@@ -87,23 +87,42 @@ def test_ngcf_layer_by_its_formula():
 
 
 def test_l2_sees_initial_embeddings_for_lightgcn_and_final_for_ngcf():
-    train = small_graph()
+    train = small_graph()  # 5 nodes
+    light = LightGCN(2, 3, dim=4).train()
+    light.observe(train)
+    tables = {"u": light.user_emb.weight, "i": light.item_emb.weight}
+    # 3 draws (< 5 nodes: the rows gathered) and 6 draws with repeats (>= 5 nodes: each
+    # node's row weighted by its count); either way the batch's squared initial rows
+    users, positives, negatives = torch.tensor([1]), torch.tensor([0]), torch.tensor([[2]])
+    touched = light.pair_scores(users, positives, negatives)[2]
+    assert touched[0].shape == (3, 4)
+    expected = tables["u"][1].square().sum() + tables["i"][[0, 2]].square().sum()
+    torch.testing.assert_close(sum(t.square().sum() for t in touched), expected)
+    users, positives, negatives = (
+        torch.tensor([0, 0]),
+        torch.tensor([1, 1]),
+        torch.tensor([[2], [0]]),
+    )
+    touched = light.pair_scores(users, positives, negatives)[2]
+    penalty = sum(t.square().sum() for t in touched)
+    expected = 2 * tables["u"][0].square().sum() + tables["i"][[1, 1, 2, 0]].square().sum()
+    torch.testing.assert_close(penalty, expected)
+    (gradient,) = torch.autograd.grad(penalty, tables["i"])
+    counts = torch.tensor([1.0, 2.0, 1.0]).unsqueeze(1)  # items 0, 1, 2 in the batch
+    torch.testing.assert_close(gradient, 2 * counts * tables["i"])
     users, positives, negatives = (
         torch.tensor([0, 1]),
         torch.tensor([1, 0]),
         torch.tensor([[2], [2]]),
     )
-    light = LightGCN(2, 3, dim=4).train()
-    light.observe(train)
-    touched = light.pair_scores(users, positives, negatives)[2]
-    torch.testing.assert_close(touched[0], light.user_emb.weight[users])
-    torch.testing.assert_close(touched[2], light.item_emb.weight[negatives])
     ngcf = NGCF(2, 3, dim=4, layers=(4,), message_dropout=0.0).eval()
     ngcf.observe(train)
     final_users, final_items = ngcf.propagated()
-    touched = ngcf.pair_scores(users, positives, negatives)[2]
-    assert touched[0].shape == (2, 8)  # E_0 and one layer, concatenated
-    torch.testing.assert_close(touched[1], final_items[positives])
+    (touched,) = ngcf.pair_scores(users, positives, negatives)[2]
+    assert touched.shape == (6, 8)  # E_0 and one layer, concatenated, for 2 x 3 nodes
+    torch.testing.assert_close(touched[:2], final_users[users])
+    torch.testing.assert_close(touched[2:4], final_items[positives])
+    torch.testing.assert_close(touched[4:], final_items[negatives.reshape(-1)])
 
 
 def test_evaluation_propagates_once_per_weights():

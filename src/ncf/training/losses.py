@@ -54,4 +54,10 @@ def bpr_loss(
 
 def l2_penalty(tensors: list[torch.Tensor], batch: int) -> torch.Tensor:
     """Sum of squares of ``tensors`` / 2 / batch (per-batch L2 as in BPR and LightGCN)."""
-    return torch.stack([t.pow(2).sum() for t in tensors]).sum() / 2 / max(batch, 1)
+    # a norm's backward is one pass over each tensor, pow(2)'s three; half precision
+    # is summed in float32
+    squares = [
+        torch.linalg.vector_norm(t, dtype=torch.promote_types(t.dtype, torch.float32)) ** 2
+        for t in tensors
+    ]
+    return torch.stack(squares).sum() / 2 / max(batch, 1)
