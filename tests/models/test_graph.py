@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from ncf.data.sampling import SeenSet
 from ncf.models import GFCF, NGCF, LightGCN
-from ncf.models.graph import local_adjacency, normalised_adjacency, propagate
+from ncf.models.graph import csr_rows, local_adjacency, normalised_adjacency, propagate
 from ncf.random import Generators
 from ncf.training.config import TrainConfig
 from ncf.training.regimes import make_regime
@@ -123,6 +124,46 @@ def test_l2_sees_initial_embeddings_for_lightgcn_and_final_for_ngcf():
     torch.testing.assert_close(touched[:2], final_users[users])
     torch.testing.assert_close(touched[2:4], final_items[positives])
     torch.testing.assert_close(touched[4:], final_items[negatives.reshape(-1)])
+
+
+def test_csr_rows_by_the_dense_matrix():
+    rng = np.random.default_rng(1)
+    known = make_interactions(
+        rng.integers(0, 12, 60), rng.integers(0, 9, 60), n_users=12, n_items=9
+    )
+    matrix = normalised_adjacency(known)
+    rows = torch.tensor([20, 3, 0, 11, 13])  # any order; item 8 (node 20) may be empty
+    torch.testing.assert_close(csr_rows(matrix, rows).to_dense(), matrix.to_dense()[rows])
+
+
+@pytest.mark.parametrize("name", ["ngcf", "lightgcn"])
+def test_batch_rows_as_the_whole_graph_gives_them(name):
+    # a batch under half the graph's nodes: the last layer computed for its nodes alone,
+    # with the same rows and gradients as the whole graph's
+    rng = np.random.default_rng(2)
+    known = make_interactions(
+        rng.integers(0, 15, 80), rng.integers(0, 10, 80), n_users=15, n_items=10
+    )
+    torch.manual_seed(0)
+    if name == "ngcf":
+        model = NGCF(15, 10, dim=4, layers=(5, 3), message_dropout=0.0).train()
+    else:
+        model = LightGCN(15, 10, dim=4, n_layers=2).train()
+    model.observe(known)
+    users, positives = torch.tensor([3, 3, 7, 0]), torch.tensor([1, 9, 1, 4])
+    negatives = torch.tensor([[2, 5], [0, 1], [8, 8], [3, 6]])  # 11 of 25 nodes
+    nodes = torch.cat([users, positives + 15, negatives.reshape(-1) + 15])
+    assert model.position is not None
+    at = model.position[nodes]
+    start = model._start()
+    whole = model._final(start).index_select(0, at)
+    parts = model._final_rows(start, at)
+    torch.testing.assert_close(parts, whole)
+    weights = list(model.parameters())
+    by_parts = torch.autograd.grad(parts.square().sum(), weights)
+    by_whole = torch.autograd.grad(whole.square().sum(), weights)
+    for a, b in zip(by_parts, by_whole):
+        torch.testing.assert_close(a, b)
 
 
 def test_evaluation_propagates_once_per_weights():

@@ -24,8 +24,10 @@ batch for users and items together; in evaluation it runs once and is reused unt
 weights change. The backward pass of a propagation step is one more product with L (L is
 symmetric), not the transposed sparse product autograd would build. A training batch
 works on the embeddings in the graph's order: one gather of its users', positives' and
-negatives' rows, and LightGCN's L2 from each node's count in the batch when the batch
-has more draws than the graph has nodes (no gather at all).
+negatives' rows; when those nodes are under half the graph, the last layer is computed
+for them alone (its product reads their rows of L; NGCF's dense work shrinks with it);
+LightGCN's L2 comes from each node's count in the batch when the batch has more draws
+than the graph has nodes (no gather at all).
 
 Where ``ncf`` differs from the authors' code (LightGCN-PyTorch, NGCF / NGCF-PyTorch):
 
@@ -42,7 +44,7 @@ Where ``ncf`` differs from the authors' code (LightGCN-PyTorch, NGCF / NGCF-PyTo
   S10 notebook uses [64, 64] (``examples/S10-ngcf.toml``).
 - Schedules: every batch propagates the whole graph forward and back, so an epoch costs
   one propagation per batch. LightGCN trains in batches of 65,536 draws at Adam lr 0.03
-  decayed by a cosine over 400 epochs, evaluated every 10 (the authors: 2,048 at 1e-3
+  decayed by a cosine over 600 epochs, evaluated every 10 (the authors: 2,048 at 1e-3
   for up to 1,000 epochs, 32 times the propagations per epoch); NGCF in batches of 4,096
   at 1e-3 (the authors: 1,024 at 1e-4; the S10 notebook 512). Both were chosen on
   validation (Gowalla's ``with-valid`` part for LightGCN, ML-100K for NGCF);
@@ -145,6 +147,38 @@ def propagate(matrix: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
     return _Propagate.apply(matrix, embeddings)
 
 
+def csr_rows(matrix: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """The ``rows`` of a sparse CSR ``matrix`` (torch has no index_select for CSR)."""
+    crow, columns, values = matrix.crow_indices(), matrix.col_indices(), matrix.values()
+    starts, lengths = crow[rows], crow[rows + 1] - crow[rows]
+    pointers = torch.cat([lengths.new_zeros(1), lengths.cumsum(0)])
+    total = int(pointers[-1])
+    within = torch.arange(total, device=rows.device) - pointers[:-1].repeat_interleave(
+        lengths, output_size=total
+    )
+    at = starts.repeat_interleave(lengths, output_size=total) + within
+    return torch.sparse_csr_tensor(  # well-formed: rows of a well-formed matrix
+        pointers, columns[at], values[at], size=(len(rows), matrix.shape[1]), check_invariants=False
+    )
+
+
+class _PropagateRows(torch.autograd.Function):
+    """(L @ E)[rows] for a symmetric sparse L and distinct ``rows``: the forward product
+    reads those rows of L alone; the gradient is L @ (grad placed at ``rows``)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, matrix: torch.Tensor, rows: torch.Tensor, embeddings: torch.Tensor
+    ) -> torch.Tensor:
+        ctx.matrix, ctx.rows = matrix, rows
+        return csr_rows(matrix, rows) @ embeddings
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, None, torch.Tensor]:
+        placed = grad.new_zeros(ctx.matrix.shape[0], grad.shape[1]).index_copy_(0, ctx.rows, grad)
+        return None, None, ctx.matrix @ placed
+
+
 class _Permute(torch.autograd.Function):
     """The rows of x in ``order``; the gradient goes back by the inverse permutation
     ``position`` (a gather, where index_select's own backward would scatter-add)."""
@@ -165,7 +199,7 @@ class GraphModel(Model):
     """Shared machinery: the embedding tables, the graph of the observed interactions,
     the propagated embeddings (cached in evaluation), and scoring by dot products.
 
-    Subclasses implement ``_final(embeddings) -> (N, d')`` and ``_regularised``."""
+    Subclasses implement ``_final(embeddings, rows) -> (N, d')`` and ``_regularised``."""
 
     objective = "user-bpr"
     user_emb: nn.Embedding
@@ -198,7 +232,10 @@ class GraphModel(Model):
             )
         return self.graph
 
-    def _final(self, embeddings: torch.Tensor) -> torch.Tensor:
+    def _final(self, embeddings: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, d') final embeddings from (N, d) initial ones, or with distinct ``rows``
+        those nodes' alone (the earlier layers are needed everywhere for their messages,
+        the last only at the rows)."""
         raise NotImplementedError
 
     def propagated(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -208,7 +245,7 @@ class GraphModel(Model):
         runs in training mode only)."""
 
         def compute() -> tuple[torch.Tensor, torch.Tensor]:
-            _, final = self._ordered()
+            final = self._final(self._start())
             assert self.position is not None
             restored = final.index_select(0, self.position)  # back in the tables' order
             users, items = restored.split([self.n_users, self.n_items])
@@ -216,13 +253,20 @@ class GraphModel(Model):
 
         return self._propagation.get(self, compute)
 
-    def _ordered(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The (N, d) initial and (N, d') final embeddings of every node, users first, in
-        the graph's order."""
+    def _start(self) -> torch.Tensor:
+        """The (N, d) initial embeddings of every node, users first, in the graph's order."""
         self._graph()  # on the model's device
         start = torch.cat([self.user_emb.weight, self.item_emb.weight])
-        start = _Permute.apply(start, self.order, self.position)
-        return start, self._final(start)
+        return _Permute.apply(start, self.order, self.position)
+
+    def _final_rows(self, start: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+        """The final embeddings of the nodes at places ``at`` of the graph's order: the
+        last layer computed for those nodes alone when they are under half the graph."""
+        if len(at) < len(start):  # (else no need to count them)
+            needed, back = torch.unique(at, return_inverse=True)
+            if 2 * len(needed) <= len(start):
+                return self._final(start, needed).index_select(0, back)
+        return self._final(start).index_select(0, at)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         all_users, all_items = self.propagated()
@@ -241,14 +285,14 @@ class GraphModel(Model):
     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
         """One propagation for the whole batch: (B,) positive and (B, K) negative scores,
         and the tensors the batch's L2 sees (`_regularised`)."""
-        start, final = self._ordered()
+        start = self._start()
         assert self.position is not None
         nodes = torch.cat([users, positives + self.n_users, negatives.reshape(-1) + self.n_users])
         at = self.position.index_select(0, nodes)
         # one gather of the batch's rows (one scatter back), and product-sums: their
         # backward passes are 1.4 and 3.6 times faster than advanced indexing's and
         # einsum's on a CPU
-        rows = final.index_select(0, at)
+        rows = self._final_rows(start, at)
         u, positive_rows, drawn = rows.split([len(users), len(positives), negatives.numel()])
         positive = (u * positive_rows).sum(1)
         negative = (u.unsqueeze(1) * drawn.view(*negatives.shape, -1)).sum(-1)
@@ -302,7 +346,7 @@ class LightGCN(GraphModel):
     summary = "mean of embeddings propagated over the normalised graph (He et al. 2020)"
     train_defaults = {
         **_GRAPH_DEFAULTS,
-        "epochs": 400,
+        "epochs": 600,
         "lr": 0.03,
         "batch_size": 65536,
         "schedule": "cosine",
@@ -322,12 +366,19 @@ class LightGCN(GraphModel):
         for table in (self.user_emb, self.item_emb):
             nn.init.normal_(table.weight, std=init_std)
 
-    def _final(self, embeddings: torch.Tensor) -> torch.Tensor:
+    def _final(self, embeddings: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
         graph, total, layer = self._graph(), embeddings, embeddings
-        for _ in range(self.hparams["n_layers"]):
-            layer = propagate(graph, layer)
+        n_layers = self.hparams["n_layers"]
+        for depth in range(n_layers):
+            if rows is not None and depth == n_layers - 1:
+                layer = _PropagateRows.apply(graph, rows, layer)
+                total = total.index_select(0, rows)
+            else:
+                layer = propagate(graph, layer)
             total = total + layer
-        return total / (self.hparams["n_layers"] + 1)
+        if rows is not None and n_layers == 0:
+            total = total.index_select(0, rows)
+        return total / (n_layers + 1)
 
     def _regularised(self, start, at, rows):  # type: ignore[no-untyped-def]
         """The batch's initial embeddings; in a batch with more draws than nodes, each
@@ -391,19 +442,26 @@ class NGCF(GraphModel):
             nn.init.xavier_uniform_(linear.weight)
             nn.init.xavier_uniform_(linear.bias.view(1, -1))
 
-    def _final(self, embeddings: torch.Tensor) -> torch.Tensor:
+    def _final(self, embeddings: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
         graph, layer, outputs = self._graph(), embeddings, [embeddings]
         keep = 1.0 - self.hparams["node_dropout"]
-        for sum_layer, bi_layer in zip(self.sum_layers, self.bi_layers):
+        last = len(self.sum_layers) - 1
+        for depth, (sum_layer, bi_layer) in enumerate(zip(self.sum_layers, self.bi_layers)):
             sent = layer
             if self.training and keep < 1:  # a dropped node sends no messages this batch
                 kept = torch.rand(len(layer), 1, device=layer.device) < keep
                 sent = layer * kept / keep
-            side = propagate(graph, sent)  # L E
+            if rows is not None and depth == last:
+                side = _PropagateRows.apply(graph, rows, sent)  # (L E)[rows]
+                layer = layer.index_select(0, rows)
+                outputs = [output.index_select(0, rows) for output in outputs]
+            else:
+                side = propagate(graph, sent)  # L E
             layer = F.leaky_relu(sum_layer(side + layer) + bi_layer(side * layer), 0.2)
             layer = F.dropout(layer, self.hparams["message_dropout"], self.training)
             outputs.append(F.normalize(layer, dim=1))
-        return torch.cat(outputs, dim=1)
+        final = torch.cat(outputs, dim=1)
+        return final.index_select(0, rows) if rows is not None and last < 0 else final
 
     def _regularised(self, start, at, rows):  # type: ignore[no-untyped-def]
         return [rows]  # the batch's final embeddings
