@@ -262,7 +262,7 @@ class GraphModel(Model):
     def _final_rows(self, start: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
         """The final embeddings of the nodes at places ``at`` of the graph's order: the
         last layer computed for those nodes alone when they are under half the graph."""
-        if len(at) < len(start):  # (else no need to count them)
+        if len(at) < len(start):  # (more draws than nodes cover most of them: not counted)
             needed, back = torch.unique(at, return_inverse=True)
             if 2 * len(needed) <= len(start):
                 return self._final(start, needed).index_select(0, back)
