@@ -171,3 +171,9 @@ def test_data_info_shows_the_given_split(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "3 / 0 / 2" in done.stdout and "interactions" in done.stdout
+
+
+def test_an_id_only_item_file_means_no_metadata(tmp_path):
+    folder = write(tmp_path / "toy", {"toy.inter": INTER, "toy.item": "item_id:token\n10\n11\n"})
+    source = read_path(folder)
+    assert len(source.data) == 3 and source.data.items is None

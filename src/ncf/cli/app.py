@@ -24,9 +24,12 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstring lines join into paragraphs at any width
     help="Neural collaborative filtering: train, evaluate and use recommenders.",
 )
-data_app = typer.Typer(no_args_is_help=True, help="Inspect and split data.")
+data_app = typer.Typer(
+    no_args_is_help=True, help="Inspect and split data.", rich_markup_mode="markdown"
+)
 app.add_typer(data_app, name="data")
 
 

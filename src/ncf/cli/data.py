@@ -105,7 +105,9 @@ def data_split(
     min_user: MinUser = None,
     min_item: MinItem = None,
     set_: Sets = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a split saved in --out.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a split saved in --out.")
+    ] = False,
     format_: Annotated[
         str,
         typer.Option(
@@ -153,10 +155,13 @@ def data_split(
 def data_genres(
     spec: Annotated[str, typer.Argument(help="Registry name, file or folder with genres.")],
     out: Annotated[Path, typer.Option(help="CSV file to write.")],
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing file.")
+    ] = False,
 ) -> None:
-    """Write the items' genres as multi-hot vectors (CSV: item, one 0/1 column per genre),
-    ready for ``--set item_features=FILE``."""
+    """Write the items' genres as multi-hot vectors, for ``--set item_features=FILE``.
+
+    The CSV has an item column, then one 0/1 column per genre."""
     from ncf.data.io.features import genre_vectors
     from ncf.experiment.preparation import load_source
 
@@ -178,11 +183,14 @@ def data_synth(
         Path | None,
         typer.Option(help="Also write the items' titles and genres (parquet) here."),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing file.")
+    ] = False,
 ) -> None:
-    """Write a synthetic interaction log shaped like MovieLens (power-law popularity,
-    skewed activity, timestamps, ratings, planted genre preferences); the default size is
-    ML-25M's. It is a data spec like any parquet table."""
+    """Write a synthetic interaction log shaped like MovieLens, ML-25M's size by default.
+
+    Power-law popularity, skewed activity, timestamps, ratings and planted genre
+    preferences. The file is a data spec like any parquet table."""
     from ncf.data.synthetic_log import synthesize
 
     for path in (out, item_table):

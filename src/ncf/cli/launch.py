@@ -37,6 +37,7 @@ def launch_train(config: Any, out: Path, nproc: int, passed: dict[str, Any]) -> 
         )
     args = ["train", "--out", str(out)]
     args += [f"--{key}" for key in ("resume", "overwrite") if passed[key]]
+    args += ["--keep-checkpoints"] if passed.get("keep_checkpoints") else []
     args += [] if passed["progress"] else ["--no-progress"]
     if passed["mlflow"] is not None:
         args += ["--mlflow", passed["mlflow"], "--experiment", passed["experiment"]]

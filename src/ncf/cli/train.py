@@ -117,12 +117,20 @@ def train(
         typer.Option(help="Run folder (default runs/MODEL-DATA, numbered -2, -3 ... if taken)."),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option(help="Replace the run already in the run folder.")
+        bool, typer.Option("--overwrite", help="Replace the run already in the run folder.")
     ] = False,
     resume: Annotated[
-        bool, typer.Option(help="Continue from the run folder's checkpoint.")
+        bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")
     ] = False,
-    print_config: Annotated[bool, typer.Option(help="Print the resolved config and exit.")] = False,
+    keep_checkpoints: Annotated[
+        bool,
+        typer.Option(
+            "--keep-checkpoints", help="Keep the resumable checkpoints once the run has finished."
+        ),
+    ] = False,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the resolved config and exit.")
+    ] = False,
     progress: Annotated[
         bool, typer.Option(help="Progress bars (shown only on a terminal).")
     ] = True,
@@ -145,10 +153,8 @@ def train(
     ] = 1,
 ) -> None:
     """Train a model, select it on validation, test it once, write a run folder."""
-    import tomli_w
-
     from ncf.experiment.pipeline import train_run
-    from ncf.experiment.run_folder import default_run_folder, toml_ready
+    from ncf.experiment.run_folder import config_text, default_run_folder
     from ncf.experiment.settings import resolve_config
     from ncf.models.base import ClosedForm
     from ncf.runtime.distributed import World, leave
@@ -170,7 +176,7 @@ def train(
     values = run_values(config, flags, data_flags, k, set_)
     if print_config:
         values.setdefault("data", "")
-        console.print(tomli_w.dumps(toml_ready(resolve_config(values).to_dict())), markup=False)
+        console.print(config_text(resolve_config(values)), markup=False)
         return
     run_config = resolve_config(require_data(values))
     out = out or default_run_folder(run_config, resume, overwrite)
@@ -179,6 +185,7 @@ def train(
         if world.size > 1:
             raise UsageError("--nproc starts the processes itself; under torchrun, leave it out")
         passed = {"resume": resume, "overwrite": overwrite, "progress": progress}
+        passed |= {"keep_checkpoints": keep_checkpoints}
         passed |= {"mlflow": mlflow, "experiment": experiment}
         from ncf.cli.launch import launch_train
 
@@ -196,6 +203,7 @@ def train(
         progress=progress and console.is_terminal,
         tracker=tracker,
         echo=echo,
+        keep_checkpoints=keep_checkpoints,
     )
     if world.size > 1:
         world.barrier()  # the run folder is written: the processes part together
@@ -282,13 +290,18 @@ app.command("list-models", hidden=True)(models)
 
 @app.command()
 def quickstart(
-    out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/quickstart"),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Run folder (default runs/quickstart, numbered -2, -3 ... if taken)."),
+    ] = None,
     epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 15,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the run already in the run folder.")
+    ] = False,
 ) -> None:
-    """Offline demo: NeuMF on built-in synthetic data, evaluated, with a user's top-10.
-
-    Replaces the run in the run folder (runs/quickstart by default)."""
+    """Offline demo: NeuMF on built-in synthetic data, evaluated, with a user's top-10."""
     from ncf.experiment.pipeline import train_run
+    from ncf.experiment.run_folder import numbered_folder
     from ncf.experiment.settings import resolve_config
     from ncf.inference.recommender import load
     from ncf.models import Popularity
@@ -311,7 +324,8 @@ def quickstart(
         "[bold]ncf quickstart[/]: NeuMF on a synthetic catalogue (1,000 users, 600 "
         "items, planted genre tastes), leave-last-out split, full ranking."
     )
-    result = train_run(config, out, overwrite=True, progress=console.is_terminal, echo=echo)
+    out = out or numbered_folder(Path("runs/quickstart"), overwrite=overwrite)
+    result = train_run(config, out, overwrite=overwrite, progress=console.is_terminal, echo=echo)
     console.print(metrics_table(result.metrics, "NeuMF on synthetic data"))
     split = result.prepared.split
     baseline = Popularity(split.train.n_users, split.train.n_items)

@@ -107,7 +107,7 @@ def recommend(
         typer.Option(help="Allow-list: a file of the only item ids to recommend."),
     ] = None,
     include_seen: Annotated[
-        bool, typer.Option(help="Also recommend the items a user already has.")
+        bool, typer.Option("--include-seen", help="Also recommend the items a user already has.")
     ] = False,
     index: Annotated[
         str | None,

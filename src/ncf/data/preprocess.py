@@ -28,6 +28,9 @@ class PrepareConfig:
         min_item: drop items with fewer interactions (after the user filter).
         user_fraction: keep a random share of users (0 < f <= 1), drawn with ``subsample_seed``.
         subsample_seed: seed of the user subsample.
+        ordered: a table without a time column lists each user's rows in time order:
+            sequence models may use it, and leave-last-out holds out the last rows
+            without a warning.
     """
 
     implicit_threshold: float | None = None
@@ -36,6 +39,7 @@ class PrepareConfig:
     min_item: int = 0
     user_fraction: float = 1.0
     subsample_seed: int = 0
+    ordered: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 < self.user_fraction <= 1.0:

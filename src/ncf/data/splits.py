@@ -32,6 +32,7 @@ protocol, which drops and counts them too (`drop_unseen`).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import warnings
 from collections.abc import Callable
@@ -109,9 +110,7 @@ def _cut_last(
     return data.subset(part == TRAIN), data.subset(part == VALID), data.subset(part == TEST)
 
 
-def _per_user_shares(
-    data: Interactions, keys: np.ndarray, shares: tuple[float, float, float]
-) -> np.ndarray:
+def _per_user_shares(data: Interactions, keys: np.ndarray, shares: tuple[float, ...]) -> np.ndarray:
     """Part per row: the last ``test`` share of each user's rows (in key order) is test,
     the ``valid`` share before it validation; every user keeps >= 1 training row."""
     _, valid_share, test_share = shares
@@ -163,24 +162,43 @@ def _training_vocabulary(
     )
 
 
-def _shares(args: str, spec: str) -> tuple[float, float, float]:
-    values = tuple(float(x) for x in args.split(","))
-    if len(values) != 3 or min(values) < 0 or abs(sum(values) - 1) > 1e-6:
+def parse_split(spec: str) -> tuple[str, tuple[float, ...]]:
+    """A split spec's kind and numbers, checked without the data (``time:0.8,0.9`` ->
+    ``("time", (0.8, 0.9))``; kinds without numbers give ``()``)."""
+    kind, colon, args = spec.partition(":")
+    if kind not in SPLITS:
+        close = difflib.get_close_matches(kind, SPLITS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(SPLITS)}"
+        raise DataError(f"unknown split {spec!r}; {hint}")
+    if kind in ("loo", "loo-random", "given"):
+        if colon:
+            raise DataError(f"split {kind!r} takes no arguments, got {spec!r}")
+        return kind, ()
+    if kind == "time":
+        cuts = _numbers(args or "0.8,0.9", float)
+        if len(cuts) != 2 or not 0 < cuts[0] <= cuts[1] < 1:
+            raise DataError(f"split {spec!r}: expected time:V,T with 0 < V <= T < 1")
+        return kind, cuts
+    if kind == "user-count":
+        counts = _numbers(args, int)
+        if len(counts) != 2 or min(counts) < 0:
+            raise DataError(
+                f"split {spec!r}: expected two whole counts >= 0 per user (validation, test), "
+                "e.g. user-count:1,10"
+            )
+        return kind, counts
+    shares = _numbers(args or "0.8,0.1,0.1", float)
+    if len(shares) != 3 or min(shares) < 0 or abs(sum(shares) - 1) > 1e-6:
         raise DataError(f"split {spec!r}: expected three shares summing to 1, e.g. 0.8,0.1,0.1")
-    return values  # type: ignore[return-value]
+    return kind, shares
 
 
-def _counts(args: str, spec: str) -> tuple[int, int]:
+def _numbers(args: str, kind: type) -> tuple[float, ...]:
+    """The comma-separated numbers of ``args``; () when one is not a ``kind``."""
     try:
-        values = tuple(int(x) for x in args.split(","))
+        return tuple(kind(x) for x in args.split(","))
     except ValueError:
-        values = ()
-    if len(values) != 2 or min(values) < 0:
-        raise DataError(
-            f"split {spec!r}: expected two whole counts >= 0 per user (validation, test), "
-            "e.g. user-count:1,10"
-        )
-    return values  # type: ignore[return-value]
+        return ()
 
 
 def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
@@ -194,9 +212,7 @@ def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
         >>> ncf.make_split(source, "user-ratio:0.8,0.1,0.1", np.random.default_rng(0))
     """
     data = source.data
-    kind, _, args = spec.partition(":")
-    if kind not in SPLITS:
-        raise DataError(f"unknown split {spec!r}; expected one of {', '.join(SPLITS)}")
+    kind, numbers = parse_split(spec)
     dropped: dict[str, int] = {}
     negatives = None
     if kind == "given":
@@ -224,20 +240,17 @@ def make_split(source: Source, spec: str, rng: np.random.Generator) -> Split:
     elif kind == "time":
         if data.times is None:
             raise DataError(f"split {spec!r} needs timestamps and {source.name} has none")
-        cuts = [float(x) for x in (args or "0.8,0.9").split(",")]
-        if len(cuts) != 2 or not 0 < cuts[0] <= cuts[1] < 1:
-            raise DataError(f"split {spec!r}: expected time:V,T with 0 < V <= T < 1")
-        valid_from, test_from = np.quantile(data.times, cuts)
+        valid_from, test_from = np.quantile(data.times, numbers)
         part = np.where(
             data.times >= test_from, TEST, np.where(data.times >= valid_from, VALID, TRAIN)
         )
         train, valid, test = (data.subset(part == p) for p in (TRAIN, VALID, TEST))
     elif kind == "user-count":
-        held = _counts(args, spec)
+        held = tuple(int(n) for n in numbers)
         part = _per_user_counts(data, rng.permutation(len(data)), lambda count: held)
         train, valid, test = (data.subset(part == p) for p in (TRAIN, VALID, TEST))
     else:
-        shares = _shares(args or "0.8,0.1,0.1", spec)
+        shares = numbers
         if kind == "ratio":
             draw = rng.random(len(data))
             part = np.where(

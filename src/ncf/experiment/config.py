@@ -122,31 +122,47 @@ class RunConfig:
             values["ks"] = tuple(values["ks"])
         return cls(train=train, prepare=prepare, **with_start_from(values))
 
-    def with_overrides(self, pairs: dict[str, Any], model_params: set[str]) -> RunConfig:
+    def with_overrides(
+        self,
+        pairs: dict[str, Any],
+        model_params: set[str],
+        train_params: set[str] | None = None,
+    ) -> RunConfig:
         """Applies ``key=value`` pairs: run fields, then train / prepare fields, then model
-        arguments (``model_params`` = the model constructor's parameter names)."""
+        arguments (``model_params`` = the model constructor's parameter names).
+        ``train_params`` are the training settings the model uses (None: all); another
+        one is refused unless it has its default value (a run folder's config.toml)."""
         pairs = with_start_from(pairs)
         run_keys = {f.name for f in fields(self)} - {"train", "prepare", "model_args"}
         train_keys = {f.name for f in fields(TrainConfig)}
         prepare_keys = {f.name for f in fields(PrepareConfig)}
+        usable = train_keys if train_params is None else train_params & train_keys
         run, train, prepare, model = {}, {}, {}, dict(self.model_args)
         for key, value in pairs.items():
             if key in run_keys:
                 run[key] = value
-            elif key in train_keys:
+            elif key in usable:
                 train[key] = value
+            elif key in train_keys:
+                if coerce(TrainConfig, {key: value})[key] != getattr(TrainConfig(), key):
+                    raise UsageError(
+                        f"model {self.model!r} is fitted in closed form: {key!r} does not "
+                        "apply to it (no epochs, learning rate or sampled negatives); its own "
+                        f"settings: {', '.join(sorted(model_params)) or 'none'}"
+                    )
             elif key in prepare_keys:
                 prepare[key] = value
             elif key in model_params:
                 model[key] = value
             else:
-                allowed = sorted(run_keys | train_keys | prepare_keys | model_params)
+                allowed = sorted(run_keys | usable | prepare_keys | model_params)
                 close = difflib.get_close_matches(key, allowed, n=3)
-                hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-                raise UsageError(
-                    f"unknown setting {key!r} for model {self.model!r}{hint}; "
-                    f"allowed: {', '.join(allowed)}"
+                hint = (
+                    f"did you mean {' or '.join(close)}?"
+                    if close
+                    else f"`ncf train --model {self.model} --print-config` lists them all"
                 )
+                raise UsageError(f"unknown setting {key!r} for model {self.model!r}; {hint}")
         model = {k: parse_value(v) if isinstance(v, str) else v for k, v in model.items()}
         starts = {"start_from": run.pop("start_from")} if "start_from" in run else {}
         return replace(

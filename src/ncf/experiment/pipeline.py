@@ -18,7 +18,12 @@ import numpy as np
 from ncf.data.io.source import Source
 from ncf.experiment.config import RunConfig
 from ncf.experiment.preparation import Prepared
-from ncf.experiment.run_folder import check_folder, config_text, prepare_folder
+from ncf.experiment.run_folder import (
+    check_folder,
+    config_text,
+    prepare_folder,
+    remove_checkpoints,
+)
 from ncf.experiment.selection import Echo, RunOptions
 from ncf.experiment.steps import (
     Outcome,
@@ -58,6 +63,7 @@ def train_run(
     overwrite: bool = False,
     echo: Echo | None = None,
     source: Source | None = None,
+    keep_checkpoints: bool = False,
 ) -> RunResult:
     """Trains, selects on validation, refits, tests once, and writes the run folder.
 
@@ -73,8 +79,11 @@ def train_run(
             device); None prints nothing.
         source: the data, already read (a DataFrame given to `ncf.fit`); None reads
             ``config.data``.
+        keep_checkpoints: keep the resumable checkpoints of a finished run (by default
+            they are removed once ``metrics.json`` is written: the bundle holds the model).
     """
     options = RunOptions(resume, overwrite, progress, tracker, echo or (lambda line: None))
+    options.keep_checkpoints = keep_checkpoints
     if tracker is None:
         return _train_run(config, out, options, source)
     tracker.log_params(config.to_dict())
@@ -111,4 +120,6 @@ def _train_run(
     metrics = run_metrics(config, prepared, outcome, tested.metrics, setup, timing)
     if out is not None:
         write(out, outcome, prepared, metrics)
+        if not options.keep_checkpoints:
+            remove_checkpoints(out)
     return RunResult(metrics, outcome.model, prepared, out, outcome, tested.per_query)

@@ -110,11 +110,15 @@ def prepare_run(
     builds the validation and test evaluators."""
     raw = source if source is not None else load_source(config.data, config.columns)
     model = MODELS.get(config.model)
-    if model is not None and model.needs_order and raw.data.times is None and not raw.ordered:
+    unordered = raw.data.times is None and not (raw.ordered or config.prepare.ordered)
+    if model is not None and model.needs_order and unordered:
+        declare = (
+            "" if raw.part is not None else ", or --set ordered=true for a table in time order"
+        )
         raise UsageError(
             f"model {config.model!r} scores users by the order of their items, and "
             f"{raw.name} has no timestamps and no time order ({raw.format or 'unordered'}): "
-            "give data with a time column, a sequence file or a table in time order"
+            f"give data with a time column or a sequence file{declare}"
         )
     unknown = 0
     if config.item_table:
@@ -124,6 +128,13 @@ def prepare_run(
     if unknown:
         log.notes["item table rows whose id is not in the data, ignored"] = unknown
     spec = config.split or default_split(source)
+    if unordered and spec.split(":")[0] in ("loo", "user-time-ratio"):
+        warnings.warn(
+            f"{raw.name} has no time column: split {spec!r} takes each user's last rows "
+            "in the file's row order; --set ordered=true declares that order the time "
+            "order, 'loo-random' holds out at random",
+            stacklevel=2,
+        )
     if model is not None and model.needs_order and spec.split(":")[0] in RANDOM_SPLITS:
         warnings.warn(
             f"split {spec!r} holds out items at random: a user's history then holds items "

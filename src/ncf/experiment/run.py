@@ -33,6 +33,7 @@ from ncf.inference.recommender import Recommender
 from ncf.models import Model
 from ncf.models.base import ClosedForm
 from ncf.random import Generators
+from ncf.training.logs import data_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -198,8 +199,9 @@ class Run:
                 f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']} on validation; "
                 f"trained in {timing['fit_s']:.1f} s"
             )
+        data = html.escape(data_label(metrics["data"]))
         head = (
-            f"<b>{html.escape(metrics['model'])}</b> on {html.escape(str(metrics['data']))}: "
+            f"<b>{html.escape(metrics['model'])}</b> on {data}: "
             f"{metrics['n_users']:,} users, {metrics['n_items']:,} items, "
             f"{metrics['n_train']:,} / {metrics['n_valid']:,} / {metrics['n_test']:,} rows "
             f"(train / valid / test, split {html.escape(str(metrics['split']))}); {fitted}"

@@ -20,6 +20,8 @@ import tomli_w
 
 from ncf.errors import UsageError
 from ncf.experiment.config import RunConfig
+from ncf.models import MODELS
+from ncf.models.base import ClosedForm
 
 SECTIONS = ("train", "prepare", "model_args")
 RESOLVED = "resolved"
@@ -59,8 +61,19 @@ def flatten_toml(values: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def config_values(config: RunConfig) -> dict[str, Any]:
+    """``config.to_dict()`` with only the training settings its model uses (a closed-form
+    model's: its monitor)."""
+    values = config.to_dict()
+    cls = MODELS.get(config.model)
+    if cls is not None and issubclass(cls, ClosedForm):
+        values["train"] = {k: v for k, v in values["train"].items() if k in cls.train_settings}
+    return values
+
+
 def config_text(config: RunConfig, resolved: dict[str, Any] | None = None) -> str:
-    values = toml_ready(config.to_dict())
+    """The config.toml of ``config`` (and of the values the run ``resolved``)."""
+    values = toml_ready(config_values(config))
     if resolved:
         values[RESOLVED] = toml_ready(resolved)
     return tomli_w.dumps(values)
@@ -90,6 +103,12 @@ def check_same_config(path: Path, text: str) -> None:
 
 def _checkpoints(out: Path) -> list[Path]:
     return sorted(out.glob("checkpoint-*.pt"))
+
+
+def remove_checkpoints(out: Path) -> None:
+    """Removes the resumable checkpoints of ``out`` (a finished run needs none)."""
+    for path in _checkpoints(out):
+        path.unlink(missing_ok=True)
 
 
 def is_finished(out: Path) -> bool:
@@ -160,7 +179,12 @@ def default_run_folder(config: RunConfig, resume: bool = False, overwrite: bool 
     """``runs/MODEL-DATA``; when that holds a finished run, the first of ``-2``, ``-3`` ...
     that does not (with ``resume``, the last one that exists; with ``overwrite``, the
     plain name)."""
-    base = Path("runs") / run_name(config)
+    return numbered_folder(Path("runs") / run_name(config), resume, overwrite)
+
+
+def numbered_folder(base: Path, resume: bool = False, overwrite: bool = False) -> Path:
+    """``base``, or when that holds a finished run the first of ``base-2``, ``base-3`` ...
+    that does not (as `default_run_folder`)."""
     if overwrite:
         return base
     candidates = [base]

@@ -39,7 +39,8 @@ class RunOptions:
     """How a run is carried out: resumed, replacing a finished one, with progress bars,
     tracked, echoing its events; ``callbacks`` see every epoch's history row (the tuner
     prunes trials with one); ``writes``: whether this process writes the run's logs
-    (only the first of several processes does, `ncf.runtime.distributed`)."""
+    (only the first of several processes does, `ncf.runtime.distributed`);
+    ``keep_checkpoints``: keep a finished run's checkpoints."""
 
     resume: bool = False
     overwrite: bool = False
@@ -48,6 +49,7 @@ class RunOptions:
     echo: Echo = lambda line: None
     callbacks: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
     writes: bool = True
+    keep_checkpoints: bool = False
 
 
 @dataclass
@@ -147,6 +149,10 @@ def _runner(
                 f"{phase}: stopped early after epoch {fitted.epochs_run}: valid "
                 f"{settings.monitor} no better for {settings.patience} evaluations; best "
                 f"epoch {fitted.best_epoch}"
+            )
+        if stop_at is None and gradient and fitted.best_epoch == fitted.epochs_run == epochs > 1:
+            options.echo(
+                f"{phase}: the best epoch was the last ({epochs}): more epochs may help (--epochs)"
             )
         lr_trace.extend({"phase": phase, "epoch": e, "lr": lr} for e, lr in fitted.lr_trace)
         if tensorboard is not None:

@@ -8,12 +8,14 @@ and those of its training regime (`resolve_config`).
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ncf.data.io.metadata import is_column_name
+from ncf.data.splits import parse_split
 from ncf.errors import UsageError
 from ncf.experiment.config import RunConfig, with_start_from
 from ncf.experiment.pretrained import load_runs
@@ -25,7 +27,9 @@ from ncf.training.regimes import REGIMES
 def model_defaults(name: str) -> dict[str, Any]:
     """Constructor arguments of a registered model with their default values."""
     if name not in MODELS:
-        raise UsageError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+        close = difflib.get_close_matches(name, MODELS, n=2)
+        hint = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(MODELS)}"
+        raise UsageError(f"unknown model {name!r}; {hint}")
     params = inspect.signature(MODELS[name].__init__).parameters
     return {
         key: list(p.default) if isinstance(p.default, tuple) else p.default
@@ -51,14 +55,34 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     if "monitor" not in values:  # a default monitor follows the cut-offs asked for
         pairs["monitor"] = monitor_at(pairs.get("monitor", base.train.monitor), pairs, base)
     arguments = model_defaults(name)
-    config = replace(base, model=name).with_overrides(pairs, set(arguments))
+    used = set(cls.train_settings) if cls is not None and issubclass(cls, ClosedForm) else None
+    config = replace(base, model=name).with_overrides(pairs, set(arguments), used)
     config = replace(config, model_args={**arguments, **config.model_args})
+    check_model_args(name, config.model_args, arguments)
+    if config.split:  # refused now, before any data is read
+        parse_split(config.split)
     # the run's config.toml must find its files from anywhere
     starts = {role: _absolute(path) for role, path in config.start_from.items()}
     config = replace(config, start_from=starts, item_table=_absolute(config.item_table))
     if not is_column_name(config.item_features):  # else a metadata column (genres)
         config = replace(config, item_features=_absolute(config.item_features))
     return config
+
+
+def check_model_args(name: str, given: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Each model argument has its default's kind (a whole number, a number, true / false
+    or text): ``--set dim=abc`` is refused before any data is read."""
+    kinds = ((bool, "true or false"), (int, "a whole number"), (float, "a number"), (str, "text"))
+    for key, value in given.items():
+        default = defaults.get(key)
+        for kind, what in kinds:
+            if isinstance(default, kind):
+                fits = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+                if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                    fits = True
+                if not fits:
+                    raise UsageError(f"model {name!r}: {key} must be {what}, got {value!r}")
+                break
 
 
 def _absolute(path: str) -> str:

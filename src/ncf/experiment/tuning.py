@@ -273,7 +273,7 @@ def _objective(
     device: Any,
     echo: Echo,
 ) -> Callable[[Any], float]:
-    from ncf.experiment.run_folder import config_text
+    from ncf.experiment.run_folder import config_text, remove_checkpoints
     from ncf.experiment.selection import RunOptions, select
     from ncf.experiment.settings import model_defaults
     from ncf.experiment.steps import build
@@ -305,8 +305,7 @@ def _objective(
             options = RunOptions(callbacks=[report])
             fitted, _ = select(model, settings, prepared, folder, device, options, [])
         finally:
-            for checkpoint in folder.glob("checkpoint-*.pt"):
-                checkpoint.unlink()
+            remove_checkpoints(folder)
         write_history(fitted.history, folder / "history.csv")
         value = fitted.valid[monitor]
         seconds = time.perf_counter() - started

@@ -185,6 +185,8 @@ class ClosedForm:
     `Trainer`."""
 
     objective: ClassVar[str] = "closed-form"
+    #: the training settings it uses: the metric that reports its validation
+    train_settings: ClassVar[tuple[str, ...]] = ("monitor",)
 
     def fit(self, train: sp.csr_matrix) -> None:
         """Learns from the (n_users, n_items) matrix of the training interactions."""

@@ -36,7 +36,12 @@ from ncf.reporting.figures import (
     popularity_plot,
     short_label,
 )
-from ncf.training.logs import identical_groups, learning_curve_figure, learning_rate_figure
+from ncf.training.logs import (
+    data_label,
+    identical_groups,
+    learning_curve_figure,
+    learning_rate_figure,
+)
 
 __all__ = ["gini", "lorenz", "pca_2d", "place_labels", "recommendation_stats", "write_report"]
 
@@ -127,7 +132,7 @@ def analyse_run(
 
     metrics, config, history = _read_run(run_dir)
     name = run_dir.name
-    title = f"{metrics['model']} on {metrics['data']}"
+    title = f"{metrics['model']} on {data_label(metrics['data'])}"
     figures, notes = [], []
     curves = None if history is None else learning_curve_figure(history, metrics)
     if history is not None and curves is not None:
@@ -293,7 +298,7 @@ def _comparison_rows(
             [
                 r.name,
                 r.metrics["model"],
-                str(r.metrics["data"]),
+                data_label(r.metrics["data"]),
                 r.metrics["protocol"],
                 *[_number(r.metrics["test"].get(g[0], "-")) for g in groups],
                 *[_number(r.beyond.get(b, "-")) for b in beyond],
@@ -383,7 +388,7 @@ def to_html(
     for run in runs:
         parts.append(
             f"<section><h2>{html.escape(run.name)}: {html.escape(run.metrics['model'])}"
-            f" on {html.escape(str(run.metrics['data']))}</h2>"
+            f" on {html.escape(data_label(run.metrics['data']))}</h2>"
         )
         parts.append(html_table(["run", run.name], _facts(run)))
         parts.append(html_table(*_metrics_rows(run)))
@@ -429,7 +434,7 @@ def to_markdown(
         if comparison is not None:
             parts.append(image(comparison, "all"))
     for i, run in enumerate(runs):
-        parts.append(f"## {run.name}: {run.metrics['model']} on {run.metrics['data']}")
+        parts.append(f"## {run.name}: {run.metrics['model']} on {data_label(run.metrics['data'])}")
         parts.append(_md_table(["run", run.name], _facts(run)))
         parts.append(_md_table(*_metrics_rows(run)))
         parts.append("### Recommendations beyond accuracy")

@@ -21,6 +21,7 @@ import pandas as pd
 from ncf.data.io.metadata import multi_hot
 from ncf.inference.recommender import Recommender, load
 from ncf.reporting.report import CSS, html_table
+from ncf.training.logs import data_label
 
 _PAGE_CSS = """
 .columns { display: grid; grid-template-columns: 1fr 1fr; gap: 2em; align-items: start; }
@@ -134,11 +135,11 @@ def write_user_page(run_dir: str | Path, user: object, out: str | Path, k: int =
     """Writes ``out``: the page of ``user`` under the run (or bundle) in ``run_dir``."""
     run_dir, out = Path(run_dir), Path(out)
     rec = load(run_dir)
-    title = f"{rec.model.name}, {run_dir}"
+    title = f"{rec.model.name}, {run_dir.name}"
     metrics, config = run_dir / "metrics.json", run_dir / "config.toml"
     if metrics.is_file():
         m = json.loads(metrics.read_text())
-        title = f"{m['model']} on {m['data']} ({m['split']}), {run_dir}"
+        title = f"{m['model']} on {data_label(m['data'])} ({m['split']}), {run_dir.name}"
     # every rated item, low ratings too, unless the run kept only ratings above a threshold
     threshold = None
     if config.is_file():

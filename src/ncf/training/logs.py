@@ -107,10 +107,17 @@ def group_label(group: list[str], prefix: str = "valid_") -> str:
     return " = ".join(c.removeprefix(prefix) for c in group)
 
 
+def data_label(data: str) -> str:
+    """A data spec as a title shows it: a registry name as is, a path by its last two
+    parts (``gowalla/with-valid``, ``ml-100k/u.data``), never the whole of it."""
+    parts = Path(str(data)).parts
+    return "/".join(parts[-2:]) if len(parts) > 1 else str(data)
+
+
 def _title(metrics: dict[str, Any], what: str) -> str:
-    """``model on data: what``, on two lines when long (a data path runs off the plot)."""
+    """``model on data: what``, on two lines when long."""
     if "model" in metrics and "data" in metrics:
-        run = f"{metrics['model']} on {metrics['data']}"
+        run = f"{metrics['model']} on {data_label(metrics['data'])}"
         return f"{run}: {what}" if len(run) + len(what) < 60 else f"{run}\n{what}"
     return what
 

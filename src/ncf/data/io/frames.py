@@ -55,7 +55,8 @@ def in_memory_source(data: Any, columns: Mapping[str, str] | None = None) -> Sou
         return _given_parts(data, columns)
     frame, name = as_pandas(data)
     users, items, ratings, times = _columns(frame, columns, name)
-    return Source(from_raw(users, items, ratings=ratings, times=times), name=name)
+    data = from_raw(users, items, ratings=ratings, times=times)
+    return Source(data, name=name, ordered=times is not None)
 
 
 def as_pandas(data: Any) -> tuple[pd.DataFrame, str]:

@@ -10,6 +10,7 @@ and the benchmark splits ``NAME.train.inter`` / ``NAME.valid.inter`` / ``NAME.te
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +77,9 @@ def read_fields(path: Path, **kwargs: object) -> tuple[pd.DataFrame, dict[str, s
     """A RecBole atomic file with its ``name:type`` header: the frame (columns renamed to the
     names) and name -> type."""
     frame = read_csv(path, sep="\t", header=0, quoting=csv.QUOTE_NONE, **kwargs)
-    if frame.shape[1] < 2:
-        raise DataError(
+    only = str(frame.columns[0]) if frame.shape[1] == 1 else ""
+    if only and not re.fullmatch(rf"[^\s,;:|]+:({'|'.join(TYPES)})", only):
+        raise DataError(  # one field such as item_id:token is valid (an id-only .item file)
             f"one column only ({str(frame.columns[0])!r}); RecBole files are tab-separated",
             path,
             1,
@@ -200,4 +202,4 @@ def read_recbole(path: Path, columns: dict[str, str] | None = None) -> Source:
     part = None
     if len(parts) > 1 or parts[0][0] != TRAIN:
         part = np.concatenate([np.full(len(p[1]), p[0], np.int8) for p in parts])
-    return Source(data, name=str(path), part=part)
+    return Source(data, name=str(path), part=part, ordered=times is not None)

@@ -23,8 +23,11 @@ class Source:
         test_negatives: (n_test, N) item indices, aligned with the TEST rows in row order.
         format: the layout it was read as (``ncf data info`` shows it), set by `read_path`.
         ordered: whether each user's rows come in time order where there are no
-            timestamps (False for the train.txt / test.txt lists, whose lines are sets);
-            the sequence models need timestamps or this.
+            timestamps: True for sequence files and ``.npy`` rows, False for the
+            train.txt / test.txt lists (their lines are sets) and for tables without a
+            time column (their row order is declared with ``ordered = true``,
+            `ncf.data.preprocess.PrepareConfig`); the sequence models need timestamps
+            or this.
     """
 
     data: Interactions

@@ -285,4 +285,5 @@ def frame_source(
 ) -> Source:
     """A `Source` of the columns ``found`` (role -> column) of ``frame``; see `frame_columns`."""
     users, items, ratings, times = frame_columns(frame, found, path, first_line)
-    return Source(from_raw(users, items, ratings=ratings, times=times), name=str(path))
+    data = from_raw(users, items, ratings=ratings, times=times)
+    return Source(data, name=str(path), ordered=times is not None)
