@@ -165,8 +165,9 @@ class Recommender:
         exclude_items: list | np.ndarray | None = None,
         candidates: list | np.ndarray | None = None,
     ) -> pd.DataFrame:
-        """Top-k per raw user id (one id or a list): columns user, rank (1-based), item,
-        score and metadata. ``exclude_items`` is a deny-list and ``candidates`` an
+        """Top-k per raw user id (one id or a list): columns user (each id as given:
+        ``"42"`` comes back as ``"42"``, ``42`` as ``42``), rank (1-based), item, score
+        and metadata. ``exclude_items`` is a deny-list and ``candidates`` an
         allow-list of raw item ids.
 
         Raises:
@@ -213,25 +214,27 @@ class Recommender:
         exclude_items: list | np.ndarray | None = None,
         candidates: list | np.ndarray | None = None,
     ) -> Iterator[pd.DataFrame]:
-        """`recommend` a block of users at a time (``users`` None: every known user), to
-        write a large answer without holding it all."""
+        """`recommend` a block of users at a time (``users`` None: every known user, by
+        the data's own ids), to write a large answer without holding it all."""
         if users is None:
             index = np.arange(self.model.n_users)
-        else:
-            index = self.known.user_vocab.index(np.atleast_1d(np.asarray(users)), what="user")
+            labels = self.known.user_vocab.raw(index)
+        else:  # the caller's ids come back as given: "42" as "42", 42 as 42
+            labels = np.atleast_1d(np.asarray(users))
+            index = self.known.user_vocab.index(labels, what="user")
         exclusions = self.exclusions(exclude_seen, exclude_items, candidates)
-        empty = True
+        done = 0
         for block, items, scores in self.blocks(index, k, exclusions):
-            yield self._frame(block, items, scores)
-            empty = False
-        if empty:
-            yield self._frame(index, np.empty((0, 0), np.int64), np.empty((0, 0), np.float32))
+            yield self._frame(labels[done : done + len(block)], items, scores)
+            done += len(block)
+        if not done:
+            yield self._frame(labels, np.empty((0, 0), np.int64), np.empty((0, 0), np.float32))
 
-    def _frame(self, users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    def _frame(self, labels: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
         finite = np.isfinite(scores).ravel()
         frame = self.item_rows(items.ravel(), scores.ravel())
-        frame.insert(0, "user", np.repeat(self.known.user_vocab.raw(users), items.shape[1]))
-        frame.insert(1, "rank", np.tile(np.arange(1, items.shape[1] + 1), len(users)))
+        frame.insert(0, "user", np.repeat(labels, items.shape[1]))
+        frame.insert(1, "rank", np.tile(np.arange(1, items.shape[1] + 1), len(labels)))
         frame = frame[finite].reset_index(drop=True)
         frame.attrs.update(path="known user", retrieval=self.retrieval)
         return frame
