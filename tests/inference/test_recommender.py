@@ -47,7 +47,6 @@ def test_recommend_excludes_seen_items_and_speaks_raw_ids(bundle):
     assert top.attrs == {"path": "known user", "retrieval": "exact"}
 
 
-
 def test_users_come_back_as_the_caller_gave_them(tmp_path):
     known = from_raw(np.array([7, 7, 8, 9]), np.array([1, 2, 1, 3]))
     model = Popularity(known.n_users, known.n_items)
@@ -58,6 +57,7 @@ def test_users_come_back_as_the_caller_gave_them(tmp_path):
     assert rec.predict(["8"], [2])["user"].tolist() == ["8"]  # as predict always did
     every = pd.concat(list(rec.recommend_blocks(None, k=1)))
     assert every["user"].tolist() == [7, 8, 9]  # all users: the data's own ids
+
 
 def test_a_runs_bundle_excludes_held_out_items_too(shared_data, tmp_path, monkeypatch):
     from ncf.experiment.pipeline import train_run
