@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 import ncf
+from ncf.data.io.source import data_label
 from ncf.data.splits import parse_split
 from ncf.errors import DataError, UsageError
 from ncf.experiment.pipeline import train_run
 from ncf.experiment.run_folder import config_text, numbered_folder
 from ncf.experiment.settings import resolve_config
-from ncf.training.logs import data_label
 from tests.cli.test_cli import ncf as run_ncf
 from tests.cli.test_cli_usage import one_error_line
 

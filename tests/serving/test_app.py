@@ -119,11 +119,14 @@ def test_openapi_documents_every_endpoint_and_no_path_parameter(client):
     schema = client.get("/openapi.json").json()
     assert set(schema["paths"]) == {
         "/health",
+        "/ready",
         "/v1/model",
         "/v1/users",
         "/v1/users/{user_id}",
         "/v1/users/{user_id}/recommendations",
         "/v1/recommendations",
+        "/v1/score",
+        "/v1/admin/reload",
         "/v1/items",
         "/v1/items/{item_id}",
         "/v1/items/{item_id}/similar",

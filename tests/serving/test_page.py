@@ -1,6 +1,7 @@
 """The page at ``/`` in real headless Chromium (the system's, driven by Playwright):
 pick a user and see ten titled recommendations, open similar items, then build a new
-user from a title search."""
+user from a title search; on a service with a token and without histories, give the
+token once and see recommendations alone."""
 
 from __future__ import annotations
 
@@ -11,15 +12,12 @@ import time
 import pytest
 
 
-@pytest.fixture(scope="module")
-def server(service):
+def started(app):
     uvicorn = pytest.importorskip("uvicorn")
-    from ncf.serving.app import create_app
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="error")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error")
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
@@ -30,6 +28,20 @@ def server(service):
     yield f"http://127.0.0.1:{port}"
     running.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server(service):
+    from ncf.serving.app import create_app
+
+    yield from started(create_app(service))
+
+
+@pytest.fixture(scope="module")
+def guarded_server(service):
+    from ncf.serving.app import create_app
+
+    yield from started(create_app(service, token="the-token-of-the-page", history=False))
 
 
 def test_pick_a_user_then_a_new_user(server, browser, service, tmp_path):
@@ -95,4 +107,32 @@ def test_pick_a_user_then_a_new_user(server, browser, service, tmp_path):
     answer = service.recommend_items([50], k=10)
     assert titles == [row["title"] for row in answer["items"]]
     page.screenshot(path=str(tmp_path / "new-user.png"))
+    assert not errors
+
+
+def test_the_page_asks_for_the_token_once(guarded_server, browser, service, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(guarded_server)
+    page.wait_for_selector("#token-form:not([hidden])")
+    page.fill("#token", "not-the-token")
+    page.press("#token", "Enter")
+    page.wait_for_selector("#token-note:has-text('refused')")
+    page.screenshot(path=str(tmp_path / "token.png"))
+    page.fill("#token", "the-token-of-the-page")
+    page.press("#token", "Enter")
+    page.wait_for_selector("#model-name:has-text('ials')")
+    assert page.is_hidden("#token-form")
+    # without histories: a user id typed in gives recommendations alone
+    page.fill("#user-search", "196")
+    page.press("#user-search", "Enter")
+    page.locator("#recommendations tbody tr").nth(9).wait_for()
+    shown = page.locator("#recommendations tbody td.title").all_inner_texts()
+    assert shown == service.rec.recommend([196], k=10)["title"].tolist()
+    assert page.is_hidden("#history")
+    page.screenshot(path=str(tmp_path / "no-history.png"))
+    page.reload()  # the token is kept for the tab
+    page.wait_for_selector("#model-name:has-text('ials')")
+    assert page.is_hidden("#token-form")
     assert not errors

@@ -1,4 +1,4 @@
-"""Using trained runs: ``ncf recommend``, ``ncf similar`` and ``ncf report``."""
+"""Using trained runs: ``ncf recommend``, ``ncf predict``, ``ncf similar`` and ``ncf report``."""
 
 from __future__ import annotations
 
@@ -66,7 +66,70 @@ def _known_users(rec: Recommender, users: str) -> np.ndarray | None:
             f"in {path} (e.g. {shown})",
             file=sys.stderr,
         )
-    return raw[known]
+    return rec.known.user_vocab.raw(rec.known.user_vocab.index(raw[known]))  # as the data has them
+
+
+def _read_pairs(path: Path) -> pd.DataFrame:
+    """(user, item) pairs of a .csv / .tsv / .parquet file with a user and an item column
+    (user / user_id / uid ..., item / item_id / movie_id ...), ids as text."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    try:
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path).astype(str)
+        else:
+            frame = pd.read_csv(path, sep=None, engine="python", dtype=str)
+    except Exception as err:  # noqa: BLE001 - any reader error is the file's fault
+        raise UsageError(f"{path}: cannot read pairs ({err})") from None
+    found = {}
+    for role, names in ID_HEADERS.items():
+        column = next((c for c in frame.columns if str(c).strip().lower() in names), None)
+        if column is None:
+            raise UsageError(
+                f"{path}: no {role} column among {list(frame.columns)[:6]}; "
+                f"name it {' or '.join(names[:3])}"
+            )
+        found[role] = frame[column].str.strip().to_numpy()
+    return pd.DataFrame(found)
+
+
+@app.command()
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="A run or bundle folder.")],
+    pairs: Annotated[
+        Path | None,
+        typer.Option(help="A .csv / .tsv / .parquet file with a user and an item column."),
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="A raw user id (or several, by commas).")] = None,
+    item: Annotated[str | None, typer.Option(help="A raw item id (or several, by commas).")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write .parquet or .csv instead of printing.")
+    ] = None,
+) -> None:
+    """The model's score of (user, item) pairs.
+
+    A rating model gives the predicted rating, clipped to the training ratings' range as
+    the rating protocol scores it; the others their ranking score. A pair with an id the
+    model does not know has no score and an error naming the id; the others are scored."""
+    from ncf.inference.recommender import load
+
+    if (pairs is None) == (user is None and item is None) or (user is None) != (item is None):
+        raise UsageError("give --pairs FILE, or --user and --item")
+    if output is not None:
+        output_file(output)
+    if pairs is not None:
+        given = _read_pairs(pairs)
+        users, items = given["user"].to_numpy(), given["item"].to_numpy()
+    else:
+        users, items = (np.array([p.strip() for p in str(v).split(",")]) for v in (user, item))
+    rec = load(existing_folder(run_dir))
+    frame = rec.score_pairs(users, items)
+    failed = int(frame["error"].notna().sum())
+    if failed:
+        print(f"{plural(failed, 'pair')} with an unknown id: no score", file=sys.stderr)
+    _write_or_print(frame, output)
 
 
 def _item_list(rec: Recommender, path: Path | None, option: str) -> np.ndarray | None:

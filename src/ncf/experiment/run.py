@@ -21,19 +21,19 @@ import numpy as np
 import pandas as pd
 
 from ncf.data.interactions import Interactions
+from ncf.data.io.source import data_label
 from ncf.data.splits import drop_unseen, fingerprint
 from ncf.errors import UsageError
 from ncf.evaluation.protocols import Protocol
 from ncf.experiment.config import RunConfig
 from ncf.experiment.pipeline import RunResult
 from ncf.experiment.preparation import evaluators
-from ncf.experiment.steps import build_model, fitted_on_train
+from ncf.experiment.steps import build_model, fitted_on_train, rating_range
 from ncf.inference.bundle import save_bundle
 from ncf.inference.recommender import Recommender
 from ncf.models import Model
 from ncf.models.base import ClosedForm
 from ncf.random import Generators
-from ncf.training.logs import data_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -174,7 +174,12 @@ class Run:
         split = self.prepared.split
         model = copy.deepcopy(self.model).cpu()
         return save_bundle(
-            Path(path), model, self.known, self._selected, fingerprint(split.train, split.valid)
+            Path(path),
+            model,
+            self.known,
+            self._selected,
+            fingerprint(split.train, split.valid),
+            rating_range(self.prepared),
         )
 
     def summary(self) -> pd.DataFrame:

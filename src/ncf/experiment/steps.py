@@ -267,11 +267,19 @@ def write(out: Path, outcome: Outcome, prepared: Prepared, metrics: dict[str, An
         prepared.known.concat(split.test),
         outcome.selected,
         fingerprint(split.train, split.valid),
+        rating_range(prepared),
     )
     frame = write_history(outcome.history, out / "history.csv")
     trace = write_history(outcome.lr_trace, out / "lr.csv") if outcome.lr_trace else None
     write_plots(out, frame, metrics, trace)
     atomic_write(out / "metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
+
+
+def rating_range(prepared: Prepared) -> tuple[float, float] | None:
+    """The training ratings' range the ``rating`` protocol clips predictions to (None for
+    the ranking protocols)."""
+    test = prepared.test
+    return (test.low, test.high) if test.protocol.kind == "rating" else None
 
 
 def spread_evaluation(prepared: Prepared, world: World) -> Prepared:

@@ -41,6 +41,7 @@ def save_bundle(
     known: Interactions,
     selected: dict[str, torch.Tensor] | None = None,
     split_fingerprint: str = "",
+    rating_range: tuple[float, float] | None = None,
 ) -> Path:
     """Writes the bundle atomically (a temporary folder renamed into place).
 
@@ -57,6 +58,8 @@ def save_bundle(
         split_fingerprint: names the run's training and validation parts
             (`ncf.data.splits.fingerprint`), so that a model started from this one can
             check it learnt from the same split.
+        rating_range: for a model judged by the ``rating`` protocol, the training ratings'
+            range (low, high): its predictions of pairs are clipped to it when served.
     """
     from ncf.version import __version__
 
@@ -89,6 +92,7 @@ def save_bundle(
             "n_users": model.n_users,
             "n_items": model.n_items,
             **({"split_fingerprint": split_fingerprint} if split_fingerprint else {}),
+            **({"rating_range": list(map(float, rating_range))} if rating_range else {}),
         }
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         pd.DataFrame({"user": known.user_vocab.ids}).to_parquet(tmp / "users.parquet", index=False)

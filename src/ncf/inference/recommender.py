@@ -37,6 +37,8 @@ class Recommender:
         known: interactions excluded from recommendations (with vocabularies, metadata).
         index: an approximate index over the model's item vectors (`build_index`), used
             for known users' top-k; None scores every item (exact).
+        rating_range: for a model judged by the ``rating`` protocol, the training
+            ratings' (low, high), which `score_pairs` clips to.
 
     Examples:
         >>> rec = ncf.load("runs/popularity-ml-100k")
@@ -44,15 +46,23 @@ class Recommender:
         >>> rec.recommend(["196"], k=10, exclude_items=["50"], candidates=None)
         >>> rec.similar("50", k=5)                        # item, score, title, genres
         >>> rec.predict(["196", "196"], ["50", "172"])    # user, item, score
+        >>> rec.score_pairs(["196", "x"], ["50", "172"])  # user, item, score, error
         >>> frame = rec.recommend_items(["50", "172"], k=10)   # a new user (fold-in)
         >>> frame.attrs["path"]                           # how: "row", "least squares" ...
     """
 
-    def __init__(self, model: Model, known: Interactions, index: AnnIndex | None = None):
+    def __init__(
+        self,
+        model: Model,
+        known: Interactions,
+        index: AnnIndex | None = None,
+        rating_range: tuple[float, float] | None = None,
+    ):
         self.model = model.eval()
         self.known = known
         self.seen = known.csr().tocsr()
         self.index = index
+        self.rating_range = rating_range
 
     @property
     def items(self) -> pd.DataFrame | None:
@@ -186,25 +196,44 @@ class Recommender:
         Raises:
             DataError: a user or item id the model does not know.
             UsageError: lists of different lengths."""
-        raw_users = np.atleast_1d(np.asarray(users))
-        raw_items = np.atleast_1d(np.asarray(items))
-        if len(raw_users) == 1:
-            raw_users = np.repeat(raw_users, len(raw_items))
-        elif len(raw_items) == 1:
-            raw_items = np.repeat(raw_items, len(raw_users))
-        if len(raw_users) != len(raw_items):
-            raise UsageError(
-                f"predict takes pairs: {len(raw_users)} users and {len(raw_items)} items"
-            )
+        raw_users, raw_items = _pairs(users, items)
         user_index = self.known.user_vocab.index(raw_users, what="user")
         item_index = self.known.item_vocab.index(raw_items, what="item")
-        device = self.model.device
-        scores = self.model(
-            torch.from_numpy(user_index).to(device), torch.from_numpy(item_index).to(device)
-        )
+        scores = self._pair_scores(user_index, item_index)
+        return pd.DataFrame({"user": raw_users, "item": raw_items, "score": scores})
+
+    def score_pairs(self, users: object, items: object) -> pd.DataFrame:
+        """Each (user, item) pair's score as served (``ncf predict``, ``POST /v1/score``):
+        columns user, item, score, error. A model judged by the ``rating`` protocol gives
+        the predicted rating clipped to the training ratings' range, as the protocol
+        scores it; the others their ranking score. A pair with an id the model does not
+        know has no score (NaN) and an error naming the id; the other pairs are scored."""
+        raw_users, raw_items = _pairs(users, items)
+        user_index = self.known.user_vocab.index(raw_users, missing="mask")
+        item_index = self.known.item_vocab.index(raw_items, missing="mask")
+        known = (user_index >= 0) & (item_index >= 0)
+        scores = np.full(len(raw_users), np.nan)
+        scores[known] = self._pair_scores(user_index[known], item_index[known])
+        if self.rating_range is not None:
+            scores = np.clip(scores, *self.rating_range)  # NaN stays NaN
+        errors = np.full(len(raw_users), None, dtype=object)
+        for what, raw, index in (("item", raw_items, item_index), ("user", raw_users, user_index)):
+            unknown = np.flatnonzero(index < 0)  # only the failed pairs are named one by one
+            errors[unknown] = [f"unknown {what} id {str(r)[:200]!r}" for r in raw[unknown]]
         return pd.DataFrame(
-            {"user": raw_users, "item": raw_items, "score": scores.float().cpu().numpy()}
+            {"user": raw_users, "item": raw_items, "score": scores, "error": errors}
         )
+
+    @torch.no_grad()
+    def _pair_scores(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        device, out = self.model.device, []
+        for start in range(0, len(users), 1 << 16):
+            chunk = slice(start, start + (1 << 16))
+            scored = self.model(
+                torch.from_numpy(users[chunk]).to(device), torch.from_numpy(items[chunk]).to(device)
+            )
+            out.append(scored.float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     def recommend_blocks(
         self,
@@ -355,6 +384,27 @@ class Recommender:
         return np.nan_to_num(cosine, nan=0.0, posinf=0.0).astype(np.float32)
 
 
+def _pairs(users: object, items: object) -> tuple[np.ndarray, np.ndarray]:
+    """Raw ids as pairs: two lists of one length, or one id paired with each of a list."""
+    raw_users = np.atleast_1d(np.asarray(users))
+    raw_items = np.atleast_1d(np.asarray(items))
+    if len(raw_users) == 1:
+        raw_users = np.repeat(raw_users, len(raw_items))
+    elif len(raw_items) == 1:
+        raw_items = np.repeat(raw_items, len(raw_users))
+    if len(raw_users) != len(raw_items):
+        raise UsageError(
+            f"pairs need as many users as items: {len(raw_users)} and {len(raw_items)}"
+        )
+    return raw_users, raw_items
+
+
+def rating_range(config: dict) -> tuple[float, float] | None:
+    """The (low, high) a bundle's ``config.json`` records for a rating model, else None."""
+    given = config.get("rating_range")
+    return (float(given[0]), float(given[1])) if given else None
+
+
 def _check_k(k: int) -> None:
     if k < 1:
         raise UsageError(f"k must be a positive number of items, got {k}")
@@ -369,8 +419,8 @@ def load(path: str | Path, index: str | None = None) -> Recommender:
         >>> rec.recommend(["42"], k=10)
         >>> ncf.load("runs/ials-ncf", index="hnsw")       # faiss (the ``ann`` extra)
     """
-    model, known, _ = load_parts(path)
-    rec = Recommender(model, known)
+    model, known, config = load_parts(path)
+    rec = Recommender(model, known, rating_range=rating_range(config))
     if index is not None:
         rec.build_index(index)
     return rec

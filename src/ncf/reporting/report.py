@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ncf.data.io.source import data_label
 from ncf.errors import DataError
 from ncf.evaluation.metrics import METRICS
 from ncf.reporting.figures import (
@@ -37,7 +38,6 @@ from ncf.reporting.figures import (
     short_label,
 )
 from ncf.training.logs import (
-    data_label,
     identical_groups,
     learning_curve_figure,
     learning_rate_figure,

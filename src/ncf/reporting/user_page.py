@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from ncf.data.io.metadata import multi_hot
+from ncf.data.io.source import data_label
 from ncf.inference.recommender import Recommender, load
 from ncf.reporting.report import CSS, html_table
-from ncf.training.logs import data_label
 
 _PAGE_CSS = """
 .columns { display: grid; grid-template-columns: 1fr 1fr; gap: 2em; align-items: start; }

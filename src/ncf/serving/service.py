@@ -19,16 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ncf.data.io.source import data_label
 from ncf.inference.bundle import bundle_folder, load_parts
-from ncf.inference.recommender import Recommender
+from ncf.inference.recommender import Recommender, rating_range
 
 
 class UnknownId(LookupError):
     """A user or item id the model does not know (HTTP 404)."""
 
     def __init__(self, what: str, raw: object):
-        super().__init__(f"unknown {what} id {str(raw)!r}")
-        self.id = str(raw)
+        self.id = str(raw)[:200]  # an error echoes at most 200 characters of what it was given
+        super().__init__(f"unknown {what} id {self.id!r}")
 
 
 class Service:
@@ -38,12 +39,22 @@ class Service:
         rec: the loaded model.
         config: the bundle's ``config.json``.
         metrics: the run's ``metrics.json`` (empty for a bare bundle).
+        folder: the bundle's folder, and ``index_kind`` its faiss index: what a reload
+            loads again.
     """
 
-    def __init__(self, rec: Recommender, config: dict[str, Any], metrics: dict[str, Any]):
+    def __init__(
+        self,
+        rec: Recommender,
+        config: dict[str, Any],
+        metrics: dict[str, Any],
+        folder: Path | None = None,
+        index_kind: str | None = None,
+    ):
         self.rec = rec
         self.config = config
         self.metrics = metrics
+        self.folder, self.index_kind = folder, index_kind  # what a reload reads again
         known = rec.known
         self.user_ids = [_json_id(u) for u in known.user_vocab.ids]
         self.item_ids = [_json_id(i) for i in known.item_vocab.ids]
@@ -67,12 +78,12 @@ class Service:
         """Reads a bundle (or a run folder's) once; ``index`` builds a faiss index."""
         folder = bundle_folder(path)
         model, known, config = load_parts(folder)
-        rec = Recommender(model, known)
+        rec = Recommender(model, known, rating_range=rating_range(config))
         if index is not None:
             rec.build_index(index)
         metrics_file = folder.parent / "metrics.json"
         metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-        return cls(rec, config, metrics)
+        return cls(rec, config, metrics, folder, index)
 
     @property
     def model_name(self) -> str:
@@ -100,11 +111,32 @@ class Service:
             "users": self.n_users,
             "items": self.n_items,
             "retrieval": self.rec.retrieval,
-            "data": metrics.get("data"),
+            "data": data_label(metrics["data"]) if metrics.get("data") else None,
             "protocol": metrics.get("protocol"),
             "metrics": {part: metrics[part] for part in ("valid", "test") if part in metrics},
             "run": {k: v for k, v in metrics.items() if k not in ("valid", "test", "data")},
+            "scores": "rating" if self.rec.rating_range else "ranking",
         }
+
+    def score_pairs(self, pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+        """Each pair's score (`Recommender.score_pairs`), unknown ids reported per pair."""
+        users = np.array([str(user) for user, _ in pairs], dtype=object)
+        items = np.array([str(item) for _, item in pairs], dtype=object)
+        frame = self.rec.score_pairs(users, items) if pairs else None
+        rows = []
+        if frame is not None:
+            scores, errors = frame["score"].to_numpy(), frame["error"].to_numpy(object)
+            for n, (user, item) in enumerate(pairs):  # answered in the request's order
+                score, error = float(scores[n]), errors[n]
+                rows.append(
+                    {
+                        "user": user,
+                        "item": item,
+                        "score": score if math.isfinite(score) else None,
+                        "error": error if isinstance(error, str) else None,
+                    }
+                )
+        return {"kind": "rating" if self.rec.rating_range else "ranking", "scores": rows}
 
     def user(self, raw: str) -> int:
         try:

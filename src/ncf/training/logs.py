@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ncf.data.io.source import data_label
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -105,13 +107,6 @@ def identical_groups(
 def group_label(group: list[str], prefix: str = "valid_") -> str:
     """``["valid_hr@10", "valid_recall@10"]`` -> ``"hr@10 = recall@10"``."""
     return " = ".join(c.removeprefix(prefix) for c in group)
-
-
-def data_label(data: str) -> str:
-    """A data spec as a title shows it: a registry name as is, a path by its last two
-    parts (``gowalla/with-valid``, ``ml-100k/u.data``), never the whole of it."""
-    parts = Path(str(data)).parts
-    return "/".join(parts[-2:]) if len(parts) > 1 else str(data)
 
 
 def _title(metrics: dict[str, Any], what: str) -> str:

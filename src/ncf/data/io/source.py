@@ -4,6 +4,7 @@ names (`TRAIN`, `VALID`, `TEST`) of a split the files fix."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -36,3 +37,11 @@ class Source:
     test_negatives: np.ndarray | None = None
     format: str = ""
     ordered: bool = True
+
+
+def data_label(spec: object) -> str:
+    """A data spec as titles and the service show it: a registry name as is, a path by
+    its last two parts (``gowalla/with-valid``, ``ml-100k/u.data``), never the whole of
+    it."""
+    parts = Path(str(spec)).parts
+    return "/".join(parts[-2:]) if len(parts) > 1 else str(spec)

@@ -4,8 +4,47 @@
 
 const $ = (selector) => document.querySelector(selector);
 
+// a service started with a token answers 401 / 403 without it: the page asks once, keeps
+// it for this browser tab (sessionStorage), and sends it with every request
+const TOKEN_KEY = "ncf-serve-token";
+let asking = null; // the pending question, shared by requests that fail together
+
+function askToken(wrong) {
+  if (!asking) {
+    asking = new Promise((resolve) => {
+      const form = $("#token-form");
+      $("#token-note").textContent = wrong
+        ? "That token was refused. Token:" : "This service needs its token:";
+      form.hidden = false;
+      $("#token").focus();
+      form.onsubmit = (event) => {
+        event.preventDefault();
+        sessionStorage.setItem(TOKEN_KEY, $("#token").value.trim());
+        $("#token").value = "";
+        form.hidden = true;
+        asking = null;
+        resolve();
+      };
+    });
+  }
+  return asking;
+}
+
 async function api(path, options) {
-  const response = await fetch(path, options);
+  for (;;) {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    const headers = { ...((options && options.headers) || {}) };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await fetch(path, { ...options, headers });
+    if (response.status === 401 || response.status === 403) {
+      await askToken(Boolean(token));
+      continue;
+    }
+    return answer(response);
+  }
+}
+
+async function answer(response) {
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const detail = typeof body.detail === "string" ? body.detail : response.statusText;
@@ -38,6 +77,7 @@ function debounce(fn, ms) {
 }
 
 let maxK = 100; // the service's cap, from /v1/model
+let history = true; // whether the service shows users' histories (not with --no-history)
 
 // the list length asked for, clamped to 1 .. maxK (and shown so in its box)
 function k() {
@@ -167,6 +207,11 @@ async function showModel() {
     const model = await api("/v1/model");
     maxK = model.max_k || maxK;
     $("#k").max = String(maxK);
+    history = model.history !== false;
+    if (!history) {  // a service that only recommends: no history panel, no user search
+      $("#history").closest(".panel").hidden = true;
+      $("#user-search").placeholder = "type a user id and press Enter";
+    }
     $("#model-name").textContent =
       `${model.model} · ${model.users.toLocaleString()} users · ${model.items.toLocaleString()} items`;
     const test = (model.metrics && model.metrics.test) || {};
@@ -192,9 +237,8 @@ async function showModel() {
       corner.append(line);
     }
     const about = document.createElement("div");
-    const data = model.data && model.data.includes("/")  // a path: its last two parts
-      ? `…/${model.data.split("/").filter(Boolean).slice(-2).join("/")}` : model.data;
-    about.title = model.data || "";
+    const data = model.data;  // its registry or file name (never a path of the server)
+    about.title = data || "";
     about.textContent = [protocolText(model.protocol), data, said(model.retrieval)]
       .filter(Boolean).join(" · ");
     corner.append(about);
@@ -213,19 +257,22 @@ async function showUser(user) {
   $("#user-status").textContent = `Loading user ${user}…`;
   const seen = $("#exclude-seen").checked;
   try {
-    const [history, recs] = await Promise.all([
-      api(`/v1/users/${encodeURIComponent(user)}?limit=100`),
-      api(`/v1/users/${encodeURIComponent(user)}/recommendations?k=${k()}&exclude_seen=${seen}`),
+    const path = `/v1/users/${encodeURIComponent(user)}`;
+    const [had, recs] = await Promise.all([
+      history ? api(`${path}?limit=100`) : null,
+      api(`${path}/recommendations?k=${k()}&exclude_seen=${seen}`),
     ]);
-    const shown = history.items.length;
-    $("#history-count").textContent =
-      shown < history.total ? `(${shown} of ${history.total}, latest first)`
-        : `(${history.total}, latest first)`;
-    const rated = history.items.some((item) => item.rating != null);
-    $("#history thead th:last-child").hidden = !rated;  // implicit data: no ratings
-    const columns = [(item) => cell(label(item), "title"), (item) => cell(genres(item), "genres")];
-    if (rated) columns.push((item) => cell(item.rating, "num"));
-    fillItems($("#history"), history.items, columns);
+    if (had) {
+      const shown = had.items.length;
+      $("#history-count").textContent =
+        shown < had.total ? `(${shown} of ${had.total}, latest first)`
+          : `(${had.total}, latest first)`;
+      const rated = had.items.some((item) => item.rating != null);
+      $("#history thead th:last-child").hidden = !rated;  // implicit data: no ratings
+      const columns = [(item) => cell(label(item), "title"), (item) => cell(genres(item), "genres")];
+      if (rated) columns.push((item) => cell(item.rating, "num"));
+      fillItems($("#history"), had.items, columns);
+    }
     $("#rec-path").textContent = `(top ${recs.items.length}, ${said(recs.retrieval)})`;
     fillRanked($("#recommendations"), recs);
     $("#user-status").textContent = `User ${recs.user}. Click any item for similar ones.`;
@@ -319,7 +366,7 @@ document.addEventListener("DOMContentLoaded", () => {
   picker(
     $("#user-search"),
     $("#user-options"),
-    (query) => api(`/v1/users?query=${encodeURIComponent(query)}&limit=12`),
+    (query) => (history ? api(`/v1/users?query=${encodeURIComponent(query)}&limit=12`) : []),
     (li, match) => {
       const main = document.createElement("span");
       main.className = "main";
