@@ -218,3 +218,18 @@ def test_a_rating_models_scores_are_its_rating_protocol_predictions(shared_data,
     assert np.allclose(printed["score"], expected, atol=1e-5)
     one = ncf("predict", str(tmp_path / "mf"), "--user", str(users[0]), "--item", str(items[0]))
     assert f"{expected[0]:.6f}"[:5] in one.stdout
+
+
+def test_workers_follow_a_reload_through_their_shared_file(service, tmp_path):
+    shared = tmp_path / "reloads"
+    first = create_app(service, token=TOKEN, reloads=shared)
+    second = create_app(service, token=TOKEN, reloads=shared)
+    with TestClient(first) as a, TestClient(second) as b:
+        before = b.get("/v1/model", headers=bearer()).json()["loaded_at"]
+        assert a.post("/v1/admin/reload", headers=bearer()).status_code == 200
+        assert shared.read_text()  # the reload is written for the others
+        for _ in range(60):
+            if b.get("/v1/model", headers=bearer()).json()["loaded_at"] > before:
+                break
+            time.sleep(0.1)
+        assert b.get("/v1/model", headers=bearer()).json()["loaded_at"] > before

@@ -13,13 +13,14 @@ import typer
 from ncf.cli.app import app, console, existing_folder, plural
 from ncf.errors import UsageError
 
-ENV_RUN, ENV_INDEX, ENV_MAX_K, ENV_THREADS, ENV_HISTORY, ENV_LOG = (
+ENV_RUN, ENV_INDEX, ENV_MAX_K, ENV_THREADS, ENV_HISTORY, ENV_LOG, ENV_RELOADS = (
     "NCF_SERVE_RUN",
     "NCF_SERVE_INDEX",
     "NCF_SERVE_MAX_K",
     "NCF_SERVE_THREADS",
     "NCF_SERVE_HISTORY",
     "NCF_SERVE_LOG_FORMAT",
+    "NCF_SERVE_RELOADS",
 )
 
 
@@ -89,9 +90,10 @@ def serve(
     }
     os.environ.update({**settings, **({ENV_TOKEN: token} if token else {})})
     shared = None
-    if workers > 1:  # the workers' metrics meet in one folder, read by /metrics
-        shared = tempfile.mkdtemp(prefix="ncf-metrics-")
+    if workers > 1:  # the workers' metrics and reloads meet in one folder
+        shared = tempfile.mkdtemp(prefix="ncf-serve-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
+        os.environ[ENV_RELOADS] = str(Path(shared) / "reloads")
     if workers == 1:  # load here, so that a bad bundle fails before the server starts
         application = app_from_environment()
     if warning:
@@ -137,4 +139,5 @@ def app_from_environment():  # noqa: ANN201 - a FastAPI app
         max_k=int(os.environ.get(ENV_MAX_K, "100")),
         token=os.environ.get(ENV_TOKEN) or None,
         history=os.environ.get(ENV_HISTORY, "1") == "1",
+        reloads=Path(os.environ[ENV_RELOADS]) if os.environ.get(ENV_RELOADS) else None,
     )

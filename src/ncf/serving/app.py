@@ -18,11 +18,13 @@ bundle is the one given at start.
 """
 
 import asyncio
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable
 from importlib.resources import files
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query, Request
@@ -153,6 +155,7 @@ class Live:
         self.service, self.metrics = service, metrics
         self.loaded_at = time.time()
         self.error: str | None = None
+        self.seen = ""  # the last reload of another worker this one followed
         if service is not None:
             metrics.loaded(service.model_name, service.version)
 
@@ -173,6 +176,7 @@ def create_app(
     token: str | None = None,
     history: bool = True,
     metrics: Metrics | None = None,
+    reloads: FilePath | None = None,
 ) -> FastAPI:
     """The app answering from ``service``.
 
@@ -185,6 +189,9 @@ def create_app(
         history: serve what users did (their history, the user search); False for a
             deployment that only recommends.
         metrics: where requests are counted (a new `Metrics` when None).
+        reloads: a file the worker processes of one service share (``ncf serve
+            --workers N``): a reload in one writes it, and the others, which look at it
+            every second, reload too.
     """
     metrics = metrics or Metrics()
     loader = service if callable(service) and not isinstance(service, Service) else None
@@ -195,7 +202,7 @@ def create_app(
         version=first.version if first is not None else __version__,
         summary="Recommendations from a trained model",
         max_body_size=max_body,
-        lifespan=_lifespan(live, loader),
+        lifespan=_lifespan(live, loader, reloads),
     )
     app.add_middleware(Observe, metrics=metrics)
     guarded = [Depends(bearer(token))] if token is not None else []
@@ -318,6 +325,9 @@ def create_app(
             detail = f"reload failed ({err}); still serving the previous bundle"
             raise HTTPException(500, detail) from None
         live.swap(fresh)
+        if reloads is not None:  # the other workers follow
+            live.seen = f"{time.time_ns()} {os.getpid()}"
+            reloads.write_text(live.seen)
         return Reloaded(status="reloaded", model=fresh.model_name, loaded_at=live.loaded_at)
 
     app.include_router(api)
@@ -331,6 +341,13 @@ def create_app(
     return app
 
 
+def _read(path: FilePath) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
 def _checked(folder: Any, index: str | None) -> Service:
     """A service loaded from ``folder`` that has answered one request."""
     fresh = Service.load(folder, index=index)
@@ -340,8 +357,9 @@ def _checked(folder: Any, index: str | None) -> Service:
     return fresh
 
 
-def _lifespan(live: Live, loader: Callable[[], Service] | None) -> Any:
-    """Loads the service in the background when given a loader; reloads it on SIGHUP."""
+def _lifespan(live: Live, loader: Callable[[], Service] | None, reloads: FilePath | None) -> Any:
+    """Loads the service in the background when given a loader; reloads it on SIGHUP, and
+    when another worker has reloaded (``reloads`` changed)."""
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
@@ -361,12 +379,23 @@ def _lifespan(live: Live, loader: Callable[[], Service] | None) -> Any:
                 return
             try:
                 live.swap(await asyncio.to_thread(_checked, now.folder, now.index_kind))
-                ERRORS.info("reloaded %s on SIGHUP", now.folder)
+                ERRORS.info("reloaded %s", now.folder)
             except Exception:  # noqa: BLE001 - the old bundle keeps serving
-                ERRORS.exception("reload on SIGHUP failed; still serving the previous bundle")
+                ERRORS.exception("reload failed; still serving the previous bundle")
+
+        async def follow() -> None:
+            live.seen = _read(reloads)  # type: ignore[arg-type]
+            while True:
+                await asyncio.sleep(1)
+                now = _read(reloads)  # type: ignore[arg-type]
+                if now != live.seen:
+                    live.seen = now
+                    await hangup()
 
         if loader is not None:
             tasks.append(asyncio.create_task(load()))
+        if reloads is not None:
+            tasks.append(asyncio.create_task(follow()))
         loop = asyncio.get_running_loop()
         try:
             loop.add_signal_handler(signal.SIGHUP, lambda: tasks.append(loop.create_task(hangup())))

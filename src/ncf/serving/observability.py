@@ -73,7 +73,8 @@ class Metrics:
         )
 
     def loaded(self, model: str, version: str) -> None:
-        self.model.clear()
+        if not self.shared:  # (several processes cannot clear labels; each has its own)
+            self.model.clear()
         self.model.labels(model, version).set(1)
         self.loaded_at.set(time.time())
 
