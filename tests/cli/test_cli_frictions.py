@@ -161,3 +161,8 @@ def test_titles_name_the_data_not_its_whole_path():
 def test_help_paragraphs_are_joined_not_cut(tmp_path):
     text = run_ncf("evaluate", "--help", env={"COLUMNS": "200"}).stdout
     assert "trained on the training part only; test with the final model." in text
+
+
+def test_sasrec_ends_by_patience_within_the_authors_200_epochs():
+    train = resolve_config({"model": "sasrec", "data": "x"}).train
+    assert (train.epochs, train.eval_every, train.patience) == (200, 5, 5)
