@@ -233,3 +233,20 @@ def test_workers_follow_a_reload_through_their_shared_file(service, tmp_path):
                 break
             time.sleep(0.1)
         assert b.get("/v1/model", headers=bearer()).json()["loaded_at"] > before
+
+
+def test_an_unexpected_error_answers_500_with_its_request_id(service, monkeypatch, caplog):
+    client = TestClient(create_app(service), raise_server_exceptions=False)
+
+    def broken(raw):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service, "item", broken)
+    with caplog.at_level(logging.INFO):
+        answer = client.get("/v1/items/50", headers={"X-Request-ID": "req-42"})
+    assert answer.status_code == 500
+    assert answer.json() == {"detail": "internal error; request id req-42", "request_id": "req-42"}
+    failed = [r for r in caplog.records if r.name == "ncf.serve.error"]
+    assert failed and failed[0].getMessage() == "request req-42 failed" and failed[0].exc_info
+    logged = [r.fields for r in caplog.records if r.name == "ncf.serve.access"]
+    assert logged[-1]["status"] == 500 and logged[-1]["request_id"] == "req-42"

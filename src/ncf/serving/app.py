@@ -196,7 +196,7 @@ def create_app(
     metrics = metrics or Metrics()
     loader = service if callable(service) and not isinstance(service, Service) else None
     live = Live(None if loader is not None else service, metrics)  # type: ignore[arg-type]
-    first = live.service if live.service is not None else None
+    first = live.service
     app = FastAPIOffline(  # /docs and /redoc from packaged files: no CDN needed
         title="ncf",
         version=first.version if first is not None else __version__,
