@@ -15,9 +15,10 @@ Adam's 1e-3) propagates the whole graph forward and back 352 times an epoch; a l
 batch at a larger rate does it a few times.
 
 Printed: per schedule, the validation Recall@20 it had reached after 10, 20, 30 and 60
-minutes of training (evaluation time left out), its best and the training seconds to
-it; ``OUT/schedules.csv`` holds every evaluation and ``OUT/schedules.png`` plots
-Recall@20 against training seconds.
+minutes of training (evaluation time left out; in brackets, marked ``ended``, when the
+schedule had ended before that mark), its best and the training seconds to it;
+``OUT/schedules.csv`` holds every evaluation and ``OUT/schedules.png`` plots Recall@20
+against training seconds.
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ def table_row(part: pd.DataFrame) -> str:
     reached = []
     for mark in MARKS:
         before = part[part["train_s"] <= mark]
-        reached.append(f"{before['recall@20'].max():.4f}" if len(before) else "-")
+        ended = part["train_s"].iloc[-1] < mark  # the schedule had ended before this mark
+        shown = f"{before['recall@20'].max():.4f}" if len(before) else "-"
+        reached.append(f"({shown}, ended)" if ended and len(before) else shown)
     best = part.loc[part["recall@20"].idxmax()]
     last = part.iloc[-1]
     per_epoch = last["train_s"] / last["epoch"]
