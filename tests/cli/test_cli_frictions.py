@@ -166,3 +166,11 @@ def test_help_paragraphs_are_joined_not_cut(tmp_path):
 def test_sasrec_ends_by_patience_within_the_authors_200_epochs():
     train = resolve_config({"model": "sasrec", "data": "x"}).train
     assert (train.epochs, train.eval_every, train.patience) == (200, 5, 5)
+
+
+def test_settings_for_every_compared_model_pass_the_closed_forms_by():
+    from ncf.experiment.settings import applicable
+
+    shared = {"epochs": 3, "lr": 0.1, "seed": 1, "monitor": "hr@10"}
+    assert applicable("ease", shared) == {"seed": 1, "monitor": "hr@10"}
+    assert applicable("gmf", shared) == shared

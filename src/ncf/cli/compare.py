@@ -97,8 +97,8 @@ def compare(
     """Train several models on one split and protocol; test them and compare them with
     paired tests over the same test users against the best model (Holm-corrected).
 
-    --set key=value applies to every model, --set MODEL.key=value to one
-    (--set bpr-mf.epochs=5)."""
+    --set key=value applies to every model that uses it (epochs passes the closed-form
+    models by), --set MODEL.key=value to one (--set bpr-mf.epochs=5)."""
     import tempfile
 
     from ncf.data.io.common import parse_columns

@@ -21,6 +21,7 @@ from ncf.evaluation.metrics import higher_is_better, per_query_key
 from ncf.experiment.fit import data_settings, fit_config, split_settings
 from ncf.experiment.preparation import load_source
 from ncf.experiment.run import Run
+from ncf.experiment.settings import applicable
 
 TESTS = ("wilcoxon", "t")
 ALPHA = 0.05
@@ -49,7 +50,8 @@ def compare(
             registry name); read once for all models.
         columns, split, protocol, k, seed: as `ncf.fit`; the same for every model.
         settings: per-model settings, ``{"bpr-mf": {"epochs": 5}}``; ``"*"`` applies to
-            every model (a model's own keys win).
+            every model that uses the setting (``epochs`` passes the closed-form models
+            by; a model's own keys win).
         out: a folder; each model's run folder is written to ``out/MODEL``.
         progress: as `ncf.fit`.
         test: the paired test: ``wilcoxon`` (signed-rank) or ``t`` (paired t-test).
@@ -88,7 +90,8 @@ def compare(
     common |= split_settings(split, protocol, k, seed)
     runs: dict[str, Run] = {}
     for name in names:
-        values = {**common, **per_model.get("*", {}), **per_model.get(name, {}), "model": name}
+        shared = applicable(name, per_model.get("*", {}))  # epochs=3 passes the closed forms by
+        values = {**common, **shared, **per_model.get(name, {}), "model": name}
         folder = None if out is None else Path(out) / name
         runs[name] = fit_config(values, source, folder, progress)
     return comparison_table(runs, test)

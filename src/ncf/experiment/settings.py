@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from ncf.experiment.config import RunConfig, with_start_from
 from ncf.experiment.pretrained import load_runs
 from ncf.models import MODELS
 from ncf.models.base import ClosedForm
+from ncf.training.config import TrainConfig
 from ncf.training.regimes import REGIMES
 
 
@@ -67,6 +68,16 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     if not is_column_name(config.item_features):  # else a metadata column (genres)
         config = replace(config, item_features=_absolute(config.item_features))
     return config
+
+
+def applicable(name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the training settings model ``name`` does not use (a closed-form
+    model's epochs, learning rate ...): settings given to every model of a comparison."""
+    cls = MODELS.get(name)
+    if cls is None or not issubclass(cls, ClosedForm):
+        return dict(values)
+    train = {f.name for f in fields(TrainConfig)} - set(cls.train_settings)
+    return {key: value for key, value in values.items() if key not in train}
 
 
 def check_model_args(name: str, given: dict[str, Any], defaults: dict[str, Any]) -> None:
