@@ -81,16 +81,21 @@ def applicable(name: str, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_model_args(name: str, given: dict[str, Any], defaults: dict[str, Any]) -> None:
-    """Each model argument has its default's kind (a whole number, a number, true / false
-    or text): ``--set dim=abc`` is refused before any data is read."""
+    """Each model argument has its default's kind (a whole number, a number or numbers per
+    layer, true / false or text): ``--set dim=abc`` is refused before any data is read."""
     kinds = ((bool, "true or false"), (int, "a whole number"), (float, "a number"), (str, "text"))
+
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
     for key, value in given.items():
         default = defaults.get(key)
         for kind, what in kinds:
             if isinstance(default, kind):
                 fits = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
-                if kind is float and isinstance(value, int) and not isinstance(value, bool):
-                    fits = True
+                if kind is float:  # a whole number, or one per layer (dropout=0.5,0.3)
+                    many = isinstance(value, list | tuple) and all(map(number, value))
+                    fits = number(value) or many
                 if not fits:
                     raise UsageError(f"model {name!r}: {key} must be {what}, got {value!r}")
                 break
