@@ -181,6 +181,17 @@ def fuzz(url: str, token: str, wanted: int) -> None:
     print(", ".join(f"{code}: {n:,}" for code, n in counts.items()))
 
 
+def counted(url: str, token: str) -> None:
+    """The requests ``/metrics`` counted, over every worker."""
+    request = urllib.request.Request(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        text = answer.read().decode()
+    lines = [line for line in text.splitlines() if line.startswith("ncf_requests_total{")]
+    total = sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+    routes = {line.split('route="', 1)[1].split('"', 1)[0] for line in lines}
+    print(f"\n/metrics: {total:,.0f} requests counted over every worker, {len(routes)} routes")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path)
@@ -222,6 +233,7 @@ def main() -> None:
                     reload_under_load(url, script, server, token, how)
             if "fuzz" not in skip:
                 fuzz(url, token, args.fuzz)
+            counted(url, token)
         finally:
             server.terminate()
             server.wait(60)

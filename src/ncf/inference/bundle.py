@@ -171,8 +171,8 @@ def load_parts(
         pairs = pd.read_parquet(folder / "interactions.parquet")
     except Exception as err:  # truncated or corrupted files
         raise DataError(f"cannot read bundle ({type(err).__name__}: {err})", folder) from None
-    try:
-        model.load_state_dict(state)
+    try:  # the weights stay mapped from the file (copied on write): worker processes
+        model.load_state_dict(state, assign=True)  # serving one bundle share their pages
     except RuntimeError as err:
         raise DataError(f"weights do not match the model config ({err})", folder) from None
     meta = items.drop(columns=["item"]) if len(items.columns) > 1 else None
