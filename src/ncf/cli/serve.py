@@ -116,6 +116,9 @@ def serve(
                 workers=workers,
                 log_level="warning",
                 access_log=False,
+                # SIGHUP replaces each worker once its successor has loaded the bundle;
+                # loading (torch and the weights) takes longer than uvicorn's 5 s under load
+                timeout_worker_healthcheck=120,
             )
     finally:
         if shared is not None:

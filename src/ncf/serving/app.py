@@ -325,6 +325,7 @@ def create_app(
             detail = f"reload failed ({err}); still serving the previous bundle"
             raise HTTPException(500, detail) from None
         live.swap(fresh)
+        ERRORS.info("reloaded %s (POST /v1/admin/reload)", service.folder)
         if reloads is not None:  # the other workers follow
             live.seen = f"{time.time_ns()} {os.getpid()}"
             reloads.write_text(live.seen)
