@@ -75,7 +75,8 @@ def test_a_closed_form_config_names_only_the_settings_it_uses():
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("dim=abc", r"model 'gmf': dim must be a whole number, got 'abc'"),
+        ("dim=abc", r"model 'gmf': dim must be a positive integer, got 'abc'"),
+        ("dim=-3", r"model 'gmf': dim must be a positive integer, got -3"),
         ("init_std=small", r"model 'gmf': init_std must be a number, got 'small'"),
         ("epohcs=3", r"unknown setting 'epohcs' for model 'gmf'; did you mean epochs\?$"),
         ("zzzz=3", r"unknown setting 'zzzz'.*--print-config` lists them all$"),
@@ -90,6 +91,8 @@ def test_bad_settings_are_refused_before_the_data_is_read(setting, message):
 def test_a_misspelt_model_gets_a_suggestion():
     line = one_error_line(run_ncf("train", "--model", "gfm", "--data", MISSING))
     assert "unknown model 'gfm'; did you mean gmf?" in line
+    with pytest.raises(UsageError, match="unknown model 'NeuMF'; did you mean neumf"):
+        resolve_config({"model": "NeuMF", "data": MISSING})
 
 
 def test_model_arguments_keep_their_kinds():
@@ -115,7 +118,7 @@ def test_a_table_without_time_warns_that_last_means_row_order():
 
 
 def test_sequence_models_need_a_table_declared_ordered():
-    with pytest.raises(UsageError, match=r"no time order .* --set ordered=true"):
+    with pytest.raises(UsageError, match=r"no time order.*--set ordered=true"):
         ncf.fit(_no_time_frame(), "sasrec", epochs=1)
     run = ncf.fit(_no_time_frame(), "sasrec", ordered=True, epochs=1, dim=8, max_len=4)
     assert run.metrics["best_epoch"] == 1

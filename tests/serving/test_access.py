@@ -250,3 +250,17 @@ def test_an_unexpected_error_answers_500_with_its_request_id(service, monkeypatc
     assert failed and failed[0].getMessage() == "request req-42 failed" and failed[0].exc_info
     logged = [r.fields for r in caplog.records if r.name == "ncf.serve.access"]
     assert logged[-1]["status"] == 500 and logged[-1]["request_id"] == "req-42"
+
+
+def test_no_history_refuses_to_mark_seen_items(service):
+    client = TestClient(create_app(service, history=False))
+    refused = client.get("/v1/users/196/recommendations?exclude_seen=false")
+    assert refused.status_code == 403 and "--no-history" in refused.json()["detail"]
+    assert client.get("/v1/users/196/recommendations?exclude_seen=true").status_code == 200
+
+
+@pytest.mark.parametrize("given", ["abc", "   ", "fifteen-chars!!"])
+def test_a_token_from_the_environment_is_as_long_as_from_a_file(given, monkeypatch):
+    monkeypatch.setenv("NCF_SERVE_TOKEN", given)
+    with pytest.raises(UsageError, match="NCF_SERVE_TOKEN: the token must be at least 16"):
+        read_token(None)

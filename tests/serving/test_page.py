@@ -89,6 +89,14 @@ def test_pick_a_user_then_a_new_user(server, browser, service, tmp_path):
     page.uncheck("#exclude-seen")  # seen items come back, marked
     page.wait_for_selector("#recommendations .badge:has-text('seen')")
 
+    # Enter right after typing takes what is typed, not an out-of-date suggestion
+    page.fill("#user-search", "42")
+    page.press("#user-search", "Enter")
+    page.wait_for_selector("#user-status:has-text('User 42.')")
+    assert page.input_value("#user-search") == "42"
+    page.wait_for_timeout(400)  # a late search must not reopen the list over the page
+    assert page.is_hidden("#user-options")
+
     # a new user: the most popular items, then live recommendations from a picked title
     page.fill("#k", "10")
     page.press("#k", "Enter")
@@ -130,7 +138,9 @@ def test_the_page_asks_for_the_token_once(guarded_server, browser, service, tmp_
     page.locator("#recommendations tbody tr").nth(9).wait_for()
     shown = page.locator("#recommendations tbody td.title").all_inner_texts()
     assert shown == service.rec.recommend([196], k=10)["title"].tolist()
-    assert page.is_hidden("#history")
+    assert page.is_hidden("#history") and page.is_hidden("#exclude-seen")
+    page.wait_for_timeout(400)
+    assert page.is_hidden("#user-options")  # no user search without histories
     page.screenshot(path=str(tmp_path / "no-history.png"))
     page.reload()  # the token is kept for the tab
     page.wait_for_selector("#model-name:has-text('ials')")

@@ -92,7 +92,9 @@ def compare(
         Path | None,
         typer.Option(help="Write the comparison page (.html or .md) with the p-values."),
     ] = None,
-    progress: Annotated[bool, typer.Option(help="One line per epoch.")] = True,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="No line per epoch, no progress bars.")
+    ] = False,
 ) -> None:
     """Train several models on one split and protocol; test them and compare them with
     paired tests over the same test users against the best model (Holm-corrected).
@@ -123,7 +125,7 @@ def compare(
             seed=seed,
             settings=settings,
             out=folder,
-            progress=progress and console.is_terminal,
+            progress=not no_progress and console.is_terminal,
             test=test,
         )
         if report is not None and folder is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -97,7 +98,7 @@ def serve(
     if workers == 1:  # load here, so that a bad bundle fails before the server starts
         application = app_from_environment()
     if warning:
-        console.print(warning, markup=False, style="yellow")
+        print(warning, file=sys.stderr)
     guard = "token required" if token else "no token"
     console.print(
         f"serving {folder.parent.name}/{folder.name} on http://{host}:{port} (page /, API docs "

@@ -131,9 +131,9 @@ def train(
     print_config: Annotated[
         bool, typer.Option("--print-config", help="Print the resolved config and exit.")
     ] = False,
-    progress: Annotated[
-        bool, typer.Option(help="Progress bars (shown only on a terminal).")
-    ] = True,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="No progress bars (shown only on a terminal).")
+    ] = False,
     mlflow: Annotated[
         str | None,
         typer.Option(
@@ -184,7 +184,7 @@ def train(
     if nproc > 1:
         if world.size > 1:
             raise UsageError("--nproc starts the processes itself; under torchrun, leave it out")
-        passed = {"resume": resume, "overwrite": overwrite, "progress": progress}
+        passed = {"resume": resume, "overwrite": overwrite, "progress": not no_progress}
         passed |= {"keep_checkpoints": keep_checkpoints}
         passed |= {"mlflow": mlflow, "experiment": experiment}
         from ncf.cli.launch import launch_train
@@ -200,7 +200,7 @@ def train(
         out,
         resume=resume,
         overwrite=overwrite,
-        progress=progress and console.is_terminal,
+        progress=not no_progress and console.is_terminal,
         tracker=tracker,
         echo=echo,
         keep_checkpoints=keep_checkpoints,

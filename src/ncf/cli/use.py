@@ -127,6 +127,7 @@ def predict(
     rec = load(existing_folder(run_dir))
     frame = rec.score_pairs(users, items)
     failed = int(frame["error"].notna().sum())
+    frame["error"] = frame["error"].fillna("")  # printed blank, not None
     if failed:
         print(f"{plural(failed, 'pair')} with an unknown id: no score", file=sys.stderr)
     _write_or_print(frame, output)

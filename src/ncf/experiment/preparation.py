@@ -117,7 +117,7 @@ def prepare_run(
         )
         raise UsageError(
             f"model {config.model!r} scores users by the order of their items, and "
-            f"{raw.name} has no timestamps and no time order ({raw.format or 'unordered'}): "
+            f"{raw.name} has no timestamps and no time order: "
             f"give data with a time column or a sequence file{declare}"
         )
     unknown = 0

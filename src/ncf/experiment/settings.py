@@ -28,7 +28,8 @@ from ncf.training.regimes import REGIMES
 def model_defaults(name: str) -> dict[str, Any]:
     """Constructor arguments of a registered model with their default values."""
     if name not in MODELS:
-        close = difflib.get_close_matches(name, MODELS, n=2)
+        close = [name.lower()] if name.lower() in MODELS else []
+        close = close or difflib.get_close_matches(name.lower(), MODELS, n=2)
         hint = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(MODELS)}"
         raise UsageError(f"unknown model {name!r}; {hint}")
     params = inspect.signature(MODELS[name].__init__).parameters
@@ -90,6 +91,7 @@ def check_model_args(name: str, given: dict[str, Any], defaults: dict[str, Any])
 
     for key, value in given.items():
         default = defaults.get(key)
+        check_size(name, key, value)
         for kind, what in kinds:
             if isinstance(default, kind):
                 fits = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
@@ -140,3 +142,18 @@ def regime_defaults(name: str, values: dict[str, Any]) -> dict[str, Any]:
     if objective == cls.objective:
         return {**regime, **own}
     return {**own, **regime}
+
+
+def check_size(model: str, key: str, value: Any) -> None:
+    """Sizes (``dim``, ``layers``) must be positive whole numbers; ``layers`` a list."""
+    if key == "dim" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise UsageError(f"model {model!r}: dim must be a positive integer, got {value!r}")
+    if key == "layers":
+        sizes = value if isinstance(value, (list, tuple)) else [value]
+        if isinstance(value, (int, str)) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes
+        ):
+            raise UsageError(
+                f"model {model!r}: layers must be a list of positive integers such as "
+                f"64,32,16, got {value!r}"
+            )

@@ -30,6 +30,7 @@ from ncf.experiment.config import RunConfig
 from ncf.experiment.preparation import Prepared, prepare_run
 from ncf.experiment.pretrained import runs_to_start_from
 from ncf.experiment.selection import RunOptions, select
+from ncf.experiment.settings import check_size
 from ncf.inference.bundle import save_bundle
 from ncf.models import MODELS, Model
 from ncf.models.base import ClosedForm
@@ -311,7 +312,7 @@ def build_model(config: RunConfig, prepared: Prepared) -> Model:
     train = prepared.split.train
     arguments = dict(config.model_args)
     for key, value in arguments.items():
-        _check_size(config.model, key, value)
+        check_size(config.model, key, value)
     vectors = prepared.item_vectors
     if "feature_dim" in arguments:
         arguments["feature_dim"] = 0 if vectors is None else vectors.matrix.shape[1]
@@ -322,18 +323,3 @@ def build_model(config: RunConfig, prepared: Prepared) -> Model:
     if vectors is not None:
         model.set_item_features(vectors.matrix)  # type: ignore[attr-defined]
     return model
-
-
-def _check_size(model: str, key: str, value: Any) -> None:
-    """Sizes (``dim``, ``layers``) must be positive whole numbers; ``layers`` a list."""
-    if key == "dim" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise UsageError(f"model {model!r}: dim must be a positive integer, got {value!r}")
-    if key == "layers":
-        sizes = value if isinstance(value, (list, tuple)) else [value]
-        if isinstance(value, (int, str)) or not all(
-            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes
-        ):
-            raise UsageError(
-                f"model {model!r}: layers must be a list of positive integers such as "
-                f"64,32,16, got {value!r}"
-            )

@@ -22,16 +22,23 @@ ENV_TOKEN = "NCF_SERVE_TOKEN"
 
 
 def read_token(path: Path | None) -> str | None:
-    """The token of ``path`` (its first line), else of ``NCF_SERVE_TOKEN``, else None."""
+    """The token of ``path`` (its first line), else of ``NCF_SERVE_TOKEN``, else None;
+    either must be at least 16 characters."""
     if path is None:
-        return os.environ.get(ENV_TOKEN) or None
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"{path}: cannot read the token ({err})") from None
-    token = lines[0].strip() if lines else ""
+        given = os.environ.get(ENV_TOKEN)
+        if given is None or given == "":
+            return None
+        where = ENV_TOKEN
+        token = given.strip()
+    else:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as err:
+            raise UsageError(f"{path}: cannot read the token ({err})") from None
+        where = f"{path} (its first line)"
+        token = lines[0].strip() if lines else ""
     if len(token) < 16:
-        raise UsageError(f"{path}: the token must be at least 16 characters on its first line")
+        raise UsageError(f"{where}: the token must be at least 16 characters")
     return token
 
 
@@ -69,7 +76,7 @@ def bearer(token: str) -> Any:
         if credentials is None:
             raise HTTPException(
                 401,
-                "this service needs a token: Authorization: Bearer <token>",
+                "this service needs its token as Authorization: Bearer <token>",
                 headers={"WWW-Authenticate": "Bearer"},
             )
         if not hmac.compare_digest(credentials.credentials.encode(), expected):

@@ -266,11 +266,18 @@ def create_app(
             """The items a user has, most recent first, with their rating when known."""
             return History(**service.history(user_id, limit))
 
-    @api.get("/v1/users/{user_id}/recommendations", responses={404: {"model": Error}})
+    @api.get(
+        "/v1/users/{user_id}/recommendations",
+        responses={403: {"model": Error}, 404: {"model": Error}},
+    )
     async def user_recommendations(
         service: current, user_id: UserId, k: K = 10, exclude_seen: bool = True
     ) -> Recommendations:
-        """A known user's top-k."""
+        """A known user's top-k. Without histories (``--no-history``) the user's own items
+        are always left out: ``exclude_seen=false`` is refused (403), since which items
+        come back, marked seen, would show what the user did."""
+        if not history and not exclude_seen:
+            raise HTTPException(403, "this service does not show what users did (--no-history)")
         return Recommendations(**service.recommend_user(user_id, k, exclude_seen))
 
     class NewUserRequest(NewUser):

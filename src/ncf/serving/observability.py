@@ -99,7 +99,7 @@ def configure_logging(log_format: str = "text") -> None:
 
 class TextLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        when = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created))
         fields = getattr(record, "fields", None)
         if fields is None:
             line = f"{when} {record.levelname.lower()} {record.getMessage()}"

@@ -16,6 +16,7 @@ function askToken(wrong) {
       $("#token-note").textContent = wrong
         ? "That token was refused. Token:" : "This service needs its token:";
       form.hidden = false;
+      if (!modelShown) $("#model-name").textContent = "waiting for the token…";
       $("#token").focus();
       form.onsubmit = (event) => {
         event.preventDefault();
@@ -78,6 +79,7 @@ function debounce(fn, ms) {
 
 let maxK = 100; // the service's cap, from /v1/model
 let history = true; // whether the service shows users' histories (not with --no-history)
+let modelShown = false; // /v1/model has answered
 
 // the list length asked for, clamped to 1 .. maxK (and shown so in its box)
 function k() {
@@ -96,8 +98,8 @@ const PATHS = {
   "ivf": "approximate top-k (IVF index)",
   "sequence": "scored from the picked items in order",
   "row": "scored from the picked items' row",
-  "least squares": "user vector fitted to the picked items (least squares)",
-  "gradient": "user vector fitted to the picked items (gradient steps)",
+  "least squares": "user vector fitted to the picked items by least squares",
+  "gradient": "user vector fitted to the picked items by gradient steps",
   "popularity": "most popular items: pick some to personalise",
   "neighbours": "by the model's item neighbours",
   "embeddings": "by cosine of the model's item vectors",
@@ -153,16 +155,31 @@ function fillRanked(table, answer) {
 
 // a search box with a list of options below it; Enter picks the first option, or, when
 // there is none, hands the typed text to `typed` (if given)
+// a search box with suggestions; Enter takes the first suggestion only when the list was
+// made for what is typed now (else the typed text itself), and a choice closes the list
+// until the text changes. `search` returning null means no suggestions at all.
 function picker(input, list, search, render, choose, typed) {
+  let committed = null; // the text of the last choice: no suggestions for it
+  const commit = (text) => {
+    committed = text;
+    list.hidden = true;
+  };
   const update = debounce(async () => {
     const query = input.value.trim();
+    if (query === committed) return;
     let options = [];
     try {
       options = await search(query);
     } catch (error) {
       options = [];
     }
+    if (input.value.trim() !== query || query === committed) return; // out of date
+    if (options === null) {
+      list.hidden = true;
+      return;
+    }
     list.replaceChildren();
+    list.dataset.query = query;
     if (!options.length && query) {
       const li = document.createElement("li");
       li.className = "empty";
@@ -175,24 +192,29 @@ function picker(input, list, search, render, choose, typed) {
       render(li, option);
       li.addEventListener("mousedown", (event) => {
         event.preventDefault();
-        list.hidden = true;
         choose(option);
+        commit(input.value.trim());
       });
       list.append(li);
     }
     list.hidden = !list.firstChild || document.activeElement !== input;
   }, 120);
-  input.addEventListener("input", update);
+  input.addEventListener("input", () => {
+    committed = null;
+    update();
+  });
   input.addEventListener("focus", update);
   input.addEventListener("blur", () => { list.hidden = true; });
   input.addEventListener("keydown", (event) => {
     if (event.key !== "Enter") return;
     event.preventDefault();
-    const first = list.querySelector("li[role=option]");
+    const text = input.value.trim();
+    const current = !list.hidden && list.dataset.query === text;
+    const first = current ? list.querySelector("li[role=option]") : null;
     if (first) first.dispatchEvent(new MouseEvent("mousedown"));
-    else if (typed && input.value.trim()) {
-      list.hidden = true;
-      typed(input.value.trim());
+    else if (typed && text) {
+      typed(text);
+      commit(text);
     }
   });
   input.addEventListener("keyup", (event) => {
@@ -205,11 +227,13 @@ function picker(input, list, search, render, choose, typed) {
 async function showModel() {
   try {
     const model = await api("/v1/model");
+    modelShown = true;
     maxK = model.max_k || maxK;
     $("#k").max = String(maxK);
     history = model.history !== false;
-    if (!history) {  // a service that only recommends: no history panel, no user search
+    if (!history) {  // a service that only recommends: no history, no user search
       $("#history").closest(".panel").hidden = true;
+      $("#exclude-seen").closest("label").hidden = true;
       $("#user-search").placeholder = "type a user id and press Enter";
     }
     $("#model-name").textContent =
@@ -366,7 +390,7 @@ document.addEventListener("DOMContentLoaded", () => {
   picker(
     $("#user-search"),
     $("#user-options"),
-    (query) => (history ? api(`/v1/users?query=${encodeURIComponent(query)}&limit=12`) : []),
+    (query) => (history ? api(`/v1/users?query=${encodeURIComponent(query)}&limit=12`) : null),
     (li, match) => {
       const main = document.createElement("span");
       main.className = "main";
