@@ -211,3 +211,14 @@ def first_heading(notebook: Path) -> str | None:
                 if line.startswith("#"):
                     return re.sub(r"[`*_]", "", line.lstrip("#").strip())[:40]
     return None
+
+
+def test_item_ids_in_examples_mean_what_the_text_says() -> None:
+    """The NCF split's files number items 0..n-1: an example on such a run must not pass
+    MovieLens ids (1193 is One Flew Over the Cuckoo's Nest in ML-1M, item 1192 or
+    nothing there)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    for page in pages:
+        for line in page.read_text().splitlines():
+            if "-ncf" in line and re.search(r"--items? |\.similar\(|recommend_items\(", line):
+                raise AssertionError(f"{page.name}: {line.strip()}")
