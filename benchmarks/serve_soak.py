@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from serve_load import drive, free_port, lua_list  # noqa: E402  (wrk and its output)
+from serve_load import drive, free_port, lua_list, wait_healthy  # noqa: E402  (wrk, the server)
 
 SCRIPT = """
 math.randomseed(7)
@@ -73,19 +73,6 @@ def resident_mb(pid: int) -> float:
         line = next(x for x in status.splitlines() if x.startswith("VmRSS:"))
         total += int(line.split()[1])
     return total / 1024
-
-
-def wait_ready(url: str, server: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit("the server stopped; see its log")
-        try:
-            with urllib.request.urlopen(f"{url}/ready", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("the server was not ready in time")
 
 
 def post(url: str, token: str) -> int:
@@ -216,7 +203,7 @@ def main() -> None:
         with log.open("w") as sink:
             server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=sink)
         try:
-            wait_ready(url, server)
+            wait_healthy(url, server)
             script = Path(tmp) / "soak.lua"
             script.write_text(SCRIPT.format(users=lua_list(users), token=token))
             print(f"{len(users):,} users; {os.cpu_count()} cores shared with wrk\n")

@@ -30,6 +30,15 @@ def started(app):
     thread.join(10)
 
 
+def opened(browser, url):
+    """A page at ``url``, and the list its script errors are collected in."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    return page, errors
+
+
 @pytest.fixture(scope="module")
 def server(service):
     from ncf.serving.app import create_app
@@ -45,10 +54,7 @@ def guarded_server(service):
 
 
 def test_pick_a_user_then_a_new_user(server, browser, service, tmp_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(server)
+    page, errors = opened(browser, server)
     page.wait_for_selector("#model-name:has-text('ials')")
     corner = page.inner_text("#metrics")
     assert "test" in corner and "ranked against every item" in corner
@@ -119,10 +125,7 @@ def test_pick_a_user_then_a_new_user(server, browser, service, tmp_path):
 
 
 def test_the_page_asks_for_the_token_once(guarded_server, browser, service, tmp_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(guarded_server)
+    page, errors = opened(browser, guarded_server)
     page.wait_for_selector("#token-form:not([hidden])")
     page.fill("#token", "not-the-token")
     page.press("#token", "Enter")

@@ -36,8 +36,8 @@ def launch_train(config: Any, out: Path, nproc: int, passed: dict[str, Any]) -> 
             stacklevel=2,
         )
     args = ["train", "--out", str(out)]
-    args += [f"--{key}" for key in ("resume", "overwrite") if passed[key]]
-    args += ["--keep-checkpoints"] if passed.get("keep_checkpoints") else []
+    flags = ("resume", "overwrite", "keep_checkpoints")
+    args += [f"--{key.replace('_', '-')}" for key in flags if passed[key]]
     args += [] if passed["progress"] else ["--no-progress"]
     if passed["mlflow"] is not None:
         args += ["--mlflow", passed["mlflow"], "--experiment", passed["experiment"]]

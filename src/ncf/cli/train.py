@@ -33,6 +33,9 @@ from ncf.cli.app import (
 from ncf.errors import UsageError
 
 DEFAULT_MODEL = "neumf"
+ReplaceRun = Annotated[
+    bool, typer.Option("--overwrite", help="Replace the run already in the run folder.")
+]
 
 
 def metrics_table(metrics: dict[str, Any], title: str, valid_label: str = "valid") -> Table:
@@ -116,9 +119,7 @@ def train(
         Path | None,
         typer.Option(help="Run folder (default runs/MODEL-DATA, numbered -2, -3 ... if taken)."),
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the run already in the run folder.")
-    ] = False,
+    overwrite: ReplaceRun = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.")
     ] = False,
@@ -295,9 +296,7 @@ def quickstart(
         typer.Option(help="Run folder (default runs/quickstart, numbered -2, -3 ... if taken)."),
     ] = None,
     epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 15,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the run already in the run folder.")
-    ] = False,
+    overwrite: ReplaceRun = False,
 ) -> None:
     """Offline demo: NeuMF on built-in synthetic data, evaluated, with a user's top-10."""
     from ncf.experiment.pipeline import train_run

@@ -56,7 +56,8 @@ def _known_users(rec: Recommender, users: str) -> np.ndarray | None:
         return None
     path = Path(users)
     raw = _read_ids(path, "user")
-    known = rec.known.user_vocab.index(raw, missing="mask") >= 0
+    index = rec.known.user_vocab.index(raw, missing="mask")
+    known = index >= 0
     if not known.any():
         raise UsageError(f"{path}: none of its {len(raw):,} user ids is known to the model")
     if not known.all():
@@ -66,7 +67,7 @@ def _known_users(rec: Recommender, users: str) -> np.ndarray | None:
             f"in {path} (e.g. {shown})",
             file=sys.stderr,
         )
-    return rec.known.user_vocab.raw(rec.known.user_vocab.index(raw[known]))  # as the data has them
+    return rec.known.user_vocab.raw(index[known])  # as the data has them
 
 
 def _read_pairs(path: Path) -> pd.DataFrame:

@@ -82,8 +82,14 @@ def train_run(
         keep_checkpoints: keep the resumable checkpoints of a finished run (by default
             they are removed once ``metrics.json`` is written: the bundle holds the model).
     """
-    options = RunOptions(resume, overwrite, progress, tracker, echo or (lambda line: None))
-    options.keep_checkpoints = keep_checkpoints
+    options = RunOptions(
+        resume,
+        overwrite,
+        progress,
+        tracker,
+        echo or (lambda line: None),
+        keep_checkpoints=keep_checkpoints,
+    )
     if tracker is None:
         return _train_run(config, out, options, source)
     tracker.log_params(config.to_dict())

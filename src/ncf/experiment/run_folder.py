@@ -20,8 +20,7 @@ import tomli_w
 
 from ncf.errors import UsageError
 from ncf.experiment.config import RunConfig
-from ncf.models import MODELS
-from ncf.models.base import ClosedForm
+from ncf.experiment.settings import used_train_settings
 
 SECTIONS = ("train", "prepare", "model_args")
 RESOLVED = "resolved"
@@ -65,9 +64,9 @@ def config_values(config: RunConfig) -> dict[str, Any]:
     """``config.to_dict()`` with only the training settings its model uses (a closed-form
     model's: its monitor)."""
     values = config.to_dict()
-    cls = MODELS.get(config.model)
-    if cls is not None and issubclass(cls, ClosedForm):
-        values["train"] = {k: v for k, v in values["train"].items() if k in cls.train_settings}
+    used = used_train_settings(config.model)
+    if used is not None:
+        values["train"] = {k: v for k, v in values["train"].items() if k in used}
     return values
 
 

@@ -57,7 +57,7 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     if "monitor" not in values:  # a default monitor follows the cut-offs asked for
         pairs["monitor"] = monitor_at(pairs.get("monitor", base.train.monitor), pairs, base)
     arguments = model_defaults(name)
-    used = set(cls.train_settings) if cls is not None and issubclass(cls, ClosedForm) else None
+    used = used_train_settings(name)
     config = replace(base, model=name).with_overrides(pairs, set(arguments), used)
     config = replace(config, model_args={**arguments, **config.model_args})
     check_model_args(name, config.model_args, arguments)
@@ -71,14 +71,23 @@ def resolve_config(values: dict[str, Any], base: RunConfig | None = None) -> Run
     return config
 
 
+def used_train_settings(name: str) -> set[str] | None:
+    """The training settings model ``name`` uses: a closed-form model's few (its
+    ``train_settings``), None for every other (all of them)."""
+    cls = MODELS.get(name)
+    if cls is None or not issubclass(cls, ClosedForm):
+        return None
+    return set(cls.train_settings)
+
+
 def applicable(name: str, values: dict[str, Any]) -> dict[str, Any]:
     """``values`` without the training settings model ``name`` does not use (a closed-form
     model's epochs, learning rate ...): settings given to every model of a comparison."""
-    cls = MODELS.get(name)
-    if cls is None or not issubclass(cls, ClosedForm):
+    used = used_train_settings(name)
+    if used is None:
         return dict(values)
-    train = {f.name for f in fields(TrainConfig)} - set(cls.train_settings)
-    return {key: value for key, value in values.items() if key not in train}
+    unused = {f.name for f in fields(TrainConfig)} - used
+    return {key: value for key, value in values.items() if key not in unused}
 
 
 def check_model_args(name: str, given: dict[str, Any], defaults: dict[str, Any]) -> None:

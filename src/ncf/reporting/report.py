@@ -37,11 +37,7 @@ from ncf.reporting.figures import (
     popularity_plot,
     short_label,
 )
-from ncf.training.logs import (
-    identical_groups,
-    learning_curve_figure,
-    learning_rate_figure,
-)
+from ncf.training.logs import identical_groups, learning_curve_figure, learning_rate_figure
 
 __all__ = ["gini", "lorenz", "pca_2d", "place_labels", "recommendation_stats", "write_report"]
 

@@ -168,6 +168,14 @@ class Live:
             raise HTTPException(503, self.error or "the bundle is still loading")
         return self.service
 
+    async def reload(self, why: str) -> Service:
+        """Loads the bundle again beside the one serving, checks it, then swaps it in."""
+        now = self.get()
+        fresh = await asyncio.to_thread(_checked, now.folder, now.index_kind)
+        self.swap(fresh)
+        ERRORS.info("reloaded %s (%s)", now.folder, why)
+        return fresh
+
 
 def create_app(
     service: Service | Callable[[], Service],
@@ -318,21 +326,23 @@ def create_app(
         """The items most like one item."""
         return Similar(**service.similar(item_id, k))
 
-    @api.post("/v1/admin/reload", responses={403: {"model": Error}, 500: {"model": Error}})
-    async def reload(service: current) -> Reloaded:
+    @api.post(
+        "/v1/admin/reload",
+        dependencies=[Depends(live.get)],  # 503 while the first bundle is loading
+        responses={403: {"model": Error}, 500: {"model": Error}},
+    )
+    async def reload() -> Reloaded:
         """Loads the bundle again (a new one written in its place), checks that it
         answers, then swaps it in; requests in flight finish on the old one. Needs a
         token: without one the service refuses (403)."""
         if token is None:
             raise HTTPException(403, "reload needs the service to run with a token")
         try:
-            fresh = await asyncio.to_thread(_checked, service.folder, service.index_kind)
+            fresh = await live.reload("POST /v1/admin/reload")
         except Exception as err:  # noqa: BLE001 - the old bundle keeps serving
             ERRORS.exception("reload failed; still serving the previous bundle")
             detail = f"reload failed ({err}); still serving the previous bundle"
             raise HTTPException(500, detail) from None
-        live.swap(fresh)
-        ERRORS.info("reloaded %s (POST /v1/admin/reload)", service.folder)
         if reloads is not None:  # the other workers follow
             live.seen = f"{time.time_ns()} {os.getpid()}"
             reloads.write_text(live.seen)
@@ -382,12 +392,10 @@ def _lifespan(live: Live, loader: Callable[[], Service] | None, reloads: FilePat
                 ERRORS.error(live.error)
 
         async def hangup() -> None:
-            now = live.service
-            if now is None:
+            if live.service is None:
                 return
             try:
-                live.swap(await asyncio.to_thread(_checked, now.folder, now.index_kind))
-                ERRORS.info("reloaded %s", now.folder)
+                await live.reload("SIGHUP, or another worker's reload")
             except Exception:  # noqa: BLE001 - the old bundle keeps serving
                 ERRORS.exception("reload failed; still serving the previous bundle")
 
